@@ -1,0 +1,81 @@
+"""jupyter-mlops: the whole MLOps loop in the notebook.
+
+`import jupyter_mlops as mlops` is cheap: public names resolve to their modules on first use,
+so pandas, SQLAlchemy and plotly load only when something needs them.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+try:
+    from ._version import __version__
+except ImportError:  # running from a source tree that was never built
+    __version__ = "dev"
+
+_API = {
+    # tracking
+    "start_run": "tracking.fluent",
+    "end_run": "tracking.fluent",
+    "active_run": "tracking.fluent",
+    "set_experiment": "tracking.fluent",
+    "log_param": "tracking.fluent",
+    "log_params": "tracking.fluent",
+    "log_metric": "tracking.fluent",
+    "log_metrics": "tracking.fluent",
+    "set_tag": "tracking.fluent",
+    "set_tags": "tracking.fluent",
+    "log_artifact": "tracking.fluent",
+    "log_figure": "tracking.fluent",
+    "flush": "tracking.fluent",
+    "get_run": "tracking.fluent",
+    "search_runs": "tracking.search",
+    "autolog": "tracking.autolog",
+    "Run": "tracking.run",
+    # experiments and housekeeping
+    "list_experiments": "tracking.manage",
+    "create_experiment": "tracking.manage",
+    "delete_experiment": "tracking.manage",
+    "restore_experiment": "tracking.manage",
+    "delete_run": "tracking.manage",
+    "restore_run": "tracking.manage",
+    "compare_runs": "tracking.compare",
+    "gc": "store.gc",
+    "get_store": "store",
+    # errors
+    "MLOpsError": "errors",
+    "MLOpsUsageError": "errors",
+    "NotFoundError": "errors",
+    "StoreError": "errors",
+    "SchemaError": "errors",
+    "FilterSyntaxError": "errors",
+}
+
+__all__ = sorted(_API) + ["__version__", "load_ipython_extension"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module 'jupyter_mlops' has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+def load_ipython_extension(ip: Any) -> None:
+    """`%load_ext jupyter_mlops`: register the magics (their modules load on first use)."""
+    from .magics import register
+
+    register(ip)
+
+
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    from .server.app import MLOpsApp
+
+    return [{"module": "jupyter_mlops.server.app", "app": MLOpsApp}]

@@ -1,0 +1,152 @@
+"""Settings in force: environment variables win, then `[tool.jupyter-mlops]` in the project's
+pyproject.toml, then defaults. Each value remembers where it came from, for `jupyter mlops config`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import MLOpsUsageError
+
+# name -> (environment variable, type, default, help). Defaults that depend on the project root
+# are filled in by `load()`.
+SETTINGS: dict[str, tuple[str, type, Any, str]] = {
+    "project_root": ("MLOPS_PROJECT_ROOT", str, None, "folder whose .mlops/ holds the store"),
+    "store_uri": ("MLOPS_STORE_URI", str, None, "metadata store (sqlite:///… or postgresql://…)"),
+    "artifact_uri": ("MLOPS_ARTIFACT_URI", str, None, "artifact store (a folder, s3://…, gs://…)"),
+    "experiment": ("MLOPS_EXPERIMENT", str, "Default", "experiment for runs that name none"),
+    "flush_interval": ("MLOPS_FLUSH_INTERVAL", float, 0.5, "seconds between background flushes"),
+    "heartbeat_interval": ("MLOPS_HEARTBEAT_INTERVAL", float, 10.0, "seconds between heartbeats"),
+    "heartbeat_timeout": (
+        "MLOPS_HEARTBEAT_TIMEOUT", float, 60.0, "a running run silent this long shows as killed"
+    ),
+    "busy_timeout": ("MLOPS_BUSY_TIMEOUT", float, 30.0, "seconds SQLite waits for a lock"),
+    "gc_grace": ("MLOPS_GC_GRACE", float, 3600.0, "gc keeps unreferenced blobs younger than this"),
+    "autolog": ("MLOPS_AUTOLOG", bool, True, "sklearn autolog inside %%track cells"),
+    "record_cells": ("MLOPS_RECORD_CELLS", bool, True, "record executed cells while a run is active"),
+}
+
+_SECRET_IN_URI = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@]*):(?P<pw>[^@/]*)@")
+_SECRET_QUERY = re.compile(r"(?i)((?:password|token|secret|key)=)[^&\s]+")
+
+
+def redact(text: str) -> str:
+    """Hide passwords in URIs and token-like query values in anything printed or stored."""
+    text = _SECRET_IN_URI.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
+    return _SECRET_QUERY.sub(r"\1***", text)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings, with the source of each value (`env`, `pyproject.toml`, `default`)."""
+
+    values: dict[str, Any]
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def mlops_dir(self) -> Path:
+        return Path(self.values["project_root"]) / ".mlops"
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        """(name, value, source) for display, secrets redacted."""
+        return [(k, redact(str(v)), self.sources[k]) for k, v in self.values.items()]
+
+
+def find_project_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above `start` holding `.mlops/`, else `.git/` or
+    `pyproject.toml`, else `start` itself."""
+    start = (start or Path.cwd()).resolve()
+    chain = [start, *start.parents]
+    for folder in chain:
+        if (folder / ".mlops").is_dir():
+            return folder
+    for folder in chain:
+        if (folder / ".git").exists() or (folder / "pyproject.toml").is_file():
+            return folder
+    return start
+
+
+def _coerce(name: str, kind: type, raw: Any, source: str) -> Any:
+    if kind is bool and isinstance(raw, str):
+        low = raw.strip().lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off", ""):
+            return False
+        raise MLOpsUsageError(f"{name} from {source} must be true or false, got {raw!r}")
+    try:
+        value = kind(raw)
+    except (TypeError, ValueError):
+        raise MLOpsUsageError(
+            f"{name} from {source} must be a {kind.__name__}, got {raw!r}"
+        ) from None
+    if kind is float and value < 0:
+        raise MLOpsUsageError(f"{name} from {source} must not be negative, got {raw!r}")
+    return value
+
+
+def _pyproject_table(root: Path) -> dict[str, Any]:
+    path = root / "pyproject.toml"
+    if not path.is_file():
+        return {}
+    import tomllib
+
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise MLOpsUsageError(f"cannot read {path}: {exc}") from None
+    table = data.get("tool", {}).get("jupyter-mlops", {})
+    return {k.replace("-", "_"): v for k, v in table.items()}
+
+
+_cache: tuple[tuple, Settings] | None = None
+
+
+def load() -> Settings:
+    """The settings in force now (cached until the environment or working directory changes)."""
+    global _cache
+    key = (os.getcwd(), *(os.environ.get(env) for env, *_ in SETTINGS.values()))
+    if _cache is not None and _cache[0] == key:
+        return _cache[1]
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    env_root = os.environ.get("MLOPS_PROJECT_ROOT")
+    root = Path(env_root).resolve() if env_root else find_project_root()
+    table = _pyproject_table(root)
+    unknown = sorted(set(table) - set(SETTINGS))
+    if unknown:
+        raise MLOpsUsageError(
+            f"unknown setting(s) in [tool.jupyter-mlops] of {root / 'pyproject.toml'}: "
+            f"{', '.join(unknown)}; known: {', '.join(SETTINGS)}"
+        )
+    for name, (env, kind, default, _help) in SETTINGS.items():
+        if os.environ.get(env) not in (None, ""):
+            values[name] = _coerce(name, kind, os.environ[env], env)
+            sources[name] = f"env {env}"
+        elif name in table:
+            values[name] = _coerce(name, kind, table[name], "pyproject.toml")
+            sources[name] = "pyproject.toml [tool.jupyter-mlops]"
+        else:
+            values[name] = default
+            sources[name] = "default"
+    values["project_root"] = str(root)
+    if sources["project_root"] == "default":
+        sources["project_root"] = "discovered"
+    mlops_dir = root / ".mlops"
+    if values["store_uri"] is None:
+        values["store_uri"] = f"sqlite:///{mlops_dir / 'mlops.db'}"
+    if values["artifact_uri"] is None:
+        values["artifact_uri"] = str(mlops_dir / "artifacts")
+    settings = Settings(values, sources)
+    _cache = (key, settings)
+    return settings

@@ -1,0 +1,40 @@
+"""The error tree: every failure a user can meet is an MLOpsError with a message meant for them."""
+
+from __future__ import annotations
+
+
+class MLOpsError(Exception):
+    """Root of every error jupyter-mlops raises on purpose."""
+
+
+class MLOpsUsageError(MLOpsError, ValueError):
+    """Bad input from the user: a name, a value, a filter, an option. Nothing was written."""
+
+
+class NotFoundError(MLOpsUsageError, LookupError):
+    """A run, experiment or artifact that the user named does not exist."""
+
+
+class FilterSyntaxError(MLOpsUsageError):
+    """A filter expression that does not parse; the message points at the offending place."""
+
+    def __init__(self, message: str, text: str = "", position: int | None = None):
+        self.reason = message
+        self.text = text
+        self.position = position
+        if text and position is not None:
+            pointer = " " * (position + 2) + "^"
+            message = f"{message} (at position {position})\n  {text}\n{pointer}"
+        super().__init__(message)
+
+
+class StoreError(MLOpsError):
+    """The metadata store or artifact store could not do what was asked."""
+
+
+class SchemaError(StoreError):
+    """The store's schema does not match this version of jupyter-mlops; says what to do."""
+
+
+class IntegrityError(StoreError):
+    """Stored bytes do not match the digest that names them."""

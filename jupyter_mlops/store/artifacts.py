@@ -1,0 +1,155 @@
+"""Content-addressed blobs over fsspec: a blob's name is the blake3 digest of its bytes, so the
+same bytes are stored once, and every read checks the bytes against their name.
+
+Local folders by default; any fsspec URL (s3://bucket/prefix, gs://…, az://…) for a team.
+Every blob has a row in `blobs`, touched on each put; gc deletes a blob only with its row."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from ..config import redact
+from ..errors import IntegrityError, StoreError
+from .sql import upsert
+from .tables import blobs
+
+if TYPE_CHECKING:
+    from . import Store
+
+CHUNK = 1 << 22  # 4 MiB
+
+
+def digest_bytes(data: bytes) -> str:
+    from blake3 import blake3
+
+    return blake3(data).hexdigest()
+
+
+def digest_file(path: str | os.PathLike) -> tuple[str, int]:
+    """blake3 of a file read in chunks (multi-threaded for large files), and its size."""
+    from blake3 import blake3
+
+    size = os.path.getsize(path)
+    hasher = blake3(max_threads=blake3.AUTO) if size > 64 * CHUNK else blake3()
+    if size > 64 * CHUNK:
+        hasher.update_mmap(str(path))
+    else:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(CHUNK):
+                hasher.update(chunk)
+    return hasher.hexdigest(), size
+
+
+class ArtifactStore:
+    """Blobs named by digest under one fsspec root."""
+
+    def __init__(self, uri: str, store: Store):
+        from fsspec.core import url_to_fs
+
+        self.uri = uri
+        self.store = store
+        try:
+            self.fs, self.root = url_to_fs(uri)
+        except (ImportError, ValueError) as exc:
+            raise StoreError(f"cannot use artifact store {redact(uri)}: {exc}") from None
+        self.local = self.fs.protocol in ("file", "local") or "file" in self.fs.protocol
+        if self.local:
+            Path(self.root).mkdir(parents=True, exist_ok=True)
+
+    def path(self, digest: str) -> str:
+        return f"{self.root.rstrip('/')}/{digest[:2]}/{digest[2:]}"
+
+    def _touch(self, digest: str, size: int) -> None:
+        stmt = upsert(self.store.dialect, blobs, ["digest"], ["touched_at"])
+        with self.store.write() as conn:
+            conn.execute(stmt, {"digest": digest, "size": size, "touched_at": time.time()})
+
+    def put_bytes(self, data: bytes) -> tuple[str, int]:
+        """Store `data` once; returns (digest, size)."""
+        digest = digest_bytes(data)
+        self._touch(digest, len(data))
+        target = self.path(digest)
+        if not self.fs.exists(target):
+            if self.local:
+                self._write_local(target, lambda fh: fh.write(data))
+            else:
+                self._remote(lambda: self.fs.pipe_file(target, data))
+        return digest, len(data)
+
+    def put_file(self, path: str | os.PathLike) -> tuple[str, int]:
+        """Store a file's bytes once (read once to hash, again only if new); (digest, size)."""
+        digest, size = digest_file(path)
+        self._touch(digest, size)
+        target = self.path(digest)
+        if not self.fs.exists(target):
+            if self.local:
+                with open(path, "rb") as src:
+                    self._write_local(target, lambda fh: _copy(src, fh))
+            else:
+                self._remote(lambda: self.fs.put_file(str(path), target))
+        return digest, size
+
+    def get_bytes(self, digest: str) -> bytes:
+        """The blob's bytes, checked against its digest."""
+        try:
+            data = self.fs.cat_file(self.path(digest))
+        except FileNotFoundError:
+            raise StoreError(f"blob {digest[:12]}… is missing from {redact(self.uri)}") from None
+        if digest_bytes(data) != digest:
+            raise IntegrityError(f"blob {digest[:12]}… in {redact(self.uri)} does not match its digest")
+        return data
+
+    def get_file(self, digest: str, dest: str | os.PathLike) -> Path:
+        """Copy a blob to `dest`, checking the digest as it streams."""
+        from blake3 import blake3
+
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        hasher = blake3()
+        try:
+            with self.fs.open(self.path(digest), "rb") as src, open(dest, "wb") as out:
+                while chunk := src.read(CHUNK):
+                    hasher.update(chunk)
+                    out.write(chunk)
+        except FileNotFoundError:
+            raise StoreError(f"blob {digest[:12]}… is missing from {redact(self.uri)}") from None
+        if hasher.hexdigest() != digest:
+            dest.unlink(missing_ok=True)
+            raise IntegrityError(f"blob {digest[:12]}… in {redact(self.uri)} does not match its digest")
+        return dest
+
+    def exists(self, digest: str) -> bool:
+        return self.fs.exists(self.path(digest))
+
+    def delete(self, digest: str) -> None:
+        try:
+            self.fs.rm_file(self.path(digest))
+        except FileNotFoundError:
+            pass
+
+    def _write_local(self, target: str, write) -> None:
+        folder = os.path.dirname(target)
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                write(fh)
+            os.replace(tmp, target)  # atomic: readers see the whole blob or none
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def _remote(self, call) -> None:
+        try:
+            call()
+        except Exception as exc:
+            raise StoreError(f"cannot write to artifact store {redact(self.uri)}: {exc}") from None
+
+
+def _copy(src: BinaryIO, dst: BinaryIO) -> None:
+    while chunk := src.read(CHUNK):
+        dst.write(chunk)

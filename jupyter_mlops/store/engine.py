@@ -1,0 +1,61 @@
+"""Engines for the metadata store: URI normalisation and per-connection SQLite settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import MLOpsUsageError
+
+
+def normalize_uri(uri: str) -> str:
+    """`postgresql://` means psycopg 3; a bare path means a SQLite file."""
+    if uri.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + uri.split("://", 1)[1]
+    if "://" not in uri:
+        return f"sqlite:///{Path(uri).expanduser().resolve()}"
+    if not uri.startswith(("sqlite:", "postgresql+")):
+        raise MLOpsUsageError(
+            f"unsupported store URI {uri.split('://')[0]}://…: use sqlite:///PATH or postgresql://…"
+        )
+    return uri
+
+
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a SQLite URI (None for in-memory or other dialects)."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri[len("sqlite:///"):].split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
+def create(uri: str, busy_timeout: float):
+    """A SQLAlchemy engine for `uri`. SQLite runs in WAL mode with a busy timeout, foreign keys
+    and case-sensitive LIKE; write transactions begin IMMEDIATE so writers queue on the lock
+    instead of failing with "database is locked" when a reader upgrades."""
+    from sqlalchemy import create_engine, event
+
+    uri = normalize_uri(uri)
+    if not uri.startswith("sqlite"):
+        return create_engine(uri, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    path = sqlite_path(uri)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(uri, connect_args={"timeout": busy_timeout, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA case_sensitive_like=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        write = conn.get_execution_options().get("mlops_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine

@@ -1,0 +1,179 @@
+"""The metadata schema as SQLAlchemy Core tables: the current shape, which the Alembic
+revisions in `migrations/versions/` build step by step (a test checks they agree).
+
+Times are float seconds since the epoch (UTC), which sort and compare the same on SQLite
+and PostgreSQL. Param values are JSON text, with a numeric and a text projection for filters.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+# An auto-incrementing 64-bit key (SQLite only auto-increments INTEGER PRIMARY KEY).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+Time = Float(precision=53)
+Number = Float(precision=53)
+RunId = String(32)
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("description", Text),
+    Column("created_at", Time, nullable=False),
+    Column("lifecycle", String(16), nullable=False, server_default="active"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", RunId, primary_key=True),
+    Column("experiment_id", Integer, ForeignKey("experiments.id"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("parent_run_id", RunId, ForeignKey("runs.id")),
+    Column("start_time", Time, nullable=False),
+    Column("end_time", Time),
+    Column("heartbeat", Time, nullable=False),
+    Column("user", String(255)),
+    Column("host", String(255)),
+    Column("notebook", Text),
+    Column("source_digest", String(64)),
+    Column("git_commit", String(64)),
+    Column("git_dirty", Boolean),
+    Column("python_version", String(32)),
+    Column("environment_digest", String(64)),
+    Column("error", Text),
+    Column("lifecycle", String(16), nullable=False, server_default="active"),
+    Index("ix_runs_experiment_start", "experiment_id", "start_time"),
+    Index("ix_runs_parent", "parent_run_id"),
+)
+
+params = Table(
+    "params",
+    metadata,
+    Column("run_id", RunId, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("num", Number),
+    Column("text", Text, nullable=False),
+)
+
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("run_id", RunId, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("value", Number),
+    Column("step", BigInteger, nullable=False),
+    Column("timestamp", Time, nullable=False),
+    Index("ix_metrics_run_key_step", "run_id", "key", "step"),
+)
+
+latest_metrics = Table(
+    "latest_metrics",
+    metadata,
+    Column("run_id", RunId, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Number),
+    Column("step", BigInteger, nullable=False),
+    Column("timestamp", Time, nullable=False),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("run_id", RunId, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("run_id", RunId, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(1000), primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("media_type", String(100), nullable=False),
+    Column("created_at", Time, nullable=False),
+    Index("ix_artifacts_digest", "digest"),
+)
+
+# What a run read (datasets, feature views, models) and wrote: later capabilities add rows.
+run_links = Table(
+    "run_links",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("run_id", RunId, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("direction", String(8), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("ref", String(500), nullable=False),
+    Column("role", String(64)),
+    Column("created_at", Time, nullable=False),
+    Index("ix_run_links_run", "run_id"),
+    Index("ix_run_links_ref", "kind", "ref"),
+)
+
+# The cells executed while a run was active, in order.
+cells = Table(
+    "cells",
+    metadata,
+    Column("run_id", RunId, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("ordinal", Integer, primary_key=True),
+    Column("execution_count", Integer),
+    Column("cell_id", String(64)),
+    Column("notebook_index", Integer),
+    Column("source_digest", String(64), nullable=False),
+    Column("started", Time, nullable=False),
+    Column("ended", Time),
+    Column("success", Boolean),
+    Column("error", Text),
+)
+
+# Deduplicated texts named by their blake3 digest: cell sources, environments.
+texts = Table(
+    "texts",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("text", Text, nullable=False),
+)
+
+# Every blob in the artifact store; gc deletes a blob only together with its row, so a
+# concurrent writer that touches the row either keeps the blob or writes it again.
+blobs = Table(
+    "blobs",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("touched_at", Time, nullable=False),
+)
+
+# One row per write transaction: "what changed since N" for the live sidebar.
+changes = Table(
+    "changes",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("key", String(300), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("at", Time, nullable=False),
+)
+
+# (table, digest column) pairs that keep a blob alive; later capabilities add theirs.
+BLOB_REFERENCES: list[tuple[Table, str]] = [(artifacts, "digest")]

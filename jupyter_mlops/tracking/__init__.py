@@ -1,0 +1,1 @@
+"""Experiment tracking: runs, params, buffered metrics, artifacts, search, capture, autolog."""

@@ -1,0 +1,142 @@
+"""The cells behind a run: while a run is active in IPython, every executed cell is recorded
+(execution count, source stored once by hash, start and end, success or the error).
+
+Hooks are IPython events registered only while a run is active. Any failure inside them is
+reported once and switches recording off; it never becomes an error in the user's cell."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import capture
+
+if TYPE_CHECKING:
+    from .run import Run
+
+
+class CellRecorder:
+    """Records the cells of one run through pre_run_cell/post_run_cell."""
+
+    def __init__(self, ip: Any, run: Run, notebook: str | None):
+        from .writer import writer_for
+
+        self.ip = ip
+        self.run = run
+        self.cells = writer_for(run.store).cells
+        self.notebook = notebook
+        self.ordinal = 0
+        self.started: float | None = None
+        self._order: dict[str, int] = {}
+        self._order_mtime: float | None = None
+
+    def register(self) -> None:
+        self.ip.events.register("pre_run_cell", self.pre)
+        self.ip.events.register("post_run_cell", self.post)
+
+    def unregister(self) -> None:
+        for event, fn in (("pre_run_cell", self.pre), ("post_run_cell", self.post)):
+            try:
+                self.ip.events.unregister(event, fn)
+            except ValueError:
+                pass
+
+    def pre(self, info: Any = None) -> None:
+        try:
+            self.started = time.time()
+        except Exception as exc:  # pragma: no cover - defensive, see _fail
+            self._fail(exc)
+
+    def post(self, result: Any = None) -> None:
+        try:
+            info = getattr(result, "info", None)
+            if info is None or getattr(info, "silent", False) or not getattr(
+                info, "store_history", True
+            ):
+                return
+            error = result.error_in_exec or result.error_before_exec
+            self.record(
+                source=info.raw_cell or "",
+                execution_count=result.execution_count,
+                cell_id=getattr(info, "cell_id", None),
+                started=self.started or time.time(),
+                ended=time.time(),
+                error=error,
+            )
+        except Exception as exc:
+            self._fail(exc)
+
+    def record(self, source: str, execution_count: int | None, cell_id: str | None,
+               started: float, ended: float, error: BaseException | None) -> None:
+        """Buffer one cell for the writer."""
+        from ..store.artifacts import digest_bytes
+
+        self.cells.append({
+            "run_id": self.run.id,
+            "ordinal": self.ordinal,
+            "execution_count": execution_count,
+            "cell_id": cell_id,
+            "notebook_index": self._index(cell_id),
+            "source_digest": digest_bytes(source.encode()),
+            "source": source,
+            "started": started,
+            "ended": ended,
+            "success": error is None,
+            "error": None if error is None else f"{type(error).__name__}: {error}"[:2000],
+        })
+        self.ordinal += 1
+
+    def _index(self, cell_id: str | None) -> int | None:
+        """Position of the cell in the saved notebook (re-read when the file changed)."""
+        if not cell_id or not self.notebook or not self.notebook.endswith(".ipynb"):
+            return None
+        if cell_id not in self._order:
+            path = Path(self.notebook)
+            try:
+                mtime = path.stat().st_mtime
+                if mtime != self._order_mtime:
+                    cells = json.loads(path.read_text()).get("cells", [])
+                    self._order = {c.get("id"): i for i, c in enumerate(cells) if c.get("id")}
+                    self._order_mtime = mtime
+            except (OSError, ValueError):
+                return None
+        return self._order.get(cell_id)
+
+    def _fail(self, exc: BaseException) -> None:
+        self.unregister()
+        _recorders.pop(self.run.id, None)
+        print(f"jupyter-mlops: cell recording switched off for run {self.run.id[:8]}: "
+              f"{type(exc).__name__}: {exc}", file=sys.stderr)
+
+
+_recorders: dict[str, CellRecorder] = {}
+
+
+def start(run: Run) -> CellRecorder | None:
+    """Begin recording the cells of `run` when running inside IPython."""
+    ip = capture.ipython()
+    if ip is None or not hasattr(ip, "events"):
+        return None
+    from .. import config
+
+    root = config.load().project_root
+    rel = capture.source_file(root)
+    notebook = None if rel is None else rel if os.path.isabs(rel) else os.path.join(root, rel)
+    recorder = CellRecorder(ip, run, notebook)
+    recorder.register()
+    _recorders[run.id] = recorder
+    return recorder
+
+
+def stop(run: Run) -> None:
+    recorder = _recorders.pop(run.id, None)
+    if recorder is not None:
+        recorder.unregister()
+
+
+def recorder_for(run: Run) -> CellRecorder | None:
+    return _recorders.get(run.id)

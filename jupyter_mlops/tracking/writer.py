@@ -1,0 +1,234 @@
+"""The buffered writer: metric points and cell records cost an append in the caller; a
+background thread writes them in batches (at most `flush_interval` apart), keeps heartbeats
+of this process's active runs, and retries what the store refused, warning once.
+
+`flush()` (also called by end_run and at interpreter exit) writes everything buffered now.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+import time
+import warnings
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from ..errors import StoreError
+
+if TYPE_CHECKING:
+    from ..store import Store
+
+
+class StoreUnavailableWarning(RuntimeWarning):
+    """The store refused a write; what was logged stays buffered and is retried."""
+
+
+class Writer:
+    """Batches for one store. `points` is appended to directly by `log_metric`."""
+
+    def __init__(self, store: Store, flush_interval: float, heartbeat_interval: float):
+        self.store = store
+        self.points: deque[tuple] = deque()  # (run_id, key, value, step, timestamp)
+        self.cells: deque[dict] = deque()
+        self.ends: deque[dict] = deque()  # run endings that wait for their points
+        self.flush_interval = min(max(flush_interval, 0.01), 1.0)
+        self.heartbeat_interval = heartbeat_interval
+        self.beating: set[str] = set()  # active runs of this process
+        self._retry: tuple[list, list, list] = ([], [], [])
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_beat = 0.0
+        self.failure: str | None = None
+
+    def start(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._loop, name="mlops-writer", daemon=True)
+            self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            self._wake.wait(self.flush_interval)
+            self._wake.clear()
+            self.flush()
+            if self.beating and time.time() - self._last_beat >= self.heartbeat_interval:
+                self._heartbeat()
+
+    def pending(self, run_id: str | None = None) -> int:
+        """Points not yet in the store (for one run, or all)."""
+        items = list(self.points) + self._retry[0]
+        return sum(1 for p in items if run_id is None or p[0] == run_id)
+
+    def flush(self) -> str | None:
+        """Write everything buffered; returns None on success, else the store's complaint
+        (the batch stays buffered for the next try)."""
+        with self._lock:
+            points, cells, ends = self._retry
+            for buf, out in ((self.points, points), (self.cells, cells), (self.ends, ends)):
+                for _ in range(len(buf)):
+                    out.append(buf.popleft())
+            if not (points or cells or ends):
+                return None
+            try:
+                _write(self.store, points, cells, ends)
+            except Exception as exc:  # the store is down, locked, full: keep and retry
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                if self.failure is None:
+                    warnings.warn(
+                        f"jupyter-mlops: the store refused a write ({reason}); "
+                        f"{len(points)} metric point(s) stay buffered and are retried",
+                        StoreUnavailableWarning,
+                        stacklevel=2,
+                    )
+                self.failure = reason
+                self._retry = (points, cells, ends)
+                return reason
+            self._retry = ([], [], [])
+            self.failure = None
+            return None
+
+    def _heartbeat(self) -> None:
+        from sqlalchemy import update
+
+        from ..store.tables import runs
+
+        self._last_beat = now = time.time()
+        try:
+            with self.store.write() as conn:
+                conn.execute(
+                    update(runs)
+                    .where(runs.c.id.in_(list(self.beating)), runs.c.status == "running")
+                    .values(heartbeat=now)
+                )
+        except Exception:
+            pass  # a missed heartbeat is retried next interval; a flush failure already warned
+
+    def wake(self) -> None:
+        self._wake.set()
+
+
+def _write(store: Store, points: list[tuple], cells: list[dict], ends: list[dict]) -> None:
+    """One transaction: metric history, latest values, cells, run endings, change rows."""
+    from sqlalchemy import update
+
+    from ..store import record_change
+    from ..store.sql import insert_ignore, upsert
+    from ..store.tables import cells as cells_t
+    from ..store.tables import latest_metrics, runs, texts
+
+    latest: dict[tuple[str, str], tuple] = {}
+    for p in points:
+        k = (p[0], p[1])
+        cur = latest.get(k)
+        if cur is None or (p[3], p[4]) >= (cur[3], cur[4]):
+            latest[k] = p
+    touched = {p[0] for p in points} | {c["run_id"] for c in cells}
+    with store.write() as conn:
+        if points:
+            _insert_points(conn, store.dialect, points)
+            stmt = upsert(
+                store.dialect, latest_metrics, ["run_id", "key"], ["value", "step", "timestamp"],
+                where=lambda t, new: (new.step > t.c.step)
+                | ((new.step == t.c.step) & (new.timestamp >= t.c.timestamp)),
+            )
+            conn.execute(stmt, [
+                {"run_id": p[0], "key": p[1], "value": _nan_to_none(p[2]), "step": p[3],
+                 "timestamp": p[4]}
+                for p in latest.values()
+            ])
+        if cells:
+            sources = {c["source_digest"]: c["source"] for c in cells}
+            conn.execute(insert_ignore(store.dialect, texts, ["digest"]),
+                         [{"digest": d, "text": t} for d, t in sources.items()])
+            conn.execute(cells_t.insert(), [
+                {k: v for k, v in c.items() if k != "source"} for c in cells
+            ])
+        for end in ends:
+            conn.execute(
+                update(runs).where(runs.c.id == end["run_id"]).values(
+                    status=end["status"], end_time=end["end_time"], heartbeat=end["end_time"],
+                    error=end["error"],
+                )
+            )
+        for run_id in sorted(touched):
+            record_change(conn, "run", run_id, "logged")
+        for end in ends:
+            record_change(conn, "run", end["run_id"], end["status"])
+
+
+def _nan_to_none(v: float) -> float | None:
+    return None if v != v else v
+
+
+def _insert_points(conn: Any, dialect: str, points: list[tuple]) -> None:
+    if dialect == "sqlite":
+        # straight to the driver's executemany: the fastest durable path SQLite has
+        conn.exec_driver_sql(
+            "INSERT INTO metrics (run_id, key, value, step, timestamp) VALUES (?, ?, ?, ?, ?)",
+            points,
+        )
+        return
+    raw = conn.connection.driver_connection  # psycopg 3: COPY is PostgreSQL's bulk path
+    with raw.cursor() as cur, cur.copy(
+        "COPY metrics (run_id, key, value, step, timestamp) FROM STDIN"
+    ) as copy:
+        for p in points:
+            copy.write_row(p)
+
+
+_writers: dict[Store, Writer] = {}
+_writers_lock = threading.Lock()
+
+
+def writer_for(store: Store) -> Writer:
+    """The one writer of `store` in this process."""
+    from .. import config
+
+    with _writers_lock:
+        w = _writers.get(store)
+        if w is None:
+            s = config.load()
+            w = _writers[store] = Writer(store, s.flush_interval, s.heartbeat_interval)
+        return w
+
+
+def flush_all(raise_errors: bool = False) -> None:
+    """Flush every writer; with raise_errors, a store that refuses raises StoreError."""
+    for w in list(_writers.values()):
+        reason = w.flush()
+        if reason and raise_errors:
+            raise StoreError(
+                f"{w.pending()} metric point(s) could not be written to {w.store.display_uri}: "
+                f"{reason}; they stay buffered and are retried"
+            )
+
+
+def forget_all() -> None:
+    """Drop writers (tests switch stores between cases). Flushes first."""
+    flush_all()
+    with _writers_lock:
+        _writers.clear()
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    from . import fluent
+
+    try:
+        fluent._end_all_at_exit()
+    except Exception:
+        pass
+    for w in list(_writers.values()):
+        for _ in range(3):
+            if w.flush() is None:
+                break
+            time.sleep(0.5)
+        else:
+            import sys
+
+            print(
+                f"jupyter-mlops: {w.pending()} metric point(s) could not be written to "
+                f"{w.store.display_uri} before exit: {w.failure}",
+                file=sys.stderr,
+            )
