@@ -25,14 +25,16 @@ if TYPE_CHECKING:
 class Store:
     """One metadata store and its artifact store, opened and schema-checked once per process."""
 
-    def __init__(self, store_uri: str, artifact_uri: str, busy_timeout: float = 30.0):
+    def __init__(self, store_uri: str, artifact_uri: str, busy_timeout: float = 30.0,
+                 check: bool = True):
+        """Open a store; `check=False` skips the schema check (for `store upgrade`)."""
         self.uri = normalize_uri(store_uri)
         self.artifact_uri = artifact_uri
         self.dialect = "sqlite" if self.uri.startswith("sqlite") else "postgresql"
         self.engine = create(self.uri, busy_timeout)
         self.read_only_reason: str | None = None
         self._artifacts: ArtifactStore | None = None
-        self.revision = self._open()
+        self.revision = self._open() if check else None
 
     def __repr__(self) -> str:
         return f"Store({redact(self.uri)!r}, artifacts={redact(self.artifact_uri)!r})"

@@ -54,9 +54,7 @@ class CellRecorder:
     def post(self, result: Any = None) -> None:
         try:
             info = getattr(result, "info", None)
-            if info is None or getattr(info, "silent", False) or not getattr(
-                info, "store_history", True
-            ):
+            if info is None or getattr(info, "silent", False):
                 return
             error = result.error_in_exec or result.error_before_exec
             self.record(

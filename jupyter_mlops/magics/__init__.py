@@ -1,0 +1,14 @@
+"""IPython magics: one module per magic, each a thin adapter over the Python API.
+
+`%load_ext jupyter_mlops` imports only these small modules; the API (and its pandas,
+SQLAlchemy, plotly) loads when a magic first runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def register(ip: Any) -> None:
+    from .track import TrackMagics
+
+    ip.register_magics(TrackMagics)

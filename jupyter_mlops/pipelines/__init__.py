@@ -1,0 +1,1 @@
+"""Notebooks as production jobs: papermill execution (the pipeline spec, runner and exporters build on it)."""

@@ -1,0 +1,1 @@
+"""The jupyter_server extension: the store behind JupyterLab, with Jupyter's own auth."""

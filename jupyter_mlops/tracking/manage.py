@@ -1,0 +1,146 @@
+"""Experiments and run housekeeping: list, create, archive (default) or purge, restore."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.engine import Connection
+
+from ..errors import MLOpsUsageError, NotFoundError
+from ..store import get_store
+from ..store.tables import experiments, runs
+from . import records
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def list_experiments(include_archived: bool = False) -> pd.DataFrame:
+    """Experiments with their number of runs and last start time."""
+    import pandas as pd
+
+    store = get_store()
+    counts = (
+        select(runs.c.experiment_id, func.count().label("runs"),
+               func.max(runs.c.start_time).label("last_run"))
+        .where(runs.c.lifecycle == "active").group_by(runs.c.experiment_id).subquery()
+    )
+    query = (
+        select(experiments.c.name, experiments.c.lifecycle, experiments.c.created_at,
+               func.coalesce(counts.c.runs, 0).label("runs"), counts.c.last_run,
+               experiments.c.description)
+        .outerjoin(counts, counts.c.experiment_id == experiments.c.id)
+        .order_by(experiments.c.name)
+    )
+    if not include_archived:
+        query = query.where(experiments.c.lifecycle == "active")
+    with store.read() as conn:
+        rows = conn.execute(query).all()
+    frame = pd.DataFrame(rows, columns=["name", "lifecycle", "created_at", "runs", "last_run",
+                                        "description"])
+    for col in ("created_at", "last_run"):
+        frame[col] = pd.to_datetime(frame[col].astype("float64"), unit="s", utc=True)
+    frame["runs"] = frame["runs"].astype("int64")
+    return frame
+
+
+def create_experiment(name: str, description: str | None = None) -> str:
+    """Create an experiment; an existing name is an error."""
+    store = get_store()
+    name = records.check_name("experiment", name)
+    with store.write("experiment", name, "created") as conn:
+        if conn.execute(select(experiments.c.id).where(experiments.c.name == name)).first():
+            raise MLOpsUsageError(f"experiment {name!r} exists already")
+        conn.execute(experiments.insert().values(
+            name=name, description=description, created_at=time.time(), lifecycle="active"))
+    return name
+
+
+def _experiment_row(conn: Connection, name: str):
+    row = conn.execute(select(experiments).where(experiments.c.name == name)).first()
+    if row is None:
+        raise NotFoundError(f"no experiment named {name!r}")
+    return row
+
+
+def delete_experiment(name: str, purge: bool = False) -> int:
+    """Archive an experiment and its runs (hidden from listings, restorable), or with
+    `purge=True` remove their rows for good. Returns the number of runs affected."""
+    store = get_store()
+    with store.write("experiment", name, "purged" if purge else "archived") as conn:
+        row = _experiment_row(conn, name)
+        ids = conn.execute(select(runs.c.id).where(runs.c.experiment_id == row.id)).scalars().all()
+        if purge:
+            _purge_runs(conn, ids)
+            conn.execute(delete(experiments).where(experiments.c.id == row.id))
+        else:
+            conn.execute(update(experiments).where(experiments.c.id == row.id)
+                         .values(lifecycle="archived"))
+            conn.execute(update(runs).where(runs.c.experiment_id == row.id)
+                         .values(lifecycle="archived"))
+    return len(ids)
+
+
+def restore_experiment(name: str) -> int:
+    """Bring back an archived experiment and its runs; returns the number of runs."""
+    store = get_store()
+    with store.write("experiment", name, "restored") as conn:
+        row = _experiment_row(conn, name)
+        conn.execute(update(experiments).where(experiments.c.id == row.id)
+                     .values(lifecycle="active"))
+        return conn.execute(update(runs).where(runs.c.experiment_id == row.id)
+                            .values(lifecycle="active")).rowcount
+
+
+def delete_run(run_id: str, purge: bool = False) -> list[str]:
+    """Archive a run and the runs nested in it, or remove their rows with `purge=True`
+    (blobs they alone used are then freed by `gc`). Returns the affected run ids."""
+    store = get_store()
+    with store.write() as conn:
+        run_id = records.resolve_run_id(conn, run_id)
+        ids = _with_children(conn, run_id)
+        if purge:
+            _purge_runs(conn, ids)
+        else:
+            conn.execute(update(runs).where(runs.c.id.in_(ids)).values(lifecycle="archived"))
+        from ..store import record_change
+
+        for rid in ids:
+            record_change(conn, "run", rid, "purged" if purge else "archived")
+    return ids
+
+
+def restore_run(run_id: str) -> list[str]:
+    """Bring back an archived run and its children."""
+    store = get_store()
+    with store.write() as conn:
+        run_id = records.resolve_run_id(conn, run_id)
+        ids = _with_children(conn, run_id)
+        conn.execute(update(runs).where(runs.c.id.in_(ids)).values(lifecycle="active"))
+        from ..store import record_change
+
+        for rid in ids:
+            record_change(conn, "run", rid, "restored")
+    return ids
+
+
+def _with_children(conn: Connection, run_id: str) -> list[str]:
+    ids, frontier = [run_id], [run_id]
+    while frontier:
+        frontier = conn.execute(
+            select(runs.c.id).where(runs.c.parent_run_id.in_(frontier))
+        ).scalars().all()
+        ids.extend(frontier)
+    return ids
+
+
+def _purge_runs(conn: Connection, ids: list[str]) -> None:
+    from ..store.tables import artifacts, cells, latest_metrics, metrics, params, run_links, tags
+
+    for table in (metrics, latest_metrics, params, tags, artifacts, cells, run_links):
+        conn.execute(delete(table).where(table.c.run_id.in_(ids)))
+    # children first: parent_run_id references must go before their targets
+    for rid in reversed(ids):
+        conn.execute(delete(runs).where(runs.c.id == rid))
