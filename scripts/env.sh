@@ -4,12 +4,24 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PY="${PYTHON:-python3}"
-phase_start=$(date +%s)
+started_at=$(date +%s)
+phase_start=$started_at
+phase_name=""
 phase() {  # phase NAME: print how long the previous phase took, start timing the next
   local now; now=$(date +%s)
-  [ -n "${phase_name:-}" ] && printf '== %-28s %4ss\n' "$phase_name" "$((now - phase_start))"
+  if [ -n "$phase_name" ]; then
+    printf '== phase %-24s %5ss\n' "$phase_name" "$((now - phase_start))"
+  fi
   phase_name="$1"; phase_start=$now
+  [ -n "$1" ] && printf '== phase %s ...\n' "$1"
+  return 0
 }
+finish() {  # on exit: the last phase's time and the total
+  local rc=$?
+  phase ""
+  printf '== total %29ss (exit %s)\n' "$(( $(date +%s) - started_at ))" "$rc"
+}
+trap finish EXIT
 
 KEY=$("$PY" "$ROOT/scripts/deps.py" --hash)
 VENV="${MLOPS_VENV:-$HOME/.cache/jupyter-mlops/venv-$KEY}"

@@ -101,7 +101,7 @@ def _wrap(fit):
 
     @functools.wraps(fit)
     def fit_and_log(self, *args, **kwargs):
-        if not _enabled or getattr(_state, "depth", 0):
+        if not _enabled or getattr(_state, "depth", 0) or _called_by_sklearn():
             return fit(self, *args, **kwargs)
         from .fluent import active_run
 
@@ -121,6 +121,12 @@ def _wrap(fit):
 
     fit_and_log._mlops_autolog = True  # type: ignore[attr-defined]
     return fit_and_log
+
+
+def _called_by_sklearn() -> bool:
+    """scikit-learn fits helpers of its own (a LabelEncoder inside f1_score): not user fits."""
+    caller = sys._getframe(2).f_globals.get("__name__", "")
+    return caller == "sklearn" or caller.startswith("sklearn.")
 
 
 def _simple_params(estimator: Any, prefix: str = "") -> dict[str, Any]:

@@ -1,0 +1,113 @@
+"""Shared fixtures: a temporary project with its own store, on SQLite or the real PostgreSQL.
+
+PostgreSQL tests run against the server on 127.0.0.1:5432 (trust auth). When it cannot be
+reached they are skipped, except under CI=true, where that is a failure."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+ENV_KEYS = ("MLOPS_PROJECT_ROOT", "MLOPS_STORE_URI", "MLOPS_ARTIFACT_URI", "MLOPS_EXPERIMENT",
+            "MLOPS_NOTEBOOK", "MLOPS_HEARTBEAT_TIMEOUT", "MLOPS_HEARTBEAT_INTERVAL",
+            "MLOPS_FLUSH_INTERVAL", "MLOPS_BUSY_TIMEOUT", "MLOPS_GC_GRACE", "MLOPS_AUTOLOG",
+            "MLOPS_RECORD_CELLS", "JPY_SESSION_NAME")
+
+
+def _forget() -> None:
+    from jupyter_mlops.store import reset
+    from jupyter_mlops.tracking import autolog, fluent, writer
+
+    while fluent._stack:
+        try:
+            fluent.end_run()
+        except Exception:
+            fluent._stack.pop()
+    fluent._experiment = None
+    autolog.set_enabled(False)
+    with writer._writers_lock:
+        writer._writers.clear()
+    reset()
+
+
+def pg_available() -> bool:
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=2).close()
+        return True
+    except OSError:
+        return False
+
+
+def require_postgres() -> None:
+    if not pg_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL on 127.0.0.1:5432 is required under CI=true")
+        pytest.skip("PostgreSQL on 127.0.0.1:5432 is not reachable")
+
+
+def fresh_pg_database() -> str:
+    """Create an empty database; returns its URI (dropped by the caller)."""
+    import psycopg
+
+    name = f"mlops_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN.replace("postgresql://", "postgresql://", 1),
+                         autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"postgresql://postgres@127.0.0.1:5432/{name}"
+
+
+def drop_pg_database(uri: str) -> None:
+    import psycopg
+
+    name = uri.rsplit("/", 1)[1]
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """An empty project folder whose embedded SQLite store is used by the API."""
+    for key in ENV_KEYS:
+        monkeypatch.delenv(key, raising=False)
+    root = tmp_path / "project"
+    root.mkdir()
+    monkeypatch.setenv("MLOPS_PROJECT_ROOT", str(root))
+    monkeypatch.chdir(root)
+    _forget()
+    yield root
+    _forget()
+
+
+@pytest.fixture
+def pg_uri(project, monkeypatch):
+    """A fresh, upgraded PostgreSQL database used as the store of `project`."""
+    require_postgres()
+    uri = fresh_pg_database()
+    from jupyter_mlops.store import Store
+
+    Store(uri, str(project / "artifacts"), check=False).upgrade()
+    monkeypatch.setenv("MLOPS_STORE_URI", uri)
+    _forget()
+    yield uri
+    _forget()
+    drop_pg_database(uri)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request, project):
+    """Run a test once on the embedded SQLite store and once on the real PostgreSQL."""
+    if request.param == "postgres":
+        request.getfixturevalue("pg_uri")
+    return request.param
+
+
+@pytest.fixture
+def mlops(project):
+    import jupyter_mlops
+
+    return jupyter_mlops
