@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from .errors import FilterSyntaxError
 
@@ -76,7 +76,7 @@ class Not:
     item: Node
 
 
-Node = Union[Compare, In, IsNull, And, Or, Not]
+Node = Compare | In | IsNull | And | Or | Not
 
 
 @dataclass(frozen=True)

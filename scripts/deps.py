@@ -6,8 +6,9 @@ tool settings does not rebuild it, while changing a requirement does.
 
 import hashlib
 import sys
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())["project"]
 deps = list(project["dependencies"])

@@ -63,23 +63,22 @@ def upgrade(engine: Engine, lock_path: Path | None = None) -> tuple[str | None, 
         lock = FileLock(str(lock_path or "mlops.db") + ".lock", timeout=120)
     else:
         lock = None
-    with lock if lock is not None else nullcontext():
-        with engine.connect() as conn:
+    with lock if lock is not None else nullcontext(), engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_KEY})
+            conn.commit()
+        try:
+            before = current_revision(conn)
+            conn.commit()
+            _refuse_unknown(before)
+            if before != HEAD:
+                command.upgrade(alembic_config(conn), "head")
+                conn.commit()
+            return before, HEAD
+        finally:
             if engine.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_KEY})
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_KEY})
                 conn.commit()
-            try:
-                before = current_revision(conn)
-                conn.commit()
-                _refuse_unknown(before)
-                if before != HEAD:
-                    command.upgrade(alembic_config(conn), "head")
-                    conn.commit()
-                return before, HEAD
-            finally:
-                if engine.dialect.name == "postgresql":
-                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_KEY})
-                    conn.commit()
 
 
 def _refuse_unknown(rev: str | None) -> None:

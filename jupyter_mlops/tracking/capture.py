@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,7 @@ def _distributions() -> dict[str, list[str]]:
     return packages_distributions()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _version(dist: str) -> str | None:
     from importlib.metadata import PackageNotFoundError, version
 

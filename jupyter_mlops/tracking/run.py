@@ -12,8 +12,17 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from ..errors import NotFoundError
-from ..store.tables import artifacts, cells, experiments, latest_metrics, metrics, params
-from ..store.tables import run_links, runs, tags
+from ..store.tables import (
+    artifacts,
+    cells,
+    experiments,
+    latest_metrics,
+    metrics,
+    params,
+    run_links,
+    runs,
+    tags,
+)
 from . import records
 
 if TYPE_CHECKING:

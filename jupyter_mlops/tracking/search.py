@@ -181,7 +181,7 @@ def search_runs(
     condition = compiler.compile(expr.parse(filter, RUN_FIELDS)) if filter else None
     order = _order_terms(order_by, compiler)
     query = select(runs.c.id).join(experiments, experiments.c.id == runs.c.experiment_id)
-    for (prefix, key), t in compiler.joins.items():
+    for (_prefix, key), t in compiler.joins.items():
         query = query.outerjoin(t, and_(t.c.run_id == runs.c.id, t.c.key == key))
     if not include_archived:
         query = query.where(runs.c.lifecycle == "active", experiments.c.lifecycle == "active")
