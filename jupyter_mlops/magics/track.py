@@ -54,8 +54,9 @@ def _usage(sub: str) -> str:
 
 
 def _parser(sub: str) -> MagicParser:
-    p = MagicParser(prog=f"%track {sub}".strip(), usage=_usage(sub).removeprefix("usage: "))
-    return p
+    # argparse %-formats the usage text: the magic's own % signs must be escaped
+    usage = _usage(sub).removeprefix("usage: ").replace("%", "%%")
+    return MagicParser(prog=f"%track {sub}".strip(), usage=usage)
 
 
 def _csv(text: str | None) -> list[str]:
@@ -119,8 +120,11 @@ class TrackMagics(Magics):
             autolog.set_enabled(previous)
             recorder = cells.recorder_for(run)
             if recorder is not None:
-                recorder.record(cell, self.shell.execution_count, None, started, time.time(),
-                                error)
+                try:
+                    recorder.record(cell, self.shell.execution_count, None, started,
+                                    time.time(), error)
+                except Exception as exc:  # recording must not leave the run open
+                    recorder._fail(exc)
             if error is None:
                 fluent.end_run("finished", run=run)
             else:
