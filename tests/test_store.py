@@ -297,7 +297,7 @@ def test_version_table_is_mlops_alembic_version(backend, mlops):
         names = set(inspect(conn).get_table_names())
         assert schema.VERSION_TABLE == "mlops_alembic_version"
         assert "mlops_alembic_version" in names and "alembic_version" not in names
-        assert TABLES <= names
+        assert names >= TABLES
         assert conn.execute(text("SELECT version_num FROM mlops_alembic_version")).scalars() \
             .all() == [schema.HEAD]
 
@@ -337,8 +337,10 @@ def traced(self):
     print("upgraded-from", before, flush=True)
     return before, after
 Store.upgrade = traced
+import alembic.command, filelock, sqlalchemy  # import everything before the start line
 import jupyter_mlops as m
-from jupyter_mlops.tracking import fluent  # import everything before the start line
+from jupyter_mlops.tracking import fluent
+print("ready", flush=True)
 while not os.path.exists(go):
     time.sleep(0.005)
 with m.start_run():
@@ -353,10 +355,11 @@ def test_many_processes_create_a_new_sqlite_store_at_once(project, mlops):
     procs = [subprocess.Popen([sys.executable, "-c", _OPEN_AT_ONCE, str(go)], cwd=project,
                               env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True) for _ in range(8)]
-    time.sleep(1.0)  # let them import
+    for p in procs:  # wait until every process has imported everything, then start them
+        assert p.stdout.readline().strip() == "ready"
     go.touch()
     outs = [p.communicate(timeout=120) for p in procs]
-    for p, (out, err) in zip(procs, outs):
+    for p, (out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err
         assert "Traceback" not in err and out.splitlines()[-1] == "ok", (out, err)
     created = [line for out, _ in outs for line in out.splitlines()
@@ -482,7 +485,7 @@ def test_injection_attempts_are_data(backend, mlops):
         pass
 
     with store.read() as conn:
-        assert TABLES <= set(inspect(conn).get_table_names())
+        assert set(inspect(conn).get_table_names()) >= TABLES
     got = mlops.get_run(run.id)
     assert got.name == EVIL and got.experiment == EVIL
     assert got.params == {EVIL: EVIL, "p": EVIL}
@@ -506,7 +509,7 @@ def test_injection_attempts_are_data(backend, mlops):
     with pytest.raises(MLOpsUsageError):
         mlops.search_runs(experiment=EVIL + "x")
     with store.read() as conn:
-        assert TABLES <= set(inspect(conn).get_table_names())
+        assert set(inspect(conn).get_table_names()) >= TABLES
     assert len(mlops.search_runs()) == 2
 
 

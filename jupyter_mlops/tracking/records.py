@@ -54,13 +54,16 @@ def experiment_id(conn: Connection, name: str, create: bool, dialect: str) -> in
 
 def resolve_run_id(conn: Connection, ref: str) -> str:
     """A full run id from an id or an unambiguous prefix of at least 8 hex characters."""
-    ref = str(ref).strip().lower()
+    from ..refs import parse
+
+    parsed = parse(str(ref))
+    if parsed.kind != "run" or len(parsed.name) > 32:
+        raise MLOpsUsageError(f"{ref!r} is not a run id (32 hex characters, or a prefix of 8+)")
+    ref = parsed.name
     if len(ref) == 32:
         if conn.execute(select(runs.c.id).where(runs.c.id == ref)).first():
             return ref
         raise NotFoundError(f"no run with id {ref}")
-    if len(ref) < 8 or any(c not in "0123456789abcdef" for c in ref):
-        raise MLOpsUsageError(f"{ref!r} is not a run id (32 hex characters, or a prefix of 8+)")
     found = conn.execute(
         select(runs.c.id).where(runs.c.id.like(ref + "%")).limit(2)
     ).scalars().all()

@@ -118,11 +118,12 @@ def _write(store: Store, points: list[tuple], cells: list[dict], ends: list[dict
     from ..store.tables import latest_metrics, runs, texts
 
     latest: dict[tuple[str, str], tuple] = {}
-    for p in points:
-        k = (p[0], p[1])
-        cur = latest.get(k)
-        if cur is None or (p[3], p[4]) >= (cur[3], cur[4]):
-            latest[k] = p
+    get = latest.get
+    for p in points:  # the newest point per (run, key): highest step, then timestamp
+        run_id, key, _value, step, ts = p
+        cur = get((run_id, key))
+        if cur is None or step > cur[3] or (step == cur[3] and ts >= cur[4]):
+            latest[run_id, key] = p
     touched = {p[0] for p in points} | {c["run_id"] for c in cells}
     with store.write() as conn:
         if points:
