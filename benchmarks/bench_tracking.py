@@ -101,23 +101,33 @@ def task_metrics_ours(a: dict) -> dict:
     now = time.time()
     rows = [(run.id, "loss", values[i], i, now + i * 1e-6) for i in range(n)]
     if a["backend"] == "sqlite":
-        out["floor_s"] = _sqlite_floor(Path(a["dir"]) / "floor.db", rows, indexed=False)
-        out["floor_indexed_s"] = _sqlite_floor(Path(a["dir"]) / "floor-ix.db", rows, indexed=True)
+        out["floor_s"] = _sqlite_floor(Path(a["dir"]) / "floor.db", rows, schema=False)
+        out["floor_schema_s"] = _sqlite_floor(Path(a["dir"]) / "floor-s.db", rows, schema=True)
     else:
-        out["floor_s"] = _pg_floor(a["uri"], rows, indexed=False)
-        out["floor_indexed_s"] = _pg_floor(a["uri"], rows, indexed=True)
+        out["floor_s"] = _pg_floor(a["uri"], rows, schema=False)
+        out["floor_schema_s"] = _pg_floor(a["uri"], rows, schema=True)
     return out
 
 
-def _sqlite_floor(path: Path, rows: list[tuple], indexed: bool) -> float:
+def _sqlite_floor(path: Path, rows: list[tuple], schema: bool) -> float:
+    """Rows/s of one executemany transaction. `schema`: with what jupyter-mlops's metrics table
+    has on top of the bare columns (the (run_id, key, step) index and the foreign key to runs,
+    checked: it turns PRAGMA foreign_keys on)."""
     import sqlite3
 
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("CREATE TABLE metrics (run_id TEXT NOT NULL, key TEXT NOT NULL, value REAL, "
-                 "step INTEGER NOT NULL, timestamp REAL NOT NULL)")
-    if indexed:
+    ref = ""
+    if schema:
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("CREATE TABLE runs (id VARCHAR(32) PRIMARY KEY)")
+        conn.execute("INSERT INTO runs (id) VALUES (?)", (rows[0][0],))
+        ref = " REFERENCES runs (id) ON DELETE CASCADE"
+    conn.execute(f"CREATE TABLE metrics (run_id VARCHAR(32) NOT NULL{ref}, "
+                 "key VARCHAR(250) NOT NULL, value FLOAT, step BIGINT NOT NULL, "
+                 "timestamp FLOAT NOT NULL)")
+    if schema:
         conn.execute("CREATE INDEX ix_metrics_run_key_step ON metrics (run_id, key, step)")
     t0 = time.perf_counter()
     conn.execute("BEGIN")
@@ -130,15 +140,23 @@ def _sqlite_floor(path: Path, rows: list[tuple], indexed: bool) -> float:
     return elapsed
 
 
-def _pg_floor(uri: str, rows: list[tuple], indexed: bool) -> float:
+def _pg_floor(uri: str, rows: list[tuple], schema: bool) -> float:
+    """Rows/s of one COPY transaction (psycopg 3's write_row, as jupyter-mlops's writer does);
+    `schema` as for SQLite."""
     import psycopg
 
     with psycopg.connect(uri) as conn:
         conn.execute("DROP TABLE IF EXISTS floor_metrics")
-        conn.execute("CREATE TABLE floor_metrics (run_id varchar(32) NOT NULL, "
+        conn.execute("DROP TABLE IF EXISTS floor_runs")
+        ref = ""
+        if schema:
+            conn.execute("CREATE TABLE floor_runs (id varchar(32) PRIMARY KEY)")
+            conn.execute("INSERT INTO floor_runs (id) VALUES (%s)", (rows[0][0],))
+            ref = " REFERENCES floor_runs (id) ON DELETE CASCADE"
+        conn.execute(f"CREATE TABLE floor_metrics (run_id varchar(32) NOT NULL{ref}, "
                      "key varchar(250) NOT NULL, value double precision, step bigint NOT NULL, "
                      "timestamp double precision NOT NULL)")
-        if indexed:
+        if schema:
             conn.execute("CREATE INDEX ix_floor ON floor_metrics (run_id, key, step)")
         conn.commit()
         t0 = time.perf_counter()
@@ -152,6 +170,7 @@ def _pg_floor(uri: str, rows: list[tuple], indexed: bool) -> float:
         count = conn.execute("SELECT count(*) FROM floor_metrics").fetchone()[0]
         assert count == len(rows), count
         conn.execute("DROP TABLE floor_metrics")
+        conn.execute("DROP TABLE IF EXISTS floor_runs")
         conn.commit()
     return elapsed
 
@@ -611,7 +630,7 @@ def summarize(res: dict) -> dict:
             s["ours_durable_per_s"] = _med([n / r["durable_s"] for r in ours])
             s["ours_flush_after_calls_s"] = _med([r["flush_after_calls_s"] for r in ours])
             s["floor_per_s"] = _med([n / r["floor_s"] for r in ours])
-            s["floor_indexed_per_s"] = _med([n / r["floor_indexed_s"] for r in ours])
+            s["floor_schema_per_s"] = _med([n / r["floor_schema_s"] for r in ours])
             s["ours_durable_over_floor"] = s["ours_durable_per_s"] / s["floor_per_s"]
             s["ours_points_stored_ok"] = all(r["stored"] == r["points"] for r in ours)
             s["metric_reps"] = len(ours)
@@ -719,9 +738,9 @@ def render(res: dict) -> str:
             add(f"  raw floor: {floor_what}, one transaction", _rate(s["floor_per_s"]), "", "",
                 f"ours durable / floor = {s['ours_durable_over_floor']:.2f} (target ≥0.50 "
                 + _check(s["ours_durable_over_floor"] >= 0.5) + ")")
-            add("  raw floor with the metrics index", _rate(s["floor_indexed_per_s"]), "", "",
-                f"ours durable / indexed floor = "
-                f"{s['ours_durable_per_s'] / s['floor_indexed_per_s']:.2f}")
+            add("  raw floor + our index and foreign key", _rate(s["floor_schema_per_s"]), "", "",
+                f"ours durable / this floor = "
+                f"{s['ours_durable_per_s'] / s['floor_schema_per_s']:.2f}")
         if "peer_batch_per_s" in s:
             add("  MLflow log_batch (1,000 points a call) rows/s", "",
                 _rate(s["peer_batch_per_s"]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -70,3 +71,45 @@ def test_script_source_and_failure_at_exit(project, tmp_path):
     run = mlops.get_run(frame.run_id[0])
     assert run.status == "failed" and run.info["error"] == "SystemError: bad luck"
     assert run.info["notebook"] == "train.py" and run.metrics == {"x": 1.0}
+
+
+def test_notebook_path_from_jupyterlab_session(project, monkeypatch):
+    """In JupyterLab the server names the kernel's notebook (ipykernel puts it in __session__);
+    it is stored relative to the project root."""
+    from jupyter_mlops.tracking import capture
+
+    class Shell:
+        user_ns = {"__session__": str(project / "nbs" / "train.ipynb")}
+
+    monkeypatch.setattr(capture, "ipython", lambda: Shell())
+    assert capture.source_file(str(project)) == "nbs/train.ipynb"
+    monkeypatch.setenv("MLOPS_NOTEBOOK", str(project / "other.ipynb"))
+    assert capture.source_file(str(project)) == "other.ipynb"
+
+
+def test_papermill_cli_parent_is_read(project, monkeypatch):
+    """Under the papermill CLI the kernel's parent process names the input notebook."""
+    from jupyter_mlops.tracking import capture
+
+    parent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "papermill",
+                               "-p", "alpha", "0.5", "in dir/nb.ipynb", "out.ipynb"])
+    try:
+        deadline = time.time() + 5
+        while b"papermill" not in Path(f"/proc/{parent.pid}/cmdline").read_bytes():
+            assert time.time() < deadline
+        monkeypatch.setattr(os, "getppid", lambda: parent.pid)
+        capture.papermill_invocation.cache_clear()
+        assert capture.papermill_invocation() == {"input": "in dir/nb.ipynb"}
+    finally:
+        parent.kill()
+        capture.papermill_invocation.cache_clear()
+
+
+def test_papermill_parameters_cell_is_read(project, monkeypatch):
+    from jupyter_mlops.tracking import capture
+
+    class Shell:
+        user_ns = {"In": ["", "x = 1", "# Parameters\nalpha = 0.6\nname = 'rf'\nlayers = [1, 2]\n"]}
+
+    monkeypatch.setattr(capture, "ipython", lambda: Shell())
+    assert capture.papermill_parameters() == {"alpha": 0.6, "name": "rf", "layers": [1, 2]}

@@ -157,16 +157,23 @@ def papermill_invocation() -> dict[str, Any]:
     idx = next((i for i, a in enumerate(args) if os.path.basename(a) == "papermill"), None)
     if idx is None:
         return {}
-    rest = args[idx + 1:]
-    positional = [a for i, a in enumerate(rest) if not a.startswith("-") and not (
-        i > 0 and rest[i - 1] in _PM_OPTS_WITH_VALUE)]
+    rest = iter(args[idx + 1:])
+    positional = []
+    for arg in rest:
+        if arg in _PM_TWO_VALUES:
+            next(rest, None), next(rest, None)
+        elif arg in _PM_ONE_VALUE:
+            next(rest, None)
+        elif not arg.startswith("-"):
+            positional.append(arg)
     return {"input": positional[0] if positional else None}
 
 
-_PM_OPTS_WITH_VALUE = {
-    "-p", "--parameters", "-r", "--parameters_raw", "-f", "--parameters_file", "-y",
-    "--parameters_yaml", "-b", "--parameters_base64", "-k", "--kernel", "-l", "--language",
-    "--cwd", "--engine", "--execution-timeout", "--start-timeout", "--log-level",
+_PM_TWO_VALUES = {"-p", "--parameters", "-r", "--parameters_raw"}
+_PM_ONE_VALUE = {
+    "-f", "--parameters_file", "-y", "--parameters_yaml", "-b", "--parameters_base64", "-k",
+    "--kernel", "-l", "--language", "--cwd", "--engine", "--execution-timeout",
+    "--start-timeout", "--log-level",
 }
 
 
