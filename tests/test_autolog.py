@@ -79,7 +79,6 @@ def test_a_failing_log_never_breaks_the_fit(project, mlops, autolog, monkeypatch
     monkeypatch.setattr(autolog, "_log_model", lambda *a: (_ for _ in ()).throw(OSError("disk")))
     monkeypatch.setattr(autolog, "_warned", False)
     X, y = data()
-    with mlops.start_run():
-        with pytest.warns(RuntimeWarning, match="autolog skipped a fit: OSError: disk"):
-            model = LogisticRegression(max_iter=300).fit(X, y)
+    with mlops.start_run(), pytest.warns(RuntimeWarning, match="autolog skipped a fit: OSError: disk"):
+        model = LogisticRegression(max_iter=300).fit(X, y)
     assert model.coef_ is not None

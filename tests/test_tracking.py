@@ -68,10 +68,9 @@ def test_nested_runs(backend, mlops):
 
 
 def test_exception_marks_run_failed_and_propagates(backend, mlops):
-    with pytest.raises(ZeroDivisionError):
-        with mlops.start_run() as run:
-            mlops.log_metric("x", 1)
-            1 / 0
+    with pytest.raises(ZeroDivisionError), mlops.start_run() as run:
+        mlops.log_metric("x", 1)
+        1 / 0
     run = mlops.get_run(run.id)
     assert run.status == "failed"
     assert run.info["error"] == "ZeroDivisionError: division by zero"
@@ -126,9 +125,8 @@ def population(mlops):
             if i == 4:
                 mlops.log_metric("val/loss", 0.01)
         ids[i] = run.id
-    with pytest.raises(RuntimeError):
-        with mlops.start_run(name="broken", experiment="beta"):
-            raise RuntimeError("no")
+    with pytest.raises(RuntimeError), mlops.start_run(name="broken", experiment="beta"):
+        raise RuntimeError("no")
     return ids
 
 
