@@ -115,8 +115,8 @@ _cache: tuple[tuple, Settings] | None = None
 def load() -> Settings:
     """The settings in force now (cached until the environment or working directory changes)."""
     global _cache
-    key = (os.getcwd(), *(os.environ.get(env) for env, *_ in SETTINGS.values()))
-    if _cache is not None and _cache[0] == key:
+    env_key = (os.getcwd(), *(os.environ.get(env) for env, *_ in SETTINGS.values()))
+    if _cache is not None and _cache[0][0] == env_key and _cache[0][1] == _mtime(_cache[1]):
         return _cache[1]
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
@@ -148,5 +148,13 @@ def load() -> Settings:
     if values["artifact_uri"] is None:
         values["artifact_uri"] = str(mlops_dir / "artifacts")
     settings = Settings(values, sources)
-    _cache = (key, settings)
+    _cache = ((env_key, _mtime(settings)), settings)
     return settings
+
+
+def _mtime(settings: Settings) -> float | None:
+    """When the project's pyproject.toml last changed (edits take effect without a restart)."""
+    try:
+        return (Path(settings.values["project_root"]) / "pyproject.toml").stat().st_mtime
+    except OSError:
+        return None

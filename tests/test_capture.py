@@ -88,18 +88,22 @@ def test_notebook_path_from_jupyterlab_session(project, monkeypatch):
 
 
 def test_papermill_cli_parent_is_read(project, monkeypatch):
-    """Under the papermill CLI the kernel's parent process names the input notebook."""
+    """Under the papermill CLI the kernel's parent process names the input notebook; a relative
+    path is taken from where it was typed (the shell's PWD), even with papermill's --cwd."""
     from jupyter_mlops.tracking import capture
 
+    # as if typed in /typed/here, with papermill then moving into --cwd elsewhere
     parent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "papermill",
-                               "-p", "alpha", "0.5", "in dir/nb.ipynb", "out.ipynb"])
+                               "-p", "alpha", "0.5", "in dir/nb.ipynb", "out.ipynb",
+                               "--cwd", str(project)],
+                              cwd=project, env={**os.environ, "PWD": "/typed/here"})
     try:
         deadline = time.time() + 5
         while b"papermill" not in Path(f"/proc/{parent.pid}/cmdline").read_bytes():
             assert time.time() < deadline
         monkeypatch.setattr(os, "getppid", lambda: parent.pid)
         capture.papermill_invocation.cache_clear()
-        assert capture.papermill_invocation() == {"input": "in dir/nb.ipynb"}
+        assert capture.papermill_invocation() == {"input": "/typed/here/in dir/nb.ipynb"}
     finally:
         parent.kill()
         capture.papermill_invocation.cache_clear()

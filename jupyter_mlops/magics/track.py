@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ast
+import sys
 import time
 from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
-from ..errors import MLOpsUsageError
+from ..errors import MLOpsError, MLOpsUsageError
 from .base import MagicParser, UserCodeError, guarded, split
 
 USAGE = {
@@ -101,7 +102,14 @@ class TrackMagics(Magics):
             tree = ast.parse(code)
         except SyntaxError as exc:
             raise UserCodeError(exc) from None
-        run = fluent.start_run(name=opts.name, experiment=opts.experiment, source=cell)
+        raw = self._raw_cell(line, cell)
+        try:
+            run = fluent.start_run(name=opts.name, experiment=opts.experiment, source=raw)
+        except MLOpsUsageError:
+            raise
+        except MLOpsError as exc:  # the store is down: the user's work still runs, untracked
+            print(f"jupyter-mlops: this cell runs untracked: {exc}", file=sys.stderr)
+            return self._execute(tree, ns, code)
         previous = autolog.set_enabled(not opts.no_autolog and config.load().autolog)
         started, error, value = time.time(), None, None
         try:
@@ -121,7 +129,7 @@ class TrackMagics(Magics):
             recorder = cells.recorder_for(run)
             if recorder is not None:
                 try:
-                    recorder.record(cell, self.shell.execution_count, None, started,
+                    recorder.record(raw, self.shell.execution_count, None, started,
                                     time.time(), error)
                 except Exception as exc:  # recording must not leave the run open
                     recorder._fail(exc)
@@ -134,6 +142,13 @@ class TrackMagics(Magics):
 
         display(run)
         return value
+
+    def _raw_cell(self, line: str, cell: str) -> str:
+        """The cell as the user typed it, `%%track` line included (from IPython's history)."""
+        history = getattr(getattr(self.shell, "history_manager", None), "input_hist_raw", None)
+        if history and history[-1].lstrip().startswith("%%track") and history[-1].endswith(cell):
+            return history[-1]
+        return f"%%track {line}\n{cell}".replace("%%track \n", "%%track\n")
 
     def _execute(self, tree: ast.Module, ns: dict, source: str) -> Any:
         """Run the cell's statements in the user namespace; the last expression is returned

@@ -166,7 +166,24 @@ def papermill_invocation() -> dict[str, Any]:
             next(rest, None)
         elif not arg.startswith("-"):
             positional.append(arg)
-    return {"input": positional[0] if positional else None}
+    if not positional:
+        return {"input": None}
+    path = positional[0]
+    if "://" not in path and not os.path.isabs(path):
+        # papermill may chdir into --cwd; the shell's PWD is where the path was typed
+        pwd = _environ(os.getppid()).get("PWD")
+        if pwd:
+            path = os.path.join(pwd, path)
+    return {"input": path}
+
+
+def _environ(pid: int) -> dict[str, str]:
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return {}
+    pairs = (item.decode(errors="replace").partition("=") for item in raw.split(b"\0") if item)
+    return {k: v for k, _, v in pairs}
 
 
 _PM_TWO_VALUES = {"-p", "--parameters", "-r", "--parameters_raw"}
