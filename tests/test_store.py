@@ -249,6 +249,39 @@ def test_empty_postgres_store_is_refused_until_upgraded(project, monkeypatch):
         drop_pg_database(uri)
 
 
+_UPGRADE = r"""
+import os, sys, time
+from jupyter_mlops.store import Store
+import alembic.command
+store = Store(sys.argv[1], "unused", check=False)
+print("ready", flush=True)
+while not os.path.exists(sys.argv[2]):
+    time.sleep(0.005)
+print(*store.upgrade())
+"""
+
+
+@pytest.mark.postgres
+def test_concurrent_upgrades_of_a_postgres_store_run_once(project):
+    """`store upgrade` from several machines at once: the advisory lock lets one migrate."""
+    require_postgres()
+    uri = fresh_pg_database()
+    go = project / "go"
+    try:
+        procs = [subprocess.Popen([sys.executable, "-c", _UPGRADE, uri, str(go)], cwd=project,
+                                  env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True) for _ in range(4)]
+        for p in procs:
+            assert p.stdout.readline().strip() == "ready"
+        go.touch()
+        outs = [p.communicate(timeout=120) for p in procs]
+        assert [p.returncode for p in procs] == [0] * 4, [err for _, err in outs]
+        assert sorted(out.strip() for out, _ in outs) == sorted(
+            [f"None {schema.HEAD}"] + [f"{schema.HEAD} {schema.HEAD}"] * 3)
+    finally:
+        drop_pg_database(uri)
+
+
 def test_head_is_alembics_single_head_and_known_lists_every_revision():
     from alembic.script import ScriptDirectory
 
@@ -519,3 +552,15 @@ def test_unreachable_store_is_a_clear_store_error(project, monkeypatch):
     with pytest.raises(StoreError) as err:
         get_store()
     assert "secret" not in str(err.value) and "cannot open the store" in str(err.value)
+
+
+def test_a_run_started_in_an_archived_experiment_is_not_hidden(backend, mlops):
+    with mlops.start_run(experiment="e") as old:
+        pass
+    mlops.delete_experiment("e")
+    assert mlops.search_runs().empty
+    with mlops.start_run(experiment="e") as new:
+        pass
+    assert mlops.search_runs(experiment="e")["run_id"].tolist() == [new.id]
+    assert mlops.list_experiments()["name"].tolist() == ["e"]
+    assert set(mlops.search_runs(include_archived=True)["run_id"]) == {old.id, new.id}

@@ -106,7 +106,6 @@ def start_run(
         _stack.append(run)
         writer = writer_for(store)
         writer.beating.add(run_id)
-        writer.start()
         _install_excepthook()
     if diff:
         log_artifact(diff.encode(), name="git.diff", run=run)
@@ -236,19 +235,30 @@ def log_artifact(path_or_object: Any, name: str | None = None, run: Run | None =
         run = _current(run)
         store = run.store.artifacts
         if path.is_dir():
-            base = name or path.name
+            base = name or path.resolve().name  # "." and ".." name the folder they mean
+            if not base:
+                raise MLOpsUsageError(f"give the folder {path} a name to store it under")
             files = sorted(p for p in path.rglob("*") if p.is_file())
-            entries = [(f"{base}/{p.relative_to(path).as_posix()}", *store.put_file(p),
-                        media_type_of(p.name)) for p in _progress(files, "artifacts")]
+            sources = [(f"{base}/{p.relative_to(path).as_posix()}", p) for p in files]
         else:
             base = name or path.name
-            entries = [(base, *store.put_file(path), media_type_of(path.name))]
+            sources = [(base, path)]
+        entries = [(n, *store.put_file(p), media_type_of(p.name))
+                   for n, p in _progress(sources, "artifacts")]
     else:
         data, media_type, default = encode(path_or_object)
         run = _current(run)
         base = name or default
+        sources = [(base, data)]
         entries = [(base, *run.store.artifacts.put_bytes(data), media_type)]
     _record_artifacts(run, entries)
+    # gc may have removed a blob between its put and the artifact row that now protects it
+    for (_, source), (_, digest, *_rest) in zip(sources, entries, strict=True):
+        if not run.store.artifacts.exists(digest):
+            if isinstance(source, Path):
+                run.store.artifacts.put_file(source)
+            else:
+                run.store.artifacts.put_bytes(source)
     return base
 
 
@@ -261,6 +271,8 @@ def _record_artifacts(run: Run, entries: list[tuple[str, str, int, str]]) -> Non
     from ..store.sql import upsert
     from ..store.tables import artifacts
 
+    if not entries:  # an empty folder: nothing to record
+        return
     now = time.time()
     stmt = upsert(run.store.dialect, artifacts, ["run_id", "name"],
                   ["digest", "size", "media_type", "created_at"])

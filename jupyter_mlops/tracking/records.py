@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.engine import Connection
 
 from ..errors import MLOpsUsageError, NotFoundError
@@ -42,6 +42,9 @@ def experiment_id(conn: Connection, name: str, create: bool, dialect: str) -> in
     if row is not None:
         if row.lifecycle != "active" and not create:
             raise NotFoundError(f"experiment {name!r} is archived (restore it first)")
+        if row.lifecycle != "active":  # a new run in it must not be hidden; old runs stay archived
+            conn.execute(update(experiments).where(experiments.c.id == row.id)
+                         .values(lifecycle="active"))
         return row.id
     if not create:
         raise NotFoundError(f"no experiment named {name!r}")

@@ -8,6 +8,7 @@ of this process's active runs, and retries what the store refused, warning once.
 from __future__ import annotations
 
 import atexit
+import sys
 import threading
 import time
 import warnings
@@ -40,6 +41,7 @@ class Writer:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_beat = 0.0
+        self._stopped = False
         self.failure: str | None = None
 
     def start(self) -> None:
@@ -48,7 +50,7 @@ class Writer:
             self._thread.start()
 
     def _loop(self) -> None:
-        while True:
+        while not self._stopped:
             self._wake.wait(self.flush_interval)
             self._wake.clear()
             self.flush()
@@ -71,7 +73,14 @@ class Writer:
             if not (points or cells or ends):
                 return None
             try:
-                _write(self.store, points, cells, ends)
+                try:
+                    _write(self.store, points, cells, ends)
+                except Exception as exc:
+                    if not _integrity_error(exc):
+                        raise
+                    # a run purged meanwhile (by another process) would block every later write
+                    points, cells, ends = _without_deleted_runs(self.store, points, cells, ends)
+                    _write(self.store, points, cells, ends)
             except Exception as exc:  # the store is down, locked, full: keep and retry
                 reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 if self.failure is None:
@@ -106,6 +115,14 @@ class Writer:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def stop(self) -> None:
+        """Flush, then end the background thread (when the store is closed)."""
+        self._stopped = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.flush()
 
 
 def _write(store: Store, points: list[tuple], cells: list[dict], ends: list[dict]) -> None:
@@ -158,6 +175,41 @@ def _write(store: Store, points: list[tuple], cells: list[dict], ends: list[dict
             record_change(conn, "run", end["run_id"], end["status"])
 
 
+def _integrity_error(exc: BaseException) -> bool:
+    """A constraint violation, from SQLAlchemy or from psycopg's COPY (which bypasses it)."""
+    from sqlalchemy.exc import IntegrityError
+
+    if isinstance(exc, IntegrityError):
+        return True
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(exc, psycopg.IntegrityError)
+
+
+def _without_deleted_runs(store: Store, points: list[tuple], cells: list[dict],
+                          ends: list[dict]) -> tuple[list[tuple], list[dict], list[dict]]:
+    """Drop, with a warning, what was logged to runs deleted from the store meanwhile: it can
+    never be written (the foreign key refuses it)."""
+    from sqlalchemy import select
+
+    from ..store.tables import runs
+
+    wanted = {p[0] for p in points} | {c["run_id"] for c in cells} | {e["run_id"] for e in ends}
+    with store.read() as conn:
+        gone = wanted - set(conn.execute(select(runs.c.id).where(runs.c.id.in_(wanted))).scalars())
+    if not gone:
+        return points, cells, ends
+    lost = sum(1 for p in points if p[0] in gone)
+    if lost:
+        warnings.warn(
+            f"jupyter-mlops: run(s) {', '.join(sorted(r[:8] for r in gone))} were deleted from "
+            f"the store while this process logged to them; {lost} metric point(s) are dropped",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return ([p for p in points if p[0] not in gone], [c for c in cells if c["run_id"] not in gone],
+            [e for e in ends if e["run_id"] not in gone])
+
+
 def _nan_to_none(v: float) -> float | None:
     return None if v != v else v
 
@@ -191,6 +243,7 @@ def writer_for(store: Store) -> Writer:
         if w is None:
             s = config.load()
             w = _writers[store] = Writer(store, s.flush_interval, s.heartbeat_interval)
+            w.start()
         return w
 
 
@@ -206,10 +259,12 @@ def flush_all(raise_errors: bool = False) -> None:
 
 
 def forget_all() -> None:
-    """Drop writers (tests switch stores between cases). Flushes first."""
-    flush_all()
+    """Flush and stop every writer (before closing stores, or switching stores in tests)."""
     with _writers_lock:
+        writers = list(_writers.values())
         _writers.clear()
+    for w in writers:
+        w.stop()
 
 
 @atexit.register
@@ -226,8 +281,6 @@ def _flush_at_exit() -> None:
                 break
             time.sleep(0.5)
         else:
-            import sys
-
             print(
                 f"jupyter-mlops: {w.pending()} metric point(s) could not be written to "
                 f"{w.store.display_uri} before exit: {w.failure}",
