@@ -77,8 +77,9 @@ class Run:
     def _sync(self) -> None:
         from .writer import writer_for
 
-        if self.id in writer_for(self.store).beating or writer_for(self.store).pending(self.id):
-            writer_for(self.store).flush()
+        writer = writer_for(self.store)
+        if self.id in writer.beating or writer.pending(self.id):
+            writer.flush()
 
     @property
     def info(self) -> dict[str, Any]:
