@@ -95,7 +95,8 @@ def task_metrics_ours(a: dict) -> dict:
     t1 = time.perf_counter()
     mlops.end_run()
     t2 = time.perf_counter()
-    stored = _ours_store_count(f"SELECT count(*) FROM metrics WHERE run_id = '{run.id}'")
+    stored = _ours_store_count(
+        f"SELECT coalesce(sum(count), 0) FROM metric_chunks WHERE run_id = '{run.id}'")
     out = {"calls_s": t1 - t0, "durable_s": t2 - t0, "flush_after_calls_s": t2 - t1,
            "stored": stored, "points": n}
     now = time.time()
@@ -110,9 +111,9 @@ def task_metrics_ours(a: dict) -> dict:
 
 
 def _sqlite_floor(path: Path, rows: list[tuple], schema: bool) -> float:
-    """Rows/s of one executemany transaction. `schema`: with what jupyter-mlops's metrics table
-    has on top of the bare columns (the (run_id, key, step) index and the foreign key to runs,
-    checked: it turns PRAGMA foreign_keys on)."""
+    """Rows/s of one executemany transaction. `schema`: with an indexed, foreign-keyed table of
+    a row per point (the (run_id, key, step) index and the foreign key to runs, checked: it
+    turns PRAGMA foreign_keys on), as jupyter-mlops stored points before schema 0002."""
     import sqlite3
 
     conn = sqlite3.connect(path, isolation_level=None)
@@ -288,12 +289,13 @@ def _search(a: dict, search) -> dict:
 
 
 def task_pg_reset(a: dict) -> dict:
-    """Drop and create a scratch database (through psycopg, which jupyter-mlops depends on)."""
+    """Drop (and create) a scratch database (through psycopg, which jupyter-mlops depends on)."""
     import psycopg
 
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{a["db"]}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{a["db"]}"')
+        if a.get("create", True):
+            conn.execute(f'CREATE DATABASE "{a["db"]}"')
     return {}
 
 
@@ -557,6 +559,7 @@ class Bench:
             "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                         "processor": platform.processor() or platform.machine()},
             "git": _git_describe(),
+            "code_digest": _code_digest(),
             "ours": self.worker("ours", "versions", {"side": "ours"}, self.env_ours(), self.work),
         }
         if self.peer_py:
@@ -571,14 +574,27 @@ class Bench:
         finally:
             if self.args.postgres:
                 for db in (PG_OURS_DB, PG_PEER_DB):
-                    self.attempt("drop scratch db", self.worker, "ours", "pg_reset", {"db": db},
-                                 self.env_ours(), self.work)
+                    self.attempt("drop scratch db", self.worker, "ours", "pg_reset",
+                                 {"db": db, "create": False}, self.env_ours(), self.work)
             if not self.args.keep:
                 shutil.rmtree(self.work, ignore_errors=True)
+        if _code_digest() != meta["code_digest"]:
+            self.errors.append("jupyter_mlops/ changed while the benchmark ran: the figures mix "
+                               "two versions of the code; run it again")
         self.results["errors"] = self.errors
         self.results["elapsed_s"] = time.perf_counter() - self.t_start
         self.results["summary"] = summarize(self.results)
         return self.results
+
+
+def _code_digest() -> str:
+    """A digest of the package's sources, to notice edits made while the benchmark runs."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in sorted((ROOT / "jupyter_mlops").rglob("*.py")):
+        h.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def _git_describe() -> dict:
@@ -636,7 +652,9 @@ def summarize(res: dict) -> dict:
             s["metric_reps"] = len(ours)
         peer = sec.get("metrics_peer") or []
         if peer:
-            s["peer_sync_per_s"] = _med([r["sync_calls"] / r["sync_s"] for r in peer])
+            sync = [r["sync_calls"] / r["sync_s"] for r in peer]
+            s["peer_sync_per_s"] = _med(sync)
+            s["peer_sync_range"] = [min(sync), max(sync)]
             s["peer_batch_per_s"] = _med([r["batch_rows"] / r["batch_s"] for r in peer])
             s["peer_async_calls_per_s"] = _med([r["async_calls"] / r["async_calls_s"]
                                                 for r in peer])
@@ -728,7 +746,9 @@ def render(res: dict) -> str:
                 _rate(s.get("peer_sync_per_s")), _ratio(s["ours_calls_per_s"],
                                                         s.get("peer_sync_per_s")),
                 "target ≥300,000/s " + _check(s["ours_calls_per_s"] >= 300_000)
-                + (f"; MLflow: {peer_calls:,} synchronous calls" if peer_calls else ""))
+                + (f"; MLflow: {peer_calls:,} synchronous calls, "
+                   f"{s['peer_sync_range'][0]:,.0f}–{s['peer_sync_range'][1]:,.0f}/s"
+                   if peer_calls else ""))
             add("  durable rows/s (first call → end_run returned)",
                 _rate(s["ours_durable_per_s"]), _rate(s.get("peer_sync_per_s")),
                 _ratio(s["ours_durable_per_s"], s.get("peer_sync_per_s")),
@@ -738,7 +758,7 @@ def render(res: dict) -> str:
             add(f"  raw floor: {floor_what}, one transaction", _rate(s["floor_per_s"]), "", "",
                 f"ours durable / floor = {s['ours_durable_over_floor']:.2f} (target ≥0.50 "
                 + _check(s["ours_durable_over_floor"] >= 0.5) + ")")
-            add("  raw floor + our index and foreign key", _rate(s["floor_schema_per_s"]), "", "",
+            add("  raw floor, row per point + index and FK", _rate(s["floor_schema_per_s"]), "", "",
                 f"ours durable / this floor = "
                 f"{s['ours_durable_per_s'] / s['floor_schema_per_s']:.2f}")
         if "peer_batch_per_s" in s:
@@ -770,17 +790,20 @@ def render(res: dict) -> str:
                     got, exp = s[f"{side}_search_rows"], s[f"{side}_search_expected_rows"]
                     rows_note.append(f"{label} {got:,}" + ("" if got == exp else f" (≠{exp:,}!)"))
             reps = res["meta"]["sizes"]["search_reps"]
+            same = n_ours == n_peer  # else the ratio is on the scaled estimate below
             add(f"  search_runs, median of {reps} (warm)", _secs(s.get("ours_search_s")),
                 _secs(s.get("peer_search_s")),
-                _ratio(s.get("peer_search_s"), s.get("ours_search_s")),
+                _ratio(s.get("peer_search_s"), s.get("ours_search_s")) if same else "",
                 "target <0.3 s " + _check((s.get("ours_search_s") or 9) < 0.3)
                 + "; rows: " + ", ".join(rows_note))
             add("  search_runs, first in a fresh process", _secs(s.get("ours_search_cold_s")),
                 _secs(s.get("peer_search_cold_s")),
-                _ratio(s.get("peer_search_cold_s"), s.get("ours_search_cold_s")))
+                _ratio(s.get("peer_search_cold_s"), s.get("ours_search_cold_s")) if same else "")
             if n_peer and n_ours and n_peer < n_ours and s.get("peer_search_s"):
+                scaled = s["peer_search_s"] * n_ours / n_peer
                 add(f"  MLflow search scaled to {n_ours:,} runs (linear, estimate)", "",
-                    _secs(s["peer_search_s"] * n_ours / n_peer))
+                    _secs(scaled), _ratio(scaled, s.get("ours_search_s")),
+                    f"MLflow searched {n_peer:,} runs only")
     widths = [max(len(r[i]) for r in rows + [_HEADER]) for i in range(4)]
     lines = []
     for r in [_HEADER, None, *rows]:
@@ -825,7 +848,13 @@ def main() -> None:
     ap.add_argument("--skip-mlflow", action="store_true", help="measure jupyter-mlops only")
     ap.add_argument("--keep", action="store_true", help="keep the scratch folder")
     ap.add_argument("--out", help="results JSON (default benchmarks/results/tracking-<date>.json)")
+    ap.add_argument("--render", metavar="JSON", help="print the table of a results file, no run")
     args = ap.parse_args()
+    if args.render:
+        results = json.loads(Path(args.render).read_text())
+        results["summary"] = summarize(results)
+        print(render(results))
+        return
     if args.skip_mlflow:
         args.peer_python = None
     elif not args.peer_python:

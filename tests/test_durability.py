@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text
 
 from jupyter_mlops.errors import StoreError
 from jupyter_mlops.store import get_store, reset
-from jupyter_mlops.store.tables import metrics
+from jupyter_mlops.store.tables import metric_chunks
 from jupyter_mlops.tracking.writer import StoreUnavailableWarning, writer_for
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,9 +37,10 @@ def _python(code: str, cwd: Path, *args: str, **popen) -> subprocess.Popen:
 
 
 def _metric_rows(run_id: str | None = None) -> int:
-    query = select(func.count()).select_from(metrics)
+    """Metric points in the store (summed over the packed chunks)."""
+    query = select(func.coalesce(func.sum(metric_chunks.c.count), 0))
     if run_id is not None:
-        query = query.where(metrics.c.run_id == run_id)
+        query = query.where(metric_chunks.c.run_id == run_id)
     with get_store().read() as conn:
         return conn.execute(query).scalar_one()
 

@@ -21,7 +21,7 @@ from jupyter_mlops.store import Store, engine, get_store, reset, schema, tables
 REPO = Path(__file__).resolve().parents[1]
 FIRST = "0001"  # the first revision: the migration test always starts here
 EVIL = "'; DROP TABLE runs; --"
-TABLES = {"experiments", "runs", "params", "metrics", "latest_metrics", "tags", "artifacts",
+TABLES = {"experiments", "runs", "params", "metric_chunks", "latest_metrics", "tags", "artifacts",
           "run_links", "cells", "texts", "blobs", "changes"}
 
 

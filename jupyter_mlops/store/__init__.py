@@ -135,9 +135,8 @@ def record_change(conn: Connection, kind: str, key: str, action: str) -> None:
     """Add one row to the change sequence, in the caller's transaction."""
     from .tables import changes
 
-    conn.execute(
-        changes.insert().values(kind=kind, key=str(key)[:300], action=action, at=time.time())
-    )
+    conn.execute(changes.insert(), {"kind": kind, "key": str(key)[:300], "action": action,
+                                    "at": time.time()})
 
 
 def _reason(exc: BaseException) -> str:

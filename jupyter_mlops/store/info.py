@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from . import get_store
-from .tables import artifacts, blobs, changes, experiments, metrics, runs
+from .tables import artifacts, blobs, changes, experiments, metric_chunks, runs
 
 
 def summary() -> dict[str, Any]:
@@ -25,7 +25,8 @@ def summary() -> dict[str, Any]:
             "experiments": conn.execute(select(func.count()).select_from(experiments)).scalar(),
             "runs": sum(by_status.values()),
             "runs_by_status": by_status,
-            "metric_points": conn.execute(select(func.count()).select_from(metrics)).scalar(),
+            "metric_points": conn.execute(
+                select(func.coalesce(func.sum(metric_chunks.c.count), 0))).scalar(),
             "artifact_entries": conn.execute(select(func.count()).select_from(artifacts)).scalar(),
             "blobs": blob_count,
             "blob_bytes": int(blob_bytes),

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -74,15 +75,18 @@ params = Table(
     Column("text", Text, nullable=False),
 )
 
-metrics = Table(
-    "metrics",
+# Metric history: one row per (run, key, flush), the points packed (see series.py).
+metric_chunks = Table(
+    "metric_chunks",
     metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
     Column("run_id", RunId, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
     Column("key", String(250), nullable=False),
-    Column("value", Number),
-    Column("step", BigInteger, nullable=False),
-    Column("timestamp", Time, nullable=False),
-    Index("ix_metrics_run_key_step", "run_id", "key", "step"),
+    Column("count", Integer, nullable=False),
+    Column("min_step", BigInteger, nullable=False),
+    Column("max_step", BigInteger, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Index("ix_metric_chunks_run_key", "run_id", "key"),
 )
 
 latest_metrics = Table(

@@ -159,18 +159,22 @@ def papermill_invocation() -> dict[str, Any]:
         return {}
     rest = iter(args[idx + 1:])
     positional = []
+    moved = False
     for arg in rest:
         if arg in _PM_TWO_VALUES:
             next(rest, None), next(rest, None)
         elif arg in _PM_ONE_VALUE:
+            moved = moved or arg == "--cwd"
             next(rest, None)
         elif not arg.startswith("-"):
             positional.append(arg)
+        moved = moved or arg.startswith("--cwd=")
     if not positional:
         return {"input": None}
     path = positional[0]
-    if "://" not in path and not os.path.isabs(path):
-        # papermill may chdir into --cwd; the shell's PWD is where the path was typed
+    if moved and "://" not in path and not os.path.isabs(path):
+        # papermill chdirs into --cwd (and starts us there): the shell's PWD is where the
+        # relative path was typed. Without --cwd our own working directory is papermill's.
         pwd = _environ(os.getppid()).get("PWD")
         if pwd:
             path = os.path.join(pwd, path)

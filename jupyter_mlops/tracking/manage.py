@@ -137,9 +137,9 @@ def _with_children(conn: Connection, run_id: str) -> list[str]:
 
 
 def _purge_runs(conn: Connection, ids: list[str]) -> None:
-    from ..store.tables import artifacts, cells, latest_metrics, metrics, params, run_links, tags
+    from ..store.tables import artifacts, cells, latest_metrics, metric_chunks, params, run_links, tags
 
-    for table in (metrics, latest_metrics, params, tags, artifacts, cells, run_links):
+    for table in (metric_chunks, latest_metrics, params, tags, artifacts, cells, run_links):
         conn.execute(delete(table).where(table.c.run_id.in_(ids)))
     # children first: parent_run_id references must go before their targets
     for rid in reversed(ids):

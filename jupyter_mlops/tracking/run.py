@@ -17,7 +17,7 @@ from ..store.tables import (
     cells,
     experiments,
     latest_metrics,
-    metrics,
+    metric_chunks,
     params,
     run_links,
     runs,
@@ -121,21 +121,27 @@ class Run:
         return {k: float("nan") if v is None else v for k, v in rows}
 
     def metric_history(self, key: str) -> pd.DataFrame:
-        """Every point of one metric: columns step, value, timestamp (UTC datetime)."""
+        """Every point of one metric: columns step, value, timestamp (UTC datetime), ordered
+        by step, then time."""
+        import numpy as np
         import pandas as pd
+
+        from ..store.series import unpack
 
         self._sync()
         with self.store.read() as conn:
-            rows = conn.execute(
-                select(metrics.c.step, metrics.c.value, metrics.c.timestamp)
-                .where(metrics.c.run_id == self.id, metrics.c.key == key)
-                .order_by(metrics.c.step, metrics.c.timestamp)
+            chunks = conn.execute(
+                select(metric_chunks.c.count, metric_chunks.c.data)
+                .where(metric_chunks.c.run_id == self.id, metric_chunks.c.key == key)
+                .order_by(metric_chunks.c.id)
             ).all()
-        frame = pd.DataFrame(rows, columns=["step", "value", "timestamp"])
-        frame["value"] = frame["value"].astype("float64")
-        frame["step"] = frame["step"].astype("int64")
-        frame["timestamp"] = pd.to_datetime(frame["timestamp"].astype("float64"), unit="s", utc=True)
-        return frame
+        parts = [unpack(data, count) for count, data in chunks]
+        steps, values, stamps = (
+            np.concatenate([p[i] for p in parts]) if parts else np.empty(0, "<f8")
+            for i in range(3))
+        frame = pd.DataFrame({"step": steps.astype("int64"), "value": values.astype("float64"),
+                              "timestamp": pd.to_datetime(stamps, unit="s", utc=True)})
+        return frame.sort_values(["step", "timestamp"], kind="stable", ignore_index=True)
 
     @property
     def tags(self) -> dict[str, str]:

@@ -26,6 +26,7 @@ RUN_FIELDS = expr.FieldSpec(
     prefixes=("metrics", "params", "tags"),
 )
 TIME_FIELDS = ("start_time", "end_time")
+_CHUNK = 5000  # run ids per IN (...) list, well under SQLite's bound-parameter limit
 BASE_COLUMNS = ["run_id", "name", "experiment", "status", "start_time", "end_time",
                 "parent_run_id", "user", "notebook"]
 
@@ -197,20 +198,21 @@ def search_runs(
             missing = [n for n in names if n not in known]
             if missing:
                 raise MLOpsUsageError(f"no experiment named {', '.join(map(repr, missing))}")
-        ids = query.cte("hits")
-        base = conn.execute(
-            select(runs.c.id, runs.c.name, experiments.c.name, compiler.status, runs.c.start_time,
-                   runs.c.end_time, runs.c.parent_run_id, runs.c.user, runs.c.notebook)
-            .join(experiments, experiments.c.id == runs.c.experiment_id)
-            .where(runs.c.id.in_(select(ids.c.id)))
-        ).all()
-        extra = {
-            prefix: conn.execute(
-                select(t.c.run_id, t.c.key, t.c.value).where(t.c.run_id.in_(select(ids.c.id)))
-            ).all()
-            for prefix, t in (("params", params), ("metrics", latest_metrics), ("tags", tags))
-        }
-        order_ids = conn.execute(query).scalars().all()
+        order_ids = conn.execute(query).scalars().all()  # the filter runs once
+        base: list[tuple] = []
+        extra: dict[str, list[tuple]] = {"params": [], "metrics": [], "tags": []}
+        for start in range(0, len(order_ids), _CHUNK):
+            chunk = order_ids[start:start + _CHUNK]
+            base += map(tuple, conn.execute(
+                select(runs.c.id, runs.c.name, experiments.c.name, compiler.status,
+                       runs.c.start_time, runs.c.end_time, runs.c.parent_run_id, runs.c.user,
+                       runs.c.notebook)
+                .join(experiments, experiments.c.id == runs.c.experiment_id)
+                .where(runs.c.id.in_(chunk))
+            ))
+            for prefix, t in (("params", params), ("metrics", latest_metrics), ("tags", tags)):
+                extra[prefix] += map(tuple, conn.execute(
+                    select(t.c.run_id, t.c.key, t.c.value).where(t.c.run_id.in_(chunk))))
     return _frame(order_ids, base, extra)
 
 

@@ -13,7 +13,7 @@ import threading
 import time
 import warnings
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import StoreError
 
@@ -130,31 +130,42 @@ def _write(store: Store, points: list[tuple], cells: list[dict], ends: list[dict
     from sqlalchemy import update
 
     from ..store import record_change
+    from ..store.series import CHUNK, pack
     from ..store.sql import insert_ignore, upsert
     from ..store.tables import cells as cells_t
-    from ..store.tables import latest_metrics, runs, texts
+    from ..store.tables import latest_metrics, metric_chunks, runs, texts
 
-    latest: dict[tuple[str, str], tuple] = {}
-    get = latest.get
-    for p in points:  # the newest point per (run, key): highest step, then timestamp
-        run_id, key, _value, step, ts = p
-        cur = get((run_id, key))
-        if cur is None or step > cur[3] or (step == cur[3] and ts >= cur[4]):
-            latest[run_id, key] = p
-    touched = {p[0] for p in points} | {c["run_id"] for c in cells}
+    groups: dict[tuple[str, str], list[tuple]] = {}
+    for p in points:
+        group = groups.get((p[0], p[1]))
+        if group is None:
+            groups[p[0], p[1]] = [p]
+        else:
+            group.append(p)
+    chunks, latest = [], []
+    for (run_id, key), group in groups.items():
+        for start in range(0, len(group), CHUNK):
+            part = group[start:start + CHUNK]
+            steps = [p[3] for p in part]
+            chunks.append({
+                "run_id": run_id, "key": key, "count": len(part), "min_step": min(steps),
+                "max_step": max(steps),
+                "data": pack(steps, [p[2] for p in part], [p[4] for p in part]),
+            })
+        top = max(p[3] for p in group)  # the newest point: highest step, then timestamp
+        best = max((p for p in group if p[3] == top), key=lambda p: p[4])
+        latest.append({"run_id": run_id, "key": key, "value": _nan_to_none(best[2]),
+                       "step": best[3], "timestamp": best[4]})
+    touched = {run_id for run_id, _ in groups} | {c["run_id"] for c in cells}
     with store.write() as conn:
         if points:
-            _insert_points(conn, store.dialect, points)
+            conn.execute(metric_chunks.insert(), chunks)
             stmt = upsert(
                 store.dialect, latest_metrics, ["run_id", "key"], ["value", "step", "timestamp"],
                 where=lambda t, new: (new.step > t.c.step)
                 | ((new.step == t.c.step) & (new.timestamp >= t.c.timestamp)),
             )
-            conn.execute(stmt, [
-                {"run_id": p[0], "key": p[1], "value": _nan_to_none(p[2]), "step": p[3],
-                 "timestamp": p[4]}
-                for p in latest.values()
-            ])
+            conn.execute(stmt, latest)
         if cells:
             sources = {c["source_digest"]: c["source"] for c in cells}
             conn.execute(insert_ignore(store.dialect, texts, ["digest"]),
@@ -212,22 +223,6 @@ def _without_deleted_runs(store: Store, points: list[tuple], cells: list[dict],
 
 def _nan_to_none(v: float) -> float | None:
     return None if v != v else v
-
-
-def _insert_points(conn: Any, dialect: str, points: list[tuple]) -> None:
-    if dialect == "sqlite":
-        # straight to the driver's executemany: the fastest durable path SQLite has
-        conn.exec_driver_sql(
-            "INSERT INTO metrics (run_id, key, value, step, timestamp) VALUES (?, ?, ?, ?, ?)",
-            points,
-        )
-        return
-    raw = conn.connection.driver_connection  # psycopg 3: COPY is PostgreSQL's bulk path
-    with raw.cursor() as cur, cur.copy(
-        "COPY metrics (run_id, key, value, step, timestamp) FROM STDIN"
-    ) as copy:
-        for p in points:
-            copy.write_row(p)
 
 
 _writers: dict[Store, Writer] = {}
