@@ -34,6 +34,7 @@ class Store:
         self.engine = create(self.uri, busy_timeout)
         self.read_only_reason: str | None = None
         self._artifacts: ArtifactStore | None = None
+        self.writer: Any = None  # this process's buffered writer (tracking.writer), once made
         self.revision = self._open() if check else None
 
     def __repr__(self) -> str:

@@ -22,6 +22,7 @@ from .run import Run
 from .writer import StoreUnavailableWarning, flush_all, writer_for
 
 _stack: list[Run] = []
+_now = time.time
 _lock = threading.RLock()
 _experiment: str | None = None
 _uncaught: str | None = None
@@ -204,8 +205,8 @@ def log_metric(key: str, value: float, step: int | None = None,
         step = int(step)
     if step > steps.get(key, -1):
         steps[key] = step
-    writer_for(run.store).points.append(
-        (run.id, key, value, step, time.time() if timestamp is None else float(timestamp))
+    (run.store.writer or writer_for(run.store)).points.append(
+        (run.id, key, value, step, _now() if timestamp is None else float(timestamp))
     )
 
 

@@ -233,12 +233,16 @@ def writer_for(store: Store) -> Writer:
     """The one writer of `store` in this process."""
     from .. import config
 
+    w = store.writer
+    if w is not None:
+        return w
     with _writers_lock:
         w = _writers.get(store)
         if w is None:
             s = config.load()
             w = _writers[store] = Writer(store, s.flush_interval, s.heartbeat_interval)
             w.start()
+        store.writer = w  # the hot path (log_metric) reads it from here
         return w
 
 
@@ -259,6 +263,7 @@ def forget_all() -> None:
         writers = list(_writers.values())
         _writers.clear()
     for w in writers:
+        w.store.writer = None
         w.stop()
 
 
