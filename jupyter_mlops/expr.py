@@ -302,17 +302,6 @@ def parse_field(text: str, spec: FieldSpec | None = None) -> Field:
     return field
 
 
-def fields(node: Node) -> list[Field]:
-    """Every field the tree mentions, in order."""
-    if isinstance(node, Compare):
-        return [node.left] + ([node.right] if isinstance(node.right, Field) else [])
-    if isinstance(node, (In, IsNull)):
-        return [node.field]
-    if isinstance(node, Not):
-        return fields(node.item)
-    return [f for item in node.items for f in fields(item)]
-
-
 def like_to_regex(pattern: str, ignore_case: bool = False) -> re.Pattern:
     """SQL LIKE as a regular expression (`%` any run, `_` one character)."""
     body = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)

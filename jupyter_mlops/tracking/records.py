@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.engine import Connection
 
 from ..errors import MLOpsUsageError, NotFoundError
@@ -136,6 +136,3 @@ def status_expr(now: float, timeout: float):
         else_=runs.c.status,
     )
 
-
-def count_runs(conn: Connection) -> int:
-    return conn.execute(select(func.count()).select_from(runs)).scalar_one()

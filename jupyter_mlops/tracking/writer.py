@@ -113,9 +113,6 @@ class Writer:
         except Exception:
             pass  # a missed heartbeat is retried next interval; a flush failure already warned
 
-    def wake(self) -> None:
-        self._wake.set()
-
     def stop(self) -> None:
         """Flush, then end the background thread (when the store is closed)."""
         self._stopped = True
