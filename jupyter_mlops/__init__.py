@@ -33,6 +33,10 @@ _API = {
     "search_runs": "tracking.search",
     "autolog": "tracking.autolog",
     "Run": "tracking.run",
+    # data
+    "version_dataset": "data.versions",
+    "load_dataset": "data.versions",
+    "DatasetVersion": "data.versions",
     # experiments and housekeeping
     "list_experiments": "tracking.manage",
     "create_experiment": "tracking.manage",

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -179,5 +180,50 @@ changes = Table(
     Column("at", Time, nullable=False),
 )
 
+# Named datasets and their versions: a content digest over the whole data, what is stored
+# (a parquet or file blob, or a folder whose files are listed in dataset_files), schema, profile.
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("created_at", Time, nullable=False),
+)
+
+dataset_versions = Table(
+    "dataset_versions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("dataset_id", Integer, ForeignKey("datasets.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("format", String(16), nullable=False),
+    Column("blob_digest", String(64)),
+    Column("source_path", Text),
+    Column("copied", Boolean, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("rows", BigInteger),
+    Column("schema", Text, nullable=False),
+    Column("profile", Text, nullable=False),
+    Column("created_at", Time, nullable=False),
+    Column("run_id", RunId, ForeignKey("runs.id", ondelete="SET NULL")),
+    UniqueConstraint("dataset_id", "version", name="uq_dataset_versions_version"),
+    Index("ix_dataset_versions_digest", "dataset_id", "digest"),
+)
+
+dataset_files = Table(
+    "dataset_files",
+    metadata,
+    Column("version_id", BigId, ForeignKey("dataset_versions.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("path", String(1000), primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Index("ix_dataset_files_digest", "digest"),
+)
+
 # (table, digest column) pairs that keep a blob alive; later capabilities add theirs.
-BLOB_REFERENCES: list[tuple[Table, str]] = [(artifacts, "digest")]
+BLOB_REFERENCES: list[tuple[Table, str]] = [
+    (artifacts, "digest"), (dataset_versions, "blob_digest"), (dataset_files, "digest"),
+]

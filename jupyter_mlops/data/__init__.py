@@ -1,0 +1,1 @@
+"""Data versioning: fingerprints over whole contents, versions, profiles, lineage of runs."""

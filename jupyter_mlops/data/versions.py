@@ -1,0 +1,301 @@
+"""`version_dataset` and `load_dataset`: named, numbered versions of DataFrames, files and
+folders, stored once by content, recorded as inputs of the active run."""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from .. import config, refs
+from ..errors import IntegrityError, MLOpsUsageError, NotFoundError
+from ..store import get_store
+from ..store.tables import dataset_files, dataset_versions, datasets, run_links
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+TABULAR = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
+           ".ndjson": "jsonl"}
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    """One version of a dataset: `.name`, `.version`, `.digest`, `.schema`, `.profile`."""
+
+    name: str
+    version: int
+    digest: str
+    kind: str  # frame | file | folder
+    format: str  # parquet | csv | jsonl | bytes | folder
+    size: int
+    rows: int | None
+    schema: list[dict[str, Any]] = field(repr=False)
+    profile: dict[str, Any] = field(repr=False)
+    created_at: float = 0.0
+    run_id: str | None = None
+    copied: bool = True
+    source_path: str | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def load(self, as_path: bool = False) -> Any:
+        return load_dataset(self.ref, as_path=as_path)
+
+    def __str__(self) -> str:
+        return self.ref
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{html.escape(c['name'])}</td><td>{html.escape(c['dtype'])}</td>"
+            f"<td>{'yes' if c['nullable'] else ''}</td>"
+            f"<td>{self.profile.get('columns', {}).get(c['name'], {}).get('missing', '')}</td></tr>"
+            for c in self.schema)
+        table = (f"<table><tr><th>column</th><th>dtype</th><th>nullable</th><th>missing</th></tr>"
+                 f"{rows}</table>") if rows else ""
+        return (f"<div><b>{html.escape(self.ref)}</b> · {self.kind} ({self.format}) · "
+                f"{self.rows if self.rows is not None else '–'} rows · {self.size:,} bytes · "
+                f"<code>{self.digest[:12]}</code>{table}</div>")
+
+
+def version_dataset(data: Any, name: str, role: str | None = None, copy: bool = True,
+                    index: bool = False) -> DatasetVersion:
+    """Version `data` (a DataFrame, a file or a folder) under `name`. The same content returns
+    the existing version; new content becomes the next version. With `copy=False` a file or
+    folder is tracked where it is, by digest. Inside a run it is recorded as an input (`role`:
+    train, test, reference…)."""
+    from .fingerprint import StatCache, folder_digest, folder_files, frame_digest
+    from .profile import profile_of, schema_of
+
+    name = refs.check_name(name, "dataset name")
+    store = get_store()
+    files: list[tuple[str, str, int]] = []
+    payload: Any = None
+    if _is_frame(data):
+        if not copy:
+            raise MLOpsUsageError("copy=False is for files and folders; a DataFrame is stored")
+        digest, kind, fmt = frame_digest(data, index=index), "frame", "parquet"
+        frame, source = data, None
+    elif isinstance(data, (str, os.PathLike)):
+        path = Path(data)
+        if not path.exists():
+            raise MLOpsUsageError(f"no file or folder at {path}")
+        cache = StatCache(config.load().mlops_dir / "cache" / "stat.sqlite")
+        source = str(path.resolve())
+        if path.is_dir():
+            files = folder_files(path, cache)
+            digest, kind, fmt, frame = folder_digest(files), "folder", "folder", None
+            size = sum(s for _, _, s in files)
+        else:
+            digest, size = cache.digest(path)
+            kind, fmt = "file", TABULAR.get(path.suffix.lower(), "bytes")
+            frame = _read_table(path, fmt) if fmt != "bytes" else None
+        payload = path
+    else:
+        raise MLOpsUsageError(
+            f"cannot version a {type(data).__name__}: give a DataFrame, a file or a folder")
+    existing = _find(store, name, digest=digest)
+    if existing is not None:
+        _link(store, existing, role)
+        return existing
+    schema = schema_of(frame) if frame is not None else []
+    profile = profile_of(frame) if frame is not None else {"version": 1, "rows": None}
+    blob = None
+    if kind == "frame":
+        buf = io.BytesIO()
+        frame.to_parquet(buf, compression="zstd", index=index)
+        blob, size = store.artifacts.put_bytes(buf.getvalue())
+    elif copy and kind == "file":
+        blob, _ = store.artifacts.put_file(payload)
+    elif copy:
+        from tqdm.auto import tqdm
+
+        todo = [(payload / rel) for rel, _, _ in files]
+        for p in tqdm(todo, desc=f"storing {name}", unit="file", disable=len(todo) < 500):
+            store.artifacts.put_file(p)
+    from ..tracking.fluent import active_run
+
+    run = active_run()
+    row = {"digest": digest, "kind": kind, "format": fmt, "blob_digest": blob,
+           "source_path": source, "copied": bool(copy), "size": int(size),
+           "rows": None if frame is None else int(len(frame)), "schema": json.dumps(schema),
+           "profile": json.dumps(profile), "created_at": time.time(),
+           "run_id": run.id if run else None}
+    version = _insert(store, name, row, files)
+    _link(store, version, role)
+    return version
+
+
+def _is_frame(data: Any) -> bool:
+    return type(data).__module__.startswith("pandas") and hasattr(data, "columns")
+
+
+def _read_table(path: Path, fmt: str) -> pd.DataFrame:
+    import pandas as pd
+
+    try:
+        if fmt == "parquet":
+            return pd.read_parquet(path)
+        if fmt == "csv":
+            return pd.read_csv(path, engine="pyarrow")
+        return pd.read_json(path, lines=True)
+    except Exception as exc:
+        raise MLOpsUsageError(f"{path} does not read as {fmt}: {exc}") from None
+
+
+def _insert(store, name: str, row: dict, files: list) -> DatasetVersion:
+    """Add the next version of `name` (created if new) in one transaction."""
+    from sqlalchemy.exc import IntegrityError as SAIntegrityError
+
+    for _attempt in range(5):  # another process may take the same number: try the next
+        try:
+            with store.write("dataset", name, "versioned") as conn:
+                ds_id = conn.execute(select(datasets.c.id).where(datasets.c.name == name)).scalar()
+                if ds_id is None:
+                    ds_id = conn.execute(datasets.insert().values(
+                        name=name, created_at=time.time())).inserted_primary_key[0]
+                number = conn.execute(select(func.coalesce(func.max(dataset_versions.c.version), 0))
+                                      .where(dataset_versions.c.dataset_id == ds_id)).scalar() + 1
+                version_id = conn.execute(dataset_versions.insert().values(
+                    dataset_id=ds_id, version=number, **row)).inserted_primary_key[0]
+                if files:
+                    conn.execute(dataset_files.insert(), [
+                        {"version_id": version_id, "path": rel, "digest": d, "size": s}
+                        for rel, d, s in files])
+            return _entity(name, {**row, "version": number})
+        except SAIntegrityError:
+            continue
+    raise MLOpsUsageError(f"could not number a new version of {name!r}: too many writers at once")
+
+
+def _entity(name: str, row: Any) -> DatasetVersion:
+    return DatasetVersion(
+        name=name, version=row["version"], digest=row["digest"], kind=row["kind"],
+        format=row["format"], size=row["size"], rows=row["rows"],
+        schema=json.loads(row["schema"]), profile=json.loads(row["profile"]),
+        created_at=row["created_at"], run_id=row["run_id"], copied=row["copied"],
+        source_path=row["source_path"])
+
+
+def _find(store, name: str, version: int | None = None, digest: str | None = None,
+          prefix: bool = False) -> DatasetVersion | None:
+    query = (select(dataset_versions).join(datasets, datasets.c.id == dataset_versions.c.dataset_id)
+             .where(datasets.c.name == name))
+    if version is not None:
+        query = query.where(dataset_versions.c.version == version)
+    if digest is not None:
+        query = query.where(dataset_versions.c.digest.like(digest + "%") if prefix
+                            else dataset_versions.c.digest == digest)
+    query = query.order_by(dataset_versions.c.version.desc()).limit(2)
+    with store.read() as conn:
+        rows = conn.execute(query).mappings().all()
+    if prefix and len(rows) > 1 and rows[0]["digest"] != rows[1]["digest"]:
+        raise MLOpsUsageError(f"digest prefix {digest} matches several versions of {name!r}")
+    return _entity(name, rows[0]) if rows else None
+
+
+def get_version(ref: str) -> DatasetVersion:
+    """The dataset version a reference names: name@3, name@latest, name@sha:1a2b3c4d."""
+    parsed = refs.parse(ref)
+    if parsed.kind not in (None, "dataset"):
+        raise MLOpsUsageError(f"{ref!r} is not a dataset reference")
+    if parsed.alias:
+        raise MLOpsUsageError(f"datasets have no aliases: use {parsed.name}@N, @latest or @sha:…")
+    store = get_store()
+    found = _find(store, parsed.name, version=parsed.version, digest=parsed.digest,
+                  prefix=parsed.digest is not None)
+    if found is None:
+        with store.read() as conn:
+            known = conn.execute(select(datasets.c.id).where(datasets.c.name == parsed.name)).first()
+        raise NotFoundError(f"no dataset named {parsed.name!r}" if not known
+                            else f"dataset {parsed.name!r} has no version {ref.split('@', 1)[-1]}")
+    return found
+
+
+def load_dataset(ref: str, as_path: bool = False) -> Any:
+    """A DataFrame for DataFrames and tabular files (csv, parquet, json lines), else (or with
+    `as_path=True`) a local path. Bytes are checked against their digest; a file tracked with
+    copy=False that changed since is refused with a clear message."""
+    version = get_version(ref)
+    store = get_store()
+    path = _materialize(store, version)
+    _link(store, version, None)
+    if version.kind == "frame" and not as_path:
+        import pandas as pd
+
+        return pd.read_parquet(path)
+    if version.kind == "file" and version.format != "bytes" and not as_path:
+        return _read_table(path, version.format)
+    return str(path)
+
+
+def _materialize(store, version: DatasetVersion) -> Path:
+    """A local path holding the version's content, verified."""
+    from .fingerprint import StatCache, folder_digest, folder_files
+
+    mlops_dir = config.load().mlops_dir
+    cache = StatCache(mlops_dir / "cache" / "stat.sqlite")
+    if not version.copied:
+        path = Path(version.source_path or "")
+        if not path.exists():
+            raise IntegrityError(f"{version.ref} was tracked at {path}, which is gone")
+        digest = (folder_digest(folder_files(path, cache)) if path.is_dir()
+                  else cache.digest(path)[0])
+        if digest != version.digest:
+            raise IntegrityError(
+                f"{path} changed since {version.ref} was versioned (digest "
+                f"{version.digest[:12]}…, now {digest[:12]}…): version it again, or restore it")
+        return path
+    target = mlops_dir / "cache" / "datasets" / version.digest
+    if version.kind == "folder":
+        with store.read() as conn:
+            rows = conn.execute(select(dataset_files.c.path, dataset_files.c.digest)
+                                .join(dataset_versions,
+                                      dataset_versions.c.id == dataset_files.c.version_id)
+                                .join(datasets, datasets.c.id == dataset_versions.c.dataset_id)
+                                .where(datasets.c.name == version.name,
+                                       dataset_versions.c.version == version.version)).all()
+        for rel, digest in rows:
+            dest = target / rel
+            if not dest.exists() or cache.digest(dest)[0] != digest:
+                store.artifacts.get_file(digest, dest)
+        return target
+    suffix = {"parquet": ".parquet", "csv": ".csv", "jsonl": ".jsonl"}.get(version.format, "")
+    with store.read() as conn:
+        blob = conn.execute(select(dataset_versions.c.blob_digest)
+                            .join(datasets, datasets.c.id == dataset_versions.c.dataset_id)
+                            .where(datasets.c.name == version.name,
+                                   dataset_versions.c.version == version.version)).scalar()
+    dest = target.with_suffix(suffix) if suffix else target
+    if not dest.exists() or cache.digest(dest)[0] != blob:
+        store.artifacts.get_file(blob, dest)
+    return dest
+
+
+def _link(store, version: DatasetVersion, role: str | None) -> None:
+    """Record the version as an input of the active run (once per role)."""
+    from ..tracking.fluent import active_run
+
+    run = active_run()
+    if run is None:
+        return
+    ref = f"dataset:{version.ref}"
+    with store.write("run", run.id, "inputs") as conn:
+        seen = conn.execute(select(run_links.c.id).where(
+            run_links.c.run_id == run.id, run_links.c.direction == "input",
+            run_links.c.kind == "dataset", run_links.c.ref == ref,
+            (run_links.c.role == role) if role is not None else run_links.c.role.is_(None),
+        )).first()
+        if seen is None:
+            conn.execute(run_links.insert().values(
+                run_id=run.id, direction="input", kind="dataset", ref=ref, role=role,
+                created_at=time.time()))
