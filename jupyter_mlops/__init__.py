@@ -37,6 +37,8 @@ _API = {
     "version_dataset": "data.versions",
     "load_dataset": "data.versions",
     "DatasetVersion": "data.versions",
+    "diff_datasets": "data.diff",
+    "validate": "data.validate",
     # experiments and housekeeping
     "list_experiments": "tracking.manage",
     "create_experiment": "tracking.manage",

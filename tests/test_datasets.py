@@ -179,3 +179,57 @@ def test_frame_digest_is_layout_free_and_whole():
     other.loc[999, "s"] = "x"  # the very last value counts
     assert frame_digest(other) != base
     assert frame_digest(df.astype({"a": "float32"})) != base  # dtypes count
+
+
+def test_keyed_diff_shows_exactly_the_changed_row(backend, mlops):
+    df = frame()
+    mlops.version_dataset(df, "d")
+    changed = df.copy()
+    changed.loc[7, "x"] = 99.0
+    mlops.version_dataset(changed, "d")
+    diff = mlops.diff_datasets("d@1", "d@2", key="id")
+    assert len(diff.changed_rows) == 1 and diff.changed_rows["id"].tolist() == [7]
+    assert diff.changed_rows[("d@2", "x")].tolist() == [99.0]
+    assert diff.added_rows.empty and diff.removed_rows.empty
+    assert "x" in diff.columns and diff.rows == (100, 100)
+    assert "by id: 0 added, 0 removed, 1 changed" in str(diff)
+    assert diff.to_dict()["changed_rows"] == 1
+    assert len(diff.figure().data) == 4
+
+
+def test_schema_and_row_changes(project, mlops):
+    df = frame()
+    mlops.version_dataset(df, "d")
+    other = df.drop(columns=["maybe"]).assign(extra=1, x=df["x"].astype("float32"))
+    other = pd.concat([other, other.tail(1).assign(id=100)], ignore_index=True)
+    mlops.version_dataset(other, "d")
+    diff = mlops.diff_datasets("d@1", "d@latest", key=["id"])
+    assert diff.added_columns == ["extra"] and diff.removed_columns == ["maybe"]
+    assert diff.retyped_columns == {"x": ("float64", "float32")}
+    assert diff.rows == (100, 101) and diff.added_rows["id"].tolist() == [100]
+    frame_ = diff.to_frame().set_index("column")
+    assert frame_.loc["extra", "change"] == "added" and frame_.loc["x", "change"] == "retyped"
+    with pytest.raises(MLOpsUsageError, match="has no key column nope"):
+        mlops.diff_datasets("d@1", "d@2", key="nope")
+
+
+def test_validate_names_each_faulty_column(backend, mlops):
+    mlops.version_dataset(frame(), "ref")
+    good = frame(50)
+    assert mlops.validate(good, "ref@1").ok
+    bad = frame(50).drop(columns=["id"]).assign(new=1)
+    bad["x"] = bad["x"].astype("float32")
+    bad.loc[3, "x"] = 1000.0
+    bad["colour"] = bad["colour"].astype("string").replace("red", "purple")
+    bad = bad.astype({"colour": "string"})
+    bad.loc[0, "x"] = None
+    report = mlops.validate(bad, "ref@1")
+    assert not report.ok
+    checks = {(c, k) for c, k, _ in report.problems}
+    assert checks >= {("id", "missing column"), ("new", "extra column"), ("x", "dtype"),
+                      ("x", "nulls"), ("x", "out of range"), ("colour", "unseen categories")}
+    assert "purple" in str(report)
+    with pytest.raises(mlops.MLOpsUsageError, match="in id, new, x, colour"):
+        mlops.validate(bad, "ref@1", strict=True)
+    with pytest.raises(MLOpsUsageError, match="takes a DataFrame"):
+        mlops.validate([1, 2], "ref@1")
