@@ -37,6 +37,7 @@ _API = {
     "version_dataset": "data.versions",
     "load_dataset": "data.versions",
     "DatasetVersion": "data.versions",
+    "list_datasets": "data.versions",
     "diff_datasets": "data.diff",
     "validate": "data.validate",
     # experiments and housekeeping

@@ -5,6 +5,7 @@ reached they are skipped, except under CI=true, where that is a failure."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import uuid
 
@@ -114,3 +115,25 @@ def mlops(project):
     import jupyter_mlops
 
     return jupyter_mlops
+
+
+@pytest.fixture
+def ip(project, tmp_path, monkeypatch):
+    """A fresh InteractiveShell (history in memory) with the extension loaded."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    InteractiveShell.clear_instance()
+    cfg = Config()
+    cfg.HistoryManager.hist_file = ":memory:"
+    shell = InteractiveShell.instance(config=cfg)
+    shell.run_line_magic("load_ext", "jupyter_mlops")
+    yield shell
+    from jupyter_mlops.tracking import fluent
+
+    while fluent.active_run() is not None:
+        fluent.end_run()
+    # each shell registers an exit hook that resets it (a full gc.collect); not needed here
+    atexit.unregister(shell.atexit_operations)
+    InteractiveShell.clear_instance()

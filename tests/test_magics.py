@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import atexit
 import json
 
 import pytest
@@ -11,28 +10,6 @@ from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
 INJECTION = "'; DROP TABLE runs; --"
-
-
-@pytest.fixture
-def ip(project, tmp_path, monkeypatch):
-    """A fresh InteractiveShell (history in memory) with the extension loaded."""
-    from IPython.core.interactiveshell import InteractiveShell
-    from traitlets.config import Config
-
-    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
-    InteractiveShell.clear_instance()
-    cfg = Config()
-    cfg.HistoryManager.hist_file = ":memory:"
-    shell = InteractiveShell.instance(config=cfg)
-    shell.run_line_magic("load_ext", "jupyter_mlops")
-    yield shell
-    from jupyter_mlops.tracking import fluent
-
-    while fluent.active_run() is not None:
-        fluent.end_run()
-    # each shell registers an exit hook that resets it (a full gc.collect); not needed here
-    atexit.unregister(shell.atexit_operations)
-    InteractiveShell.clear_instance()
 
 
 def run(ip, source: str, **kwargs):

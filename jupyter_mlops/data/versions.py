@@ -299,3 +299,37 @@ def _link(store, version: DatasetVersion, role: str | None) -> None:
             conn.execute(run_links.insert().values(
                 run_id=run.id, direction="input", kind="dataset", ref=ref, role=role,
                 created_at=time.time()))
+
+
+def list_datasets(name: str | None = None) -> pd.DataFrame:
+    """Every dataset with its number of versions and latest version; or, given `name`, its
+    versions (version, digest, kind, format, rows, size, created, run)."""
+    import pandas as pd
+
+    store = get_store()
+    with store.read() as conn:
+        if name is None:
+            rows = conn.execute(
+                select(datasets.c.name, func.count(dataset_versions.c.id),
+                       func.max(dataset_versions.c.version), func.max(dataset_versions.c.created_at))
+                .join(dataset_versions, dataset_versions.c.dataset_id == datasets.c.id)
+                .group_by(datasets.c.name).order_by(datasets.c.name)).all()
+            frame = pd.DataFrame([tuple(r) for r in rows],
+                                 columns=["name", "versions", "latest", "updated"])
+            frame["updated"] = pd.to_datetime(frame["updated"].astype("float64"), unit="s",
+                                              utc=True)
+            return frame
+        refs.check_name(name, "dataset name")
+        rows = conn.execute(
+            select(dataset_versions.c.version, dataset_versions.c.digest, dataset_versions.c.kind,
+                   dataset_versions.c.format, dataset_versions.c.rows, dataset_versions.c.size,
+                   dataset_versions.c.created_at, dataset_versions.c.run_id)
+            .join(datasets, datasets.c.id == dataset_versions.c.dataset_id)
+            .where(datasets.c.name == name).order_by(dataset_versions.c.version)).all()
+    if not rows:
+        raise NotFoundError(f"no dataset named {name!r}")
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=[
+        "version", "digest", "kind", "format", "rows", "size", "created", "run_id"])
+    frame["created"] = pd.to_datetime(frame["created"].astype("float64"), unit="s", utc=True)
+    frame["rows"] = frame["rows"].astype("Int64")
+    return frame

@@ -9,6 +9,8 @@ from typing import Any
 
 
 def register(ip: Any) -> None:
+    from .dataset import DatasetMagics
     from .track import TrackMagics
 
     ip.register_magics(TrackMagics)
+    ip.register_magics(DatasetMagics)

@@ -34,6 +34,13 @@ class MagicParser(argparse.ArgumentParser):
         print(self.format_help())
 
 
+def subcommand_parser(magic: str, usage: dict[str, str], sub: str) -> MagicParser:
+    """A parser for `%magic sub`, its usage line taken from the magic's table."""
+    # argparse %-formats the usage text: the magic's own % signs must be escaped
+    text = usage.get(sub, usage[""]).removeprefix("usage: ").replace("%", "%%")
+    return MagicParser(prog=f"%{magic} {sub}".strip(), usage=text)
+
+
 def split(line: str) -> list[str]:
     try:
         return shlex.split(line)

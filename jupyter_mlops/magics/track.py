@@ -10,7 +10,7 @@ from typing import Any
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from ..errors import MLOpsError, MLOpsUsageError
-from .base import MagicParser, UserCodeError, guarded, split
+from .base import MagicParser, UserCodeError, guarded, split, subcommand_parser
 
 USAGE = {
     "": "usage: %%track [-e EXPERIMENT] [-n NAME] [--params VAR,...] [--metrics VAR,...] "
@@ -55,9 +55,7 @@ def _usage(sub: str) -> str:
 
 
 def _parser(sub: str) -> MagicParser:
-    # argparse %-formats the usage text: the magic's own % signs must be escaped
-    usage = _usage(sub).removeprefix("usage: ").replace("%", "%%")
-    return MagicParser(prog=f"%track {sub}".strip(), usage=usage)
+    return subcommand_parser("track", USAGE, sub)
 
 
 def _csv(text: str | None) -> list[str]:
