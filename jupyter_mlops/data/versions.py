@@ -333,3 +333,21 @@ def list_datasets(name: str | None = None) -> pd.DataFrame:
     frame["created"] = pd.to_datetime(frame["created"].astype("float64"), unit="s", utc=True)
     frame["rows"] = frame["rows"].astype("Int64")
     return frame
+
+
+def pull_dataset(ref: str, dest: str | os.PathLike) -> Path:
+    """Write a version out to `dest` (a DataFrame as parquet, a file as itself, a folder as a
+    folder), checked against its digest. Returns the path written."""
+    import shutil
+
+    version = get_version(ref)
+    source = _materialize(get_store(), version)
+    dest = Path(dest)
+    if dest.exists() and dest.is_dir() and version.kind != "folder":
+        dest = dest / (f"{version.name}-{version.version}" + (source.suffix or ""))
+    if version.kind == "folder":
+        shutil.copytree(source, dest, dirs_exist_ok=True)
+    else:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, dest)
+    return dest
