@@ -40,6 +40,7 @@ _API = {
     "list_datasets": "data.versions",
     "diff_datasets": "data.diff",
     "validate": "data.validate",
+    "lineage": "lineage",
     # experiments and housekeeping
     "list_experiments": "tracking.manage",
     "create_experiment": "tracking.manage",
