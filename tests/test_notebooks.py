@@ -63,6 +63,7 @@ def check_quickstart_runs(mlops, *, n_estimators: int, epochs: int, max_depth: i
     assert set(forest.metrics) == {"accuracy", "f1", "fit_time_s", "training_score"}
     assert 0.5 < forest.metrics["accuracy"] <= 1.0
     assert "model.skops" in forest.artifacts
+    assert [(i.ref, i.role) for i in forest.inputs] == [("dataset:wine-train@1", "train")]
     assert forest.tags["mlops.estimator"].endswith("RandomForestClassifier")
     assert "RandomForestClassifier(n_estimators=n_estimators" in forest.source
     forest_cells = forest.cells()
