@@ -233,3 +233,25 @@ def test_validate_names_each_faulty_column(backend, mlops):
         mlops.validate(bad, "ref@1", strict=True)
     with pytest.raises(MLOpsUsageError, match="takes a DataFrame"):
         mlops.validate([1, 2], "ref@1")
+
+
+def test_a_file_that_changes_while_stored_is_refused(project, mlops):
+    """Digests from the stat cache are checked as the bytes are copied."""
+    from jupyter_mlops.store import get_store
+
+    path = project / "moving.bin"
+    path.write_bytes(b"now")
+    store = get_store()
+    with pytest.raises(IntegrityError, match="changed while it was being stored"):
+        store.artifacts.put_files([(path, "0" * 64, 3)])
+    assert not store.artifacts.exists("0" * 64)
+
+
+def test_unchanged_file_is_not_read_again(project, mlops, monkeypatch):
+    from jupyter_mlops.data import fingerprint
+
+    path = project / "big.bin"
+    path.write_bytes(b"x" * 10_000)
+    first = mlops.version_dataset(path, "big")
+    monkeypatch.setattr(fingerprint, "digest_file", lambda p: pytest.fail("read again"))
+    assert mlops.version_dataset(path, "big") == first

@@ -37,20 +37,29 @@ class StatCache:
             "mtime_ns INTEGER, inode INTEGER, digest TEXT)")
         self._lock = threading.Lock()
 
-    def digest(self, path: Path) -> tuple[str, int]:
-        """(blake3, size) of a file, read only when its stat changed since last time."""
+    def lookup(self, path: Path) -> tuple[str | None, os.stat_result]:
+        """The remembered digest of `path` if its stat is unchanged (else None), and the stat."""
         st = path.stat()
-        key = str(path.resolve())
         with self._lock:
             row = self._conn.execute(
                 "SELECT digest FROM stat WHERE path = ? AND size = ? AND mtime_ns = ? "
-                "AND inode = ?", (key, st.st_size, st.st_mtime_ns, st.st_ino)).fetchone()
-        if row:
-            return row[0], st.st_size
-        digest, size = digest_file(path)
+                "AND inode = ?", (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+            ).fetchone()
+        return (row[0] if row else None), st
+
+    def remember(self, path: Path, st: os.stat_result, digest: str) -> None:
         with self._lock:
             self._conn.execute("INSERT OR REPLACE INTO stat VALUES (?, ?, ?, ?, ?)",
-                               (key, st.st_size, st.st_mtime_ns, st.st_ino, digest))
+                               (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino,
+                                digest))
+
+    def digest(self, path: Path) -> tuple[str, int]:
+        """(blake3, size) of a file, read only when its stat changed since last time."""
+        known, st = self.lookup(path)
+        if known:
+            return known, st.st_size
+        digest, size = digest_file(path)
+        self.remember(path, st, digest)
         return digest, size
 
 

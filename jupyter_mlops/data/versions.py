@@ -80,6 +80,7 @@ def version_dataset(data: Any, name: str, role: str | None = None, copy: bool = 
     store = get_store()
     files: list[tuple[str, str, int]] = []
     payload: Any = None
+    blob_stored = False
     if _is_frame(data):
         if not copy:
             raise MLOpsUsageError("copy=False is for files and folders; a DataFrame is stored")
@@ -96,9 +97,17 @@ def version_dataset(data: Any, name: str, role: str | None = None, copy: bool = 
             digest, kind, fmt, frame = folder_digest(files), "folder", "folder", None
             size = sum(s for _, _, s in files)
         else:
-            digest, size = cache.digest(path)
             kind, fmt = "file", TABULAR.get(path.suffix.lower(), "bytes")
             frame = _read_table(path, fmt) if fmt != "bytes" else None
+            digest, st = cache.lookup(path)
+            if digest is None and copy:  # one read: hash while copying into the store
+                digest, size = store.artifacts.put_file(path)
+                cache.remember(path, st, digest)
+                blob_stored = True
+            elif digest is None:
+                digest, size = cache.digest(path)
+            else:
+                size = st.st_size
         payload = path
     else:
         raise MLOpsUsageError(
@@ -115,13 +124,11 @@ def version_dataset(data: Any, name: str, role: str | None = None, copy: bool = 
         frame.to_parquet(buf, compression="zstd", index=index)
         blob, size = store.artifacts.put_bytes(buf.getvalue())
     elif copy and kind == "file":
-        blob, _ = store.artifacts.put_file(payload)
+        blob = digest
+        if not blob_stored:
+            store.artifacts.put_files([(payload, digest, size)])
     elif copy:
-        from tqdm.auto import tqdm
-
-        todo = [(payload / rel) for rel, _, _ in files]
-        for p in tqdm(todo, desc=f"storing {name}", unit="file", disable=len(todo) < 500):
-            store.artifacts.put_file(p)
+        store.artifacts.put_files([(payload / rel, d, n) for rel, d, n in files])
     from ..tracking.fluent import active_run
 
     run = active_run()

@@ -10,7 +10,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 from ..config import redact
 from ..errors import IntegrityError, StoreError
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from . import Store
 
 CHUNK = 1 << 22  # 4 MiB
+BIG_CHUNK = 1 << 24  # 16 MiB: large enough for blake3 to spread a chunk over the cores
 
 
 def digest_bytes(data: bytes) -> str:
@@ -81,17 +82,85 @@ class ArtifactStore:
         return digest, len(data)
 
     def put_file(self, path: str | os.PathLike) -> tuple[str, int]:
-        """Store a file's bytes once (read once to hash, again only if new); (digest, size)."""
-        digest, size = digest_file(path)
-        self._touch(digest, size)
-        target = self.path(digest)
-        if not self.fs.exists(target):
-            if self.local:
-                with open(path, "rb") as src:
-                    self._write_local(target, lambda fh: _copy(src, fh))
-            else:
+        """Store a file's bytes once; (digest, size). A local store reads the file once,
+        hashing while it copies; a remote one hashes first and uploads only new bytes."""
+        if not self.local:
+            digest, size = digest_file(path)
+            self._touch(digest, size)
+            target = self.path(digest)
+            if not self.fs.exists(target):
                 self._remote(lambda: self.fs.put_file(str(path), target))
+            return digest, size
+        tmp, digest, size = self._copy_hashing(path)
+        self._touch(digest, size)  # before the existence check: see gc.py
+        self._settle(tmp, digest)
         return digest, size
+
+    def put_files(self, files: list[tuple[str | os.PathLike, str, int]]) -> None:
+        """Store files whose (digest, size) are already known, e.g. from a stat cache: one
+        transaction touches every blob; only missing blobs are read, each copy checked against
+        its expected digest (a file that changed meanwhile is refused)."""
+        if not files:
+            return
+        now = time.time()
+        stmt = upsert(self.store.dialect, blobs, ["digest"], ["touched_at"])
+        with self.store.write() as conn:
+            conn.execute(stmt, [{"digest": d, "size": n, "touched_at": now}
+                                for d, n in {d: n for _, d, n in files}.items()])
+        todo = {d: p for p, d, _ in files if not self.fs.exists(self.path(d))}
+        if not todo:
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(min(16, (os.cpu_count() or 2) * 2)) as pool:
+            done = pool.map(lambda item: self._put_expected(*item), todo.items())
+            if len(todo) > 500:
+                from tqdm.auto import tqdm
+
+                done = tqdm(done, total=len(todo), desc="storing", unit="file")
+            list(done)
+
+    def _put_expected(self, digest: str, path: str | os.PathLike) -> None:
+        if not self.local:
+            actual, _ = digest_file(path)
+            if actual != digest:
+                raise IntegrityError(f"{path} changed while it was being stored")
+            self._remote(lambda: self.fs.put_file(str(path), self.path(digest)))
+            return
+        tmp, actual, _ = self._copy_hashing(path)
+        if actual != digest:
+            Path(tmp).unlink(missing_ok=True)
+            raise IntegrityError(f"{path} changed while it was being stored")
+        self._settle(tmp, digest)
+
+    def _copy_hashing(self, path: str | os.PathLike) -> tuple[str, str, int]:
+        """Copy `path` into a temporary file beside the blobs, hashing as it reads."""
+        from blake3 import blake3
+
+        folder = os.path.join(self.root, ".tmp")
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder)
+        hasher = blake3(max_threads=blake3.AUTO)
+        size = 0
+        try:
+            with open(path, "rb") as src, os.fdopen(fd, "wb") as out:
+                while chunk := src.read(BIG_CHUNK):
+                    hasher.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return tmp, hasher.hexdigest(), size
+
+    def _settle(self, tmp: str, digest: str) -> None:
+        """Move a verified temporary copy into place, or drop it when the blob exists."""
+        target = self.path(digest)
+        if os.path.exists(target):
+            os.unlink(tmp)
+            return
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        os.replace(tmp, target)  # atomic: readers see the whole blob or none
 
     def get_bytes(self, digest: str) -> bytes:
         """The blob's bytes, checked against its digest."""
@@ -149,7 +218,3 @@ class ArtifactStore:
         except Exception as exc:
             raise StoreError(f"cannot write to artifact store {redact(self.uri)}: {exc}") from None
 
-
-def _copy(src: BinaryIO, dst: BinaryIO) -> None:
-    while chunk := src.read(CHUNK):
-        dst.write(chunk)
