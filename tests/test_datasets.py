@@ -255,3 +255,14 @@ def test_unchanged_file_is_not_read_again(project, mlops, monkeypatch):
     first = mlops.version_dataset(path, "big")
     monkeypatch.setattr(fingerprint, "digest_file", lambda p: pytest.fail("read again"))
     assert mlops.version_dataset(path, "big") == first
+
+
+def test_gc_keeps_dataset_blobs(project, mlops):
+    folder = project / "f"
+    folder.mkdir()
+    (folder / "a.txt").write_text("a")
+    mlops.version_dataset(frame(), "d")
+    mlops.version_dataset(folder, "f")
+    assert mlops.gc(grace=0).removed == 0
+    assert len(mlops.load_dataset("d@1")) == 100
+    assert (Path(mlops.load_dataset("f@1")) / "a.txt").read_text() == "a"
