@@ -31,6 +31,7 @@ class StatCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")  # a cache: losing it costs a re-read
         self._conn.execute("PRAGMA busy_timeout=10000")
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS stat (path TEXT PRIMARY KEY, size INTEGER, "
@@ -63,21 +64,52 @@ class StatCache:
         return digest, size
 
 
-def folder_files(folder: Path, cache: StatCache) -> list[tuple[str, str, int]]:
-    """(relative path, digest, size) of every file under `folder`, sorted, hashed on all
-    cores with a progress bar when there are many."""
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
-    workers = min(32, (os.cpu_count() or 2) * 2)
-    with ThreadPoolExecutor(workers) as pool:
-        results = pool.map(cache.digest, files)
-        if len(files) > 500:
-            from tqdm.auto import tqdm
+    def under(self, folder: Path) -> dict[str, tuple[int, int, int, str]]:
+        """Remembered (size, mtime_ns, inode, digest) of every file below `folder`, by path."""
+        prefix = str(folder) + os.sep
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT path, size, mtime_ns, inode, digest FROM stat WHERE path >= ? AND "
+                "path < ?", (prefix, prefix[:-1] + chr(ord(os.sep) + 1))).fetchall()
+        return {r[0]: r[1:] for r in rows}
 
-            results = tqdm(results, total=len(files), desc=f"hashing {folder.name}",
-                           unit="file")
-        digests = list(results)
-    return [(p.relative_to(folder).as_posix(), d, s) for p, (d, s) in zip(files, digests,
-                                                                        strict=True)]
+    def remember_many(self, rows: list[tuple[str, int, int, int, str]]) -> None:
+        with self._lock:
+            self._conn.execute("BEGIN")
+            self._conn.executemany("INSERT OR REPLACE INTO stat VALUES (?, ?, ?, ?, ?)", rows)
+            self._conn.execute("COMMIT")
+
+
+def folder_files(folder: Path, cache: StatCache) -> list[tuple[str, str, int]]:
+    """(relative path, digest, size) of every file under `folder`, sorted. Unchanged files come
+    from the stat cache in one query; the rest are hashed on all cores (with a progress bar
+    when there are many) and remembered in one transaction."""
+    folder = folder.resolve()
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    known = cache.under(folder)
+    out: dict[Path, tuple[str, int]] = {}
+    misses: list[tuple[Path, os.stat_result]] = []
+    for p in files:
+        st = p.stat()
+        hit = known.get(str(p))
+        if hit and hit[:3] == (st.st_size, st.st_mtime_ns, st.st_ino):
+            out[p] = (hit[3], st.st_size)
+        else:
+            misses.append((p, st))
+    if misses:
+        workers = min(32, (os.cpu_count() or 2) * 2)
+        with ThreadPoolExecutor(workers) as pool:
+            results = pool.map(lambda item: digest_file(item[0]), misses)
+            if len(misses) > 500:
+                from tqdm.auto import tqdm
+
+                results = tqdm(results, total=len(misses), desc=f"hashing {folder.name}",
+                               unit="file")
+            hashed = list(results)
+        cache.remember_many([(str(p), st.st_size, st.st_mtime_ns, st.st_ino, d)
+                             for (p, st), (d, _) in zip(misses, hashed, strict=True)])
+        out.update({p: h for (p, _), h in zip(misses, hashed, strict=True)})
+    return [(p.relative_to(folder).as_posix(), *out[p]) for p in files]
 
 
 def folder_digest(entries: list[tuple[str, str, int]]) -> str:

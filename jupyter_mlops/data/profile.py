@@ -22,21 +22,6 @@ def _is_numeric(series: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
-def schema_of(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """Column names, dtypes, nullability and the levels of low-cardinality text columns."""
-    out = []
-    for name in df.columns:
-        col = df[name]
-        entry: dict[str, Any] = {"name": str(name), "dtype": str(col.dtype),
-                                 "nullable": bool(col.isna().any())}
-        if not _is_numeric(col) and not _is_datetime(col):
-            levels = col.dropna().unique()
-            if len(levels) <= CATEGORY_LEVELS:
-                entry["categories"] = sorted(map(_plain, levels), key=str)
-        out.append(entry)
-    return out
-
-
 def _is_datetime(series: pd.Series) -> bool:
     import pandas as pd
 
@@ -49,46 +34,57 @@ def _plain(value: Any) -> Any:
     return value if isinstance(value, (str, int, float, bool)) else str(value)
 
 
-def profile_of(df: pd.DataFrame) -> dict[str, Any]:
-    """Rows; per column missing values; numbers: min, max, mean, std, quantiles and the sketch;
-    everything else: distinct values, the top 20, and all counts while they are few."""
+def describe(df: pd.DataFrame) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """(schema, profile) in one pass over each column.
+
+    Schema: column names, dtypes, nullability and the levels of low-cardinality columns.
+    Profile: rows; per column missing values; numbers: min, max, mean, std, quantiles and the
+    KLL sketch; everything else: distinct values, the top 20, and all counts while few."""
     import numpy as np
     from datasketches import kll_doubles_sketch
 
+    schema: list[dict[str, Any]] = []
     columns: dict[str, Any] = {}
     for name in df.columns:
         col = df[name]
         present = col.dropna()
-        entry: dict[str, Any] = {"missing": int(len(col) - len(present))}
+        missing = int(len(col) - len(present))
+        spec: dict[str, Any] = {"name": str(name), "dtype": str(col.dtype),
+                                "nullable": missing > 0}
+        entry: dict[str, Any] = {"missing": missing}
         if _is_numeric(col):
             values = present.to_numpy(dtype="float64", na_value=np.nan)
             values = values[np.isfinite(values)]
             sketch = kll_doubles_sketch(200)
-            if len(values):
+            n = len(values)
+            if n:
                 sketch.update(values)
             entry.update(
-                kind="numeric", count=int(len(values)),
-                sum=float(values.sum()) if len(values) else 0.0,
-                sum_sq=float(np.square(values).sum()) if len(values) else 0.0,
-                min=float(values.min()) if len(values) else None,
-                max=float(values.max()) if len(values) else None,
-                mean=float(values.mean()) if len(values) else None,
-                std=float(values.std(ddof=1)) if len(values) > 1 else None,
+                kind="numeric", count=n,
+                sum=float(values.sum()) if n else 0.0,
+                sum_sq=float(np.square(values).sum()) if n else 0.0,
+                min=float(values.min()) if n else None,
+                max=float(values.max()) if n else None,
+                mean=float(values.mean()) if n else None,
+                std=float(values.std(ddof=1)) if n > 1 else None,
                 quantiles=dict(zip(map(str, QUANTILES), sketch.get_quantiles(list(QUANTILES)),
-                                   strict=True)) if len(values) else {},
+                                   strict=True)) if n else {},
                 sketch=base64.b64encode(sketch.serialize()).decode(),
             )
         elif _is_datetime(col):
             entry.update(kind="datetime", min=str(present.min()) if len(present) else None,
                          max=str(present.max()) if len(present) else None)
         else:
-            counts = present.astype(str).value_counts()
+            counts = present.value_counts()
+            if len(counts) <= CATEGORY_LEVELS:
+                spec["categories"] = sorted(map(_plain, counts.index), key=str)
             entry.update(kind="categorical", distinct=int(len(counts)),
-                         top=[[k, int(v)] for k, v in counts.head(20).items()])
+                         top=[[str(_plain(k)), int(v)] for k, v in counts.head(20).items()])
             if len(counts) <= EXACT_COUNTS:
-                entry["counts"] = {k: int(v) for k, v in counts.items()}
+                entry["counts"] = {str(_plain(k)): int(v) for k, v in counts.items()}
+        schema.append(spec)
         columns[str(name)] = entry
-    return {"version": PROFILE_VERSION, "rows": int(len(df)), "columns": columns}
+    return schema, {"version": PROFILE_VERSION, "rows": int(len(df)), "columns": columns}
 
 
 def quantile_sketch(profile: dict[str, Any], column: str):

@@ -74,7 +74,7 @@ def version_dataset(data: Any, name: str, role: str | None = None, copy: bool = 
     folder is tracked where it is, by digest. Inside a run it is recorded as an input (`role`:
     train, test, reference…)."""
     from .fingerprint import StatCache, folder_digest, folder_files, frame_digest
-    from .profile import profile_of, schema_of
+    from .profile import describe
 
     name = refs.check_name(name, "dataset name")
     store = get_store()
@@ -116,18 +116,24 @@ def version_dataset(data: Any, name: str, role: str | None = None, copy: bool = 
     if existing is not None:
         _link(store, existing, role)
         return existing
-    schema = schema_of(frame) if frame is not None else []
-    profile = profile_of(frame) if frame is not None else {"version": 1, "rows": None}
     blob = None
-    if kind == "frame":
+    if kind == "frame":  # parquet is written on a thread while the profile is computed
+        from concurrent.futures import ThreadPoolExecutor
+
         buf = io.BytesIO()
-        frame.to_parquet(buf, compression="zstd", index=index)
+        with ThreadPoolExecutor(1) as pool:
+            written = pool.submit(frame.to_parquet, buf, compression="zstd", index=index)
+            schema, profile = describe(frame)
+            written.result()
         blob, size = store.artifacts.put_bytes(buf.getvalue())
-    elif copy and kind == "file":
+    else:
+        schema, profile = describe(frame) if frame is not None else ([], {"version": 1,
+                                                                          "rows": None})
+    if copy and kind == "file":
         blob = digest
         if not blob_stored:
             store.artifacts.put_files([(payload, digest, size)])
-    elif copy:
+    elif copy and kind == "folder":
         store.artifacts.put_files([(payload / rel, d, n) for rel, d, n in files])
     from ..tracking.fluent import active_run
 

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from . import Store
 
 CHUNK = 1 << 22  # 4 MiB
-BIG_CHUNK = 1 << 24  # 16 MiB: large enough for blake3 to spread a chunk over the cores
 
 
 def digest_bytes(data: bytes) -> str:
@@ -35,10 +34,11 @@ def digest_file(path: str | os.PathLike) -> tuple[str, int]:
     from blake3 import blake3
 
     size = os.path.getsize(path)
-    hasher = blake3(max_threads=blake3.AUTO) if size > 64 * CHUNK else blake3()
-    if size > 64 * CHUNK:
+    if size > 16 * CHUNK:  # 64 MiB and up: mapped, hashed on every core
+        hasher = blake3(max_threads=blake3.AUTO)
         hasher.update_mmap(str(path))
     else:
+        hasher = blake3()
         with open(path, "rb") as fh:
             while chunk := fh.read(CHUNK):
                 hasher.update(chunk)
@@ -134,24 +134,21 @@ class ArtifactStore:
         self._settle(tmp, digest)
 
     def _copy_hashing(self, path: str | os.PathLike) -> tuple[str, str, int]:
-        """Copy `path` into a temporary file beside the blobs, hashing as it reads."""
-        from blake3 import blake3
+        """Copy `path` into a temporary file beside the blobs (the kernel's copy path), then
+        hash what was stored, so the digest names the bytes the store really holds."""
+        import shutil
 
         folder = os.path.join(self.root, ".tmp")
         os.makedirs(folder, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder)
-        hasher = blake3(max_threads=blake3.AUTO)
-        size = 0
+        os.close(fd)
         try:
-            with open(path, "rb") as src, os.fdopen(fd, "wb") as out:
-                while chunk := src.read(BIG_CHUNK):
-                    hasher.update(chunk)
-                    out.write(chunk)
-                    size += len(chunk)
+            shutil.copyfile(path, tmp)
+            digest, size = digest_file(tmp)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        return tmp, hasher.hexdigest(), size
+        return tmp, digest, size
 
     def _settle(self, tmp: str, digest: str) -> None:
         """Move a verified temporary copy into place, or drop it when the blob exists."""
