@@ -269,13 +269,12 @@ def task_frame(a: dict) -> dict:
         from blake3 import blake3
 
         from jupyter_mlops.data.fingerprint import frame_digest
-        from jupyter_mlops.data.profile import profile_of, schema_of
+        from jupyter_mlops.data.profile import describe
 
         parts = {}
         with PeakRSS() as mem:
             for name, fn in (("frame_digest", lambda: frame_digest(df)),
-                             ("schema_of", lambda: schema_of(df)),
-                             ("profile_of", lambda: profile_of(df))):
+                             ("describe (schema + profile)", lambda: describe(df))):
                 t0 = time.perf_counter()
                 fn()
                 parts[name] = time.perf_counter() - t0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -140,8 +141,9 @@ class ArtifactStore:
 
         folder = os.path.join(self.root, ".tmp")
         os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder)
-        os.close(fd)
+        # a new name, not a pre-created file: ext4 flushes a file truncated and rewritten on
+        # close (auto_da_alloc), which cost as much as the copy itself
+        tmp = os.path.join(folder, uuid.uuid4().hex)
         try:
             shutil.copyfile(path, tmp)
             digest, size = digest_file(tmp)
