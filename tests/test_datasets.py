@@ -266,3 +266,13 @@ def test_gc_keeps_dataset_blobs(project, mlops):
     assert mlops.gc(grace=0).removed == 0
     assert len(mlops.load_dataset("d@1")) == 100
     assert (Path(mlops.load_dataset("f@1")) / "a.txt").read_text() == "a"
+
+
+def test_json_lines_and_who_made_it(project, mlops):
+    path = project / "events.jsonl"
+    frame(5).to_json(path, orient="records", lines=True)
+    with mlops.start_run() as run:
+        v = mlops.version_dataset(path, "events", role="raw")
+    assert (v.kind, v.format, v.rows, v.run_id) == ("file", "jsonl", 5, run.id)
+    assert v.created_at > 0 and len(mlops.load_dataset("events@1")) == 5
+    assert mlops.list_datasets("events")["run_id"].tolist() == [run.id]
