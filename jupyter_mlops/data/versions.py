@@ -54,6 +54,21 @@ class DatasetVersion:
     def __str__(self) -> str:
         return self.ref
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per column: dtype, missing values and the profile's main statistics."""
+        import pandas as pd
+
+        stats = self.profile.get("columns", {})
+        rows = []
+        for col in self.schema:
+            s = stats.get(col["name"], {})
+            top = ", ".join(f"{k} ({v})" for k, v in s.get("top", [])[:3])
+            rows.append({"column": col["name"], "dtype": col["dtype"],
+                         "missing": s.get("missing"), "min": s.get("min"),
+                         "mean": s.get("mean"), "max": s.get("max"),
+                         "distinct": s.get("distinct"), "top": top or None})
+        return pd.DataFrame(rows)
+
     def _repr_html_(self) -> str:
         rows = "".join(
             f"<tr><td>{html.escape(c['name'])}</td><td>{html.escape(c['dtype'])}</td>"

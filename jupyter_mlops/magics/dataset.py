@@ -101,7 +101,7 @@ class DatasetMagics(Magics):
         p.add_argument("ref")
         version = get_version(p.parse_args(rest).ref)
         display(version)
-        return _profile_table(version)
+        return version.to_frame()
 
     def _diff(self, rest: list[str]) -> Any:
         from ..data.diff import diff_datasets
@@ -125,17 +125,3 @@ class DatasetMagics(Magics):
             raise MLOpsUsageError(f"no variable named {opts.var!r}")
         return validate(self.shell.user_ns[opts.var], opts.against)
 
-
-def _profile_table(version) -> Any:
-    """One row per column: dtype, missing, and the profile's main statistics."""
-    import pandas as pd
-
-    stats = version.profile.get("columns", {})
-    rows = []
-    for col in version.schema:
-        s = stats.get(col["name"], {})
-        rows.append({"column": col["name"], "dtype": col["dtype"], "missing": s.get("missing"),
-                     "min": s.get("min"), "mean": s.get("mean"), "max": s.get("max"),
-                     "distinct": s.get("distinct"),
-                     "top": ", ".join(f"{k} ({v})" for k, v in s.get("top", [])[:3]) or None})
-    return pd.DataFrame(rows)
