@@ -28,9 +28,17 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import MARK, ROOT
+from _common import check as _check
+from _common import code_digest as _code_digest
+from _common import git_describe as _git_describe
+from _common import med as _med
+from _common import ratio as _ratio
+from _common import secs as _secs
+from _common import table as _table
+from _common import worker_main as _worker_main
+
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-MARK = "@@BENCH@@ "
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_OURS_DB = "mlops_bench"
 PG_PEER_DB = "mlflow_bench"
@@ -332,10 +340,6 @@ def task_versions(a: dict) -> dict:
 TASKS = {name[5:]: fn for name, fn in globals().items() if name.startswith("task_")}
 
 
-def worker_main(task: str, raw: str) -> None:
-    result = TASKS[task](json.loads(raw))
-    sys.stdout.flush()
-    print(MARK + json.dumps(result), flush=True)
 
 
 # -- the driver ----------------------------------------------------------------------------------
@@ -587,32 +591,7 @@ class Bench:
         return self.results
 
 
-def _code_digest() -> str:
-    """A digest of the package's sources, to notice edits made while the benchmark runs."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for path in sorted((ROOT / "jupyter_mlops").rglob("*.py")):
-        h.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()[:16]
-
-
-def _git_describe() -> dict:
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}  # read-only: never refresh the index
-
-    def git(*a: str) -> str:
-        p = subprocess.run(["git", "-C", str(ROOT), *a], capture_output=True, text=True, env=env)
-        return p.stdout.strip() if p.returncode == 0 else ""
-
-    return {"commit": git("rev-parse", "HEAD"),
-            "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
-
-
 # -- summary and table ----------------------------------------------------------------------------
-def _med(xs: list[float]) -> float | None:
-    return statistics.median(xs) if xs else None
-
-
 def summarize(res: dict) -> dict:
     """Medians and ratios: what the table prints, kept in the JSON too."""
     out: dict = {}
@@ -688,21 +667,6 @@ def summarize(res: dict) -> dict:
 
 def _rate(x: float | None) -> str:
     return "—" if x is None else f"{x:,.0f}/s"
-
-
-def _secs(x: float | None) -> str:
-    if x is None:
-        return "—"
-    return f"{x * 1e3:,.1f} ms" if x < 1 else f"{x:,.2f} s"
-
-
-def _ratio(a: float | None, b: float | None) -> str:
-    if not a or not b:
-        return ""
-    r = a / b
-    return f"{r:,.0f}×" if r >= 10 else f"{r:,.1f}×"
-
-
 def render(res: dict) -> str:
     summ = res["summary"]
     rows: list[tuple[str, str, str, str, str]] = []
@@ -804,15 +768,7 @@ def render(res: dict) -> str:
                 add(f"  MLflow search scaled to {n_ours:,} runs (linear, estimate)", "",
                     _secs(scaled), _ratio(scaled, s.get("ours_search_s")),
                     f"MLflow searched {n_peer:,} runs only")
-    widths = [max(len(r[i]) for r in rows + [_HEADER]) for i in range(4)]
-    lines = []
-    for r in [_HEADER, None, *rows]:
-        if r is None:
-            lines.append("-" * (sum(widths) + 8 + 30))
-            continue
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                               for i, (c, w) in enumerate(zip(r[:4], widths, strict=True)))
-                     + ("  " + r[4] if r[4] else ""))
+    lines = _table(_HEADER, rows)
     meta = res["meta"]
     head = (f"tracking benchmark, {meta['mode']} mode, {meta['date']}: jupyter-mlops "
             f"{meta['ours'].get('jupyter_mlops')} (git {meta['git']['commit'][:8]}"
@@ -826,18 +782,13 @@ def render(res: dict) -> str:
 
 _HEADER = ("figure", "jupyter-mlops", "MLflow", "ratio", "notes")
 
-
-def _check(ok: bool) -> str:
-    return "✓" if ok else "✗ MISSED"
-
-
 def _pair(a: float | None, b: float | None) -> str:
     return "—" if a is None or b is None else f"{a:,.0f} / {b:,.0f}"
 
 
 def main() -> None:
     if len(sys.argv) >= 2 and sys.argv[1] == "--worker":
-        worker_main(sys.argv[2], sys.argv[3])
+        _worker_main(TASKS, sys.argv[2], sys.argv[3])
         return
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="smaller sizes, fewer repetitions")

@@ -1,0 +1,77 @@
+"""What the benchmark scripts share: the worker protocol, provenance and the table format."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MARK = "@@BENCH@@ "  # a worker's result line, told apart from whatever else it prints
+
+
+def worker_main(tasks: dict[str, Callable[[dict], dict]], task: str, raw: str) -> None:
+    """Run one task in this (fresh) process and print its result after MARK."""
+    result = tasks[task](json.loads(raw))
+    sys.stdout.flush()
+    print(MARK + json.dumps(result), flush=True)
+
+
+def code_digest() -> str:
+    """A digest of the package's sources, to notice edits made while the benchmark runs."""
+    h = hashlib.sha256()
+    for path in sorted((ROOT / "jupyter_mlops").rglob("*.py")):
+        h.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def git_describe() -> dict:
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}  # read-only: never refresh the index
+
+    def git(*a: str) -> str:
+        p = subprocess.run(["git", "-C", str(ROOT), *a], capture_output=True, text=True, env=env)
+        return p.stdout.strip() if p.returncode == 0 else ""
+
+    return {"commit": git("rev-parse", "HEAD"),
+            "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+
+
+def med(xs: list) -> float | None:
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def secs(x: float | None) -> str:
+    if x is None:
+        return "—"
+    return f"{x * 1e3:,.1f} ms" if x < 1 else f"{x:,.2f} s"
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    if not a or not b:
+        return ""
+    r = a / b
+    return f"{r:,.0f}×" if r >= 10 else f"{r:,.1f}×"
+
+
+def check(ok: bool) -> str:
+    return "✓" if ok else "✗ MISSED"
+
+
+def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    """Rows of (figure, ours, peer, ratio, notes) as aligned text lines under `header`."""
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(4)]
+    lines = []
+    for r in [header, None, *rows]:
+        if r is None:
+            lines.append("-" * (sum(widths) + 8 + 30))
+            continue
+        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                               for i, (c, w) in enumerate(zip(r[:4], widths, strict=True)))
+                     + ("  " + r[4] if r[4] else ""))
+    return lines
