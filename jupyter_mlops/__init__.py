@@ -41,6 +41,20 @@ _API = {
     "diff_datasets": "data.diff",
     "validate": "data.validate",
     "lineage": "lineage",
+    # models
+    "register_model": "registry.versions",
+    "load_model": "registry.versions",
+    "get_model_version": "registry.versions",
+    "list_models": "registry.versions",
+    "ModelVersion": "registry.versions",
+    "set_alias": "registry.aliases",
+    "delete_alias": "registry.aliases",
+    "promote": "registry.aliases",
+    "alias_history": "registry.aliases",
+    "compare_models": "registry.compare",
+    "Signature": "registry.signature",
+    "register_flavor": "registry.flavors",
+    "score_batch": "serving.batch",
     # experiments and housekeeping
     "list_experiments": "tracking.manage",
     "create_experiment": "tracking.manage",
@@ -58,6 +72,7 @@ _API = {
     "StoreError": "errors",
     "SchemaError": "errors",
     "FilterSyntaxError": "errors",
+    "GateError": "errors",
 }
 
 __all__ = sorted(_API) + ["__version__", "load_ipython_extension"]

@@ -38,3 +38,7 @@ class SchemaError(StoreError):
 
 class IntegrityError(StoreError):
     """Stored bytes do not match the digest that names them."""
+
+
+class GateError(MLOpsError):
+    """A promotion gate did not hold: the alias stayed where it was; the message says why."""

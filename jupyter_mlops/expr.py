@@ -94,8 +94,9 @@ class FieldSpec:
             parts = tuple(prefix.split("."))
             if path[: len(parts)] == parts and len(path) > len(parts):
                 return Field((prefix, ".".join(path[len(parts):])), field.position)
-        if len(path) == 1 and path[0].lower() in self.names:
-            return Field((path[0].lower(),), field.position)
+        joined = ".".join(path).lower()
+        if joined in self.names:
+            return Field((joined,), field.position)
         expected = [*self.names, *(f"{p}.<key>" for p in self.prefixes)]
         raise FilterSyntaxError(
             f"unknown field {field.name!r}; expected one of {', '.join(expected)}",
@@ -360,3 +361,38 @@ def evaluate(node: Node, lookup: Callable[[Field], Any]) -> bool:
         return hit != node.negated
     right = lookup(node.right) if isinstance(node.right, Field) else node.right.value
     return compare_values(lookup(node.left), node.op, right)
+
+
+def explain(node: Node, lookup: Callable[[Field], Any]) -> list[str]:
+    """Why `node` is false: the comparisons that failed, each with the values it saw
+    ("metrics.f1 = 0.81 is not >= production.metrics.f1 = 0.84"). Empty when it holds."""
+    if evaluate(node, lookup):
+        return []
+    if isinstance(node, And):
+        return [line for item in node.items for line in explain(item, lookup)]
+    if isinstance(node, Or):
+        return [" or ".join("; ".join(explain(item, lookup)) or "?" for item in node.items)]
+    if isinstance(node, Not):
+        return [f"expected the opposite of: {_render(node.item, lookup, holds=True)}"]
+    return [_render(node, lookup)]
+
+
+def _render(node: Node, lookup: Callable[[Field], Any], holds: bool = False) -> str:
+    """A comparison with the values it saw; `holds` words it as true, else as false."""
+    neg = "" if holds else "not "
+    def show(side: Field | Literal) -> str:
+        if isinstance(side, Literal):
+            return repr(side.value)
+        value = lookup(side)
+        return f"{side.name} = {'missing' if value is None else repr(value)}"
+
+    if isinstance(node, Compare):
+        return f"{show(node.left)} is {neg}{node.op} {show(node.right)}"
+    if isinstance(node, IsNull):
+        null = node.negated != holds
+        return f"{show(node.field)} is {'' if null else 'not '}null"
+    if isinstance(node, In):
+        values = ", ".join(repr(v.value) for v in node.values)
+        inside = node.negated != holds
+        return f"{show(node.field)} is {'' if inside else 'not '}in ({values})"
+    return "; ".join(explain(node, lookup)) or "it holds"

@@ -10,7 +10,9 @@ from typing import Any
 
 def register(ip: Any) -> None:
     from .dataset import DatasetMagics
+    from .register import RegisterMagics
     from .track import TrackMagics
 
     ip.register_magics(TrackMagics)
     ip.register_magics(DatasetMagics)
+    ip.register_magics(RegisterMagics)

@@ -223,7 +223,81 @@ dataset_files = Table(
     Index("ix_dataset_files_digest", "digest"),
 )
 
+# Registered models and their numbered versions: the saved model is one blob (`digest`, the
+# content hash checked on every load), written by a flavor (skops, joblib, a plug-in).
+models = Table(
+    "models",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("description", Text),
+    Column("created_at", Time, nullable=False),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("model_id", Integer, ForeignKey("models.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("flavor", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("signature", Text),
+    Column("trusted_types", Text, nullable=False),
+    Column("run_id", RunId, ForeignKey("runs.id", ondelete="SET NULL")),
+    Column("training_data", String(500)),
+    Column("description", Text),
+    Column("created_by", String(255)),
+    Column("created_at", Time, nullable=False),
+    UniqueConstraint("model_id", "version", name="uq_model_versions_version"),
+    Index("ix_model_versions_run", "run_id"),
+)
+
+# Where each alias points now, and every move ever made (the audit record).
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column("model_id", Integer, ForeignKey("models.id"), primary_key=True),
+    Column("alias", String(64), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", Time, nullable=False),
+)
+
+alias_events = Table(
+    "alias_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("model_id", Integer, ForeignKey("models.id"), nullable=False),
+    Column("alias", String(64), nullable=False),
+    Column("from_version", Integer),
+    Column("to_version", Integer),
+    Column("actor", String(255), nullable=False),
+    Column("at", Time, nullable=False),
+    Column("comment", Text),
+    Column("gate", Text),
+    Index("ix_alias_events_model", "model_id", "alias"),
+)
+
+# Samples of what a model saw in production and what it answered (the scoring server writes
+# them; drift monitoring reads them): one parquet blob per batch.
+monitoring_batches = Table(
+    "monitoring_batches",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("model_id", Integer, ForeignKey("models.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("rows", BigInteger, nullable=False),
+    Column("blob_digest", String(64), nullable=False),
+    Column("first_at", Time, nullable=False),
+    Column("last_at", Time, nullable=False),
+    Column("created_at", Time, nullable=False),
+    Index("ix_monitoring_batches_model", "model_id", "last_at"),
+)
+
 # (table, digest column) pairs that keep a blob alive; later capabilities add theirs.
 BLOB_REFERENCES: list[tuple[Table, str]] = [
     (artifacts, "digest"), (dataset_versions, "blob_digest"), (dataset_files, "digest"),
+    (model_versions, "digest"), (monitoring_batches, "blob_digest"),
 ]

@@ -1,0 +1,119 @@
+"""`jupyter mlops models list|show|promote|alias|history|compare|score`."""
+
+from __future__ import annotations
+
+import json
+
+from . import add_format, emit
+
+
+def add(sub) -> None:
+    p = sub.add_parser("models", help="list, show, promote, alias, compare and batch-score models")
+    cmds = p.add_subparsers(dest="command", metavar="COMMAND")
+    cmds.required = True
+
+    ls = cmds.add_parser("list", help="models, or the versions of one")
+    ls.add_argument("name", nargs="?")
+    add_format(ls)
+    ls.set_defaults(func=list_)
+
+    show = cmds.add_parser("show", help="one version as JSON (the latest by default)")
+    show.add_argument("ref", help="NAME, NAME@ALIAS, NAME/VERSION or NAME@VERSION")
+    show.set_defaults(func=show_)
+
+    promote = cmds.add_parser("promote", help="move an alias to a version if a gate holds")
+    promote.add_argument("name")
+    promote.add_argument("version", type=int)
+    promote.add_argument("--alias", required=True)
+    promote.add_argument("--require", help='e.g. "metrics.f1 >= production.metrics.f1"')
+    promote.add_argument("--comment")
+    promote.set_defaults(func=promote_)
+
+    alias = cmds.add_parser("alias", help="move an alias to a version (or --delete it)")
+    alias.add_argument("name")
+    alias.add_argument("alias")
+    alias.add_argument("version", type=int, nargs="?")
+    alias.add_argument("--delete", action="store_true")
+    alias.add_argument("--comment")
+    alias.set_defaults(func=alias_)
+
+    history = cmds.add_parser("history", help="every alias move: who, when, from, to, why")
+    history.add_argument("name")
+    history.add_argument("alias", nargs="?")
+    add_format(history)
+    history.set_defaults(func=history_)
+
+    cmp = cmds.add_parser("compare", help="versions' params and metrics side by side")
+    cmp.add_argument("name")
+    cmp.add_argument("versions", nargs="+", help="numbers or aliases")
+    cmp.set_defaults(func=compare_)
+
+    score = cmds.add_parser("score", help="score a parquet or CSV file in batches")
+    score.add_argument("ref", help="NAME@ALIAS or NAME/VERSION")
+    score.add_argument("input")
+    score.add_argument("output")
+    score.add_argument("--batch-size", type=int, default=65_536)
+    score.add_argument("--prediction-column", default="prediction")
+    score.set_defaults(func=score_)
+
+
+def list_(args) -> int:
+    from ..registry.versions import list_models
+
+    emit(list_models(args.name), args.format)
+    return 0
+
+
+def show_(args) -> int:
+    from ..registry.versions import get_model_version
+
+    print(json.dumps(get_model_version(args.ref).to_dict(), indent=2, default=str))
+    return 0
+
+
+def promote_(args) -> int:
+    from ..registry.aliases import promote
+
+    version = promote(args.name, args.version, args.alias, require=args.require,
+                      comment=args.comment)
+    print(f"{version.ref} is now {args.alias}")
+    return 0
+
+
+def alias_(args) -> int:
+    from ..errors import MLOpsUsageError
+    from ..registry.aliases import delete_alias, set_alias
+
+    if args.delete:
+        if args.version is not None:
+            raise MLOpsUsageError("--delete takes no version")
+        delete_alias(args.name, args.alias, comment=args.comment)
+        print(f"removed {args.name}@{args.alias}")
+        return 0
+    if args.version is None:
+        raise MLOpsUsageError("give the VERSION the alias should point at (or --delete)")
+    version = set_alias(args.name, args.alias, args.version, comment=args.comment)
+    print(f"{version.ref} is now {args.alias}")
+    return 0
+
+
+def history_(args) -> int:
+    from ..registry.aliases import alias_history
+
+    emit(alias_history(args.name, args.alias), args.format)
+    return 0
+
+
+def compare_(args) -> int:
+    from ..registry.compare import compare_models
+
+    emit(compare_models(args.name, args.versions).to_frame().reset_index(names="key"), "table")
+    return 0
+
+
+def score_(args) -> int:
+    from ..serving.batch import score_batch
+
+    print(score_batch(args.ref, args.input, args.output, batch_size=args.batch_size,
+                      prediction_column=args.prediction_column))
+    return 0

@@ -1,0 +1,149 @@
+"""`%register`: register models, move aliases (with gates), list, show and compare versions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from IPython.core.magic import Magics, line_magic, magics_class
+
+from ..errors import MLOpsUsageError
+from .base import MagicParser, guarded, split, subcommand_parser
+
+USAGE = {
+    "": "usage: %register VAR --name NAME [--alias ALIAS] [--description TEXT] "
+        "[--signature VAR]\n       %register list|show|promote|alias|history|compare ... "
+        "(%register SUBCOMMAND --help)",
+    "list": "usage: %register list [NAME]",
+    "show": "usage: %register show NAME[@ALIAS|/VERSION]",
+    "promote": "usage: %register promote NAME VERSION --alias ALIAS [--require EXPR] "
+               "[--comment TEXT]",
+    "alias": "usage: %register alias NAME ALIAS VERSION [--comment TEXT]",
+    "history": "usage: %register history NAME [ALIAS]",
+    "compare": "usage: %register compare NAME V1 V2 ...",
+}
+
+DOC = """Register models and move their aliases from cells.
+
+%register VAR --name NAME [--alias ALIAS] [--description TEXT] [--signature VAR]
+    store the fitted model in VAR as the next version of NAME, linked to the active run and
+    its training data (the signature comes from that data, or from an example DataFrame)
+%register list [NAME]                          models, or the versions of one
+%register show NAME[@ALIAS|/VERSION]           one version (the latest by default)
+%register promote NAME VERSION --alias ALIAS [--require EXPR] [--comment TEXT]
+    move ALIAS to VERSION only if EXPR holds, e.g.
+    --require "metrics.f1 >= production.metrics.f1"
+%register alias NAME ALIAS VERSION [--comment TEXT]   move an alias (recorded)
+%register history NAME [ALIAS]                 every alias move: who, when, from, to, why
+%register compare NAME V1 V2 ...               versions side by side (numbers or aliases)
+"""
+
+
+def _usage(sub: str) -> str:
+    return USAGE.get(sub, USAGE[""])
+
+
+def _parser(sub: str) -> MagicParser:
+    return subcommand_parser("register", USAGE, sub)
+
+
+@magics_class
+class RegisterMagics(Magics):
+    @line_magic
+    @guarded(_usage)
+    def register(self, line: str = "", cell: str | None = None) -> Any:
+        args = split(line)
+        if not args or args[0] in ("-h", "--help"):
+            print(DOC)
+            return None
+        sub, rest = args[0], args[1:]
+        if sub in USAGE and sub:
+            return getattr(self, f"_{sub}")(rest)
+        return self._model(args)
+
+    register.__doc__ = DOC
+
+    def _variable(self, name: str, what: str) -> Any:
+        if not name.isidentifier() or name not in self.shell.user_ns:
+            raise MLOpsUsageError(f"no variable named {name!r} holds {what}")
+        return self.shell.user_ns[name]
+
+    def _model(self, args: list[str]) -> Any:
+        from ..registry.versions import register_model
+
+        p = _parser("")
+        p.add_argument("var")
+        p.add_argument("--name", required=True)
+        p.add_argument("--alias")
+        p.add_argument("--description")
+        p.add_argument("--signature")
+        p.add_argument("--comment")
+        opts = p.parse_args(args)
+        model = self._variable(opts.var, "a model")
+        example = self._variable(opts.signature, "an example DataFrame") if opts.signature \
+            else None
+        return register_model(model, opts.name, alias=opts.alias, signature=example,
+                              description=opts.description, comment=opts.comment)
+
+    def _list(self, rest: list[str]) -> Any:
+        from ..registry.versions import list_models
+
+        p = _parser("list")
+        p.add_argument("name", nargs="?")
+        return list_models(p.parse_args(rest).name)
+
+    def _show(self, rest: list[str]) -> Any:
+        from ..registry.versions import get_model_version
+
+        p = _parser("show")
+        p.add_argument("ref")
+        return get_model_version(p.parse_args(rest).ref)
+
+    def _promote(self, rest: list[str]) -> Any:
+        from ..registry.aliases import promote
+
+        p = _parser("promote")
+        p.add_argument("name")
+        p.add_argument("version", type=int)
+        p.add_argument("--alias", required=True)
+        p.add_argument("--require")
+        p.add_argument("--comment")
+        opts = p.parse_args(rest)
+        version = promote(opts.name, opts.version, opts.alias, require=opts.require,
+                          comment=opts.comment)
+        print(f"{version.ref} is now {opts.alias}")
+        return None
+
+    def _alias(self, rest: list[str]) -> Any:
+        from ..registry.aliases import set_alias
+
+        p = _parser("alias")
+        p.add_argument("name")
+        p.add_argument("alias")
+        p.add_argument("version", type=int)
+        p.add_argument("--comment")
+        opts = p.parse_args(rest)
+        version = set_alias(opts.name, opts.alias, opts.version, comment=opts.comment)
+        print(f"{version.ref} is now {opts.alias}")
+        return None
+
+    def _history(self, rest: list[str]) -> Any:
+        from ..registry.aliases import alias_history
+
+        p = _parser("history")
+        p.add_argument("name")
+        p.add_argument("alias", nargs="?")
+        opts = p.parse_args(rest)
+        return alias_history(opts.name, opts.alias)
+
+    def _compare(self, rest: list[str]) -> Any:
+        from IPython.display import display
+
+        from ..registry.compare import compare_models
+
+        p = _parser("compare")
+        p.add_argument("name")
+        p.add_argument("versions", nargs="+")
+        opts = p.parse_args(rest)
+        comparison = compare_models(opts.name, opts.versions)
+        display(comparison.figure())
+        return comparison

@@ -1,0 +1,156 @@
+"""The scoring server: `jupyter mlops serve NAME@ALIAS`, a FastAPI app on uvicorn.
+
+    POST /invocations   the request formats of `mlflow models serve`; {"predictions": [...]}
+    GET  /health        (and /ping) the version being served
+    GET  /metadata      name, version, digest, signature, the reference followed
+
+A server started on an alias (or @latest) follows it: a background thread looks the alias up
+every `poll_interval` seconds and, when it moved, loads the new version (its hash checked)
+and swaps it in between requests, so no restart is needed. The same thread writes the
+monitoring sample (samples.py). Only `jupyter mlops serve` imports this module (and FastAPI)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from ..errors import MLOpsUsageError, NotFoundError
+from ..registry.signature import SignatureError
+from ..registry.versions import ModelVersion, get_model_version, parse_model_ref
+from .payload import parse_body, predictions_json
+from .samples import Sampler
+
+log = logging.getLogger("jupyter_mlops.serving")
+INLINE_ROWS = 64  # smaller requests are scored on the event loop: no thread hop on the hot path
+
+
+class ModelHandle:
+    """The model a reference names, swapped for the new version when its alias moves."""
+
+    def __init__(self, ref: str):
+        parsed = parse_model_ref(ref)
+        self.ref = ref
+        self.name = parsed.name
+        self.follows = parsed.version is None and parsed.digest is None
+        version = get_model_version(ref)
+        self._state: tuple[ModelVersion, Any] = (version, version.load())
+
+    def current(self) -> tuple[ModelVersion, Any]:
+        return self._state  # one tuple, replaced whole: readers never see a half swap
+
+    def refresh(self) -> bool:
+        """Load the version the reference names now, if it changed; True when swapped."""
+        if not self.follows:
+            return False
+        version = get_model_version(self.ref)
+        if version.version == self._state[0].version:
+            return False
+        self._state = (version, version.load())
+        log.warning("%s moved: now serving %s", self.ref, version.ref)
+        return True
+
+
+def create_app(ref: str, sample_rate: float = 0.1, poll_interval: float = 1.0,
+               sample_interval: float = 60.0) -> FastAPI:
+    """The scoring app for `ref` (loaded now, so a bad reference fails before serving)."""
+    from contextlib import asynccontextmanager
+
+    handle = ModelHandle(ref)
+    sampler = Sampler(handle.name, sample_rate, interval=sample_interval)
+    stop = threading.Event()
+
+    def maintain() -> None:
+        while not stop.wait(poll_interval):
+            try:
+                handle.refresh()
+            except NotFoundError as exc:
+                log.warning("%s: %s; still serving %s", ref, exc, handle.current()[0].ref)
+            except Exception as exc:  # the store is away: keep serving what is loaded
+                log.warning("could not check %s: %s", ref, exc)
+            if sampler.due():
+                _flush(sampler)
+
+    @asynccontextmanager
+    async def lifespan(app):
+        worker = threading.Thread(target=maintain, name="mlops-serving", daemon=True)
+        worker.start()
+        yield
+        stop.set()
+        worker.join(timeout=poll_interval + 5)
+        _flush(sampler)
+
+    app = FastAPI(title=f"jupyter-mlops: {ref}", lifespan=lifespan)
+    app.state.handle, app.state.sampler = handle, sampler
+
+    def error(status: int, message: str, detail: Any = None) -> JSONResponse:
+        body = {"error": message}
+        if detail is not None:
+            body["detail"] = detail
+        return JSONResponse(body, status_code=status)
+
+    @app.post("/invocations")
+    async def invocations(request: Request):
+        version, model = handle.current()
+        signature = version.signature
+        try:
+            frame = parse_body(await request.body(), request.headers.get("content-type", ""),
+                               signature.columns if signature else None)
+            if signature is not None:
+                frame = signature.check(frame)
+        except SignatureError as exc:
+            return error(422, str(exc), exc.detail)
+        except MLOpsUsageError as exc:
+            return error(400, str(exc))
+        try:
+            if len(frame) <= INLINE_ROWS:
+                result = model.predict(frame)
+            else:
+                result = await run_in_threadpool(model.predict, frame)
+        except (ValueError, TypeError, KeyError) as exc:
+            return error(422, f"{version.ref} could not score this input: {exc}")
+        except Exception as exc:
+            log.exception("scoring failed")
+            return error(500, f"{version.ref} failed: {type(exc).__name__}: {exc}")
+        predictions = predictions_json(result)
+        sampler.add(version.version, frame, predictions)
+        return {"predictions": predictions}
+
+    @app.get("/health")
+    @app.get("/ping")
+    async def health():
+        version, _ = handle.current()
+        return {"status": "ok", "model": version.name, "version": version.version}
+
+    @app.get("/metadata")
+    async def metadata():
+        version, _ = handle.current()
+        return {**version.to_dict(), "serving": ref, "follows_alias": handle.follows}
+
+    return app
+
+
+def _flush(sampler: Sampler) -> None:
+    try:
+        sampler.flush()
+    except Exception as exc:  # monitoring must never take the server down
+        log.warning("could not store the monitoring sample: %s", exc)
+
+
+def serve(ref: str, host: str = "127.0.0.1", port: int = 5000, sample_rate: float = 0.1,
+          poll_interval: float = 1.0, sample_interval: float = 60.0) -> None:
+    """Run the scoring server for `ref` until interrupted."""
+    import uvicorn
+
+    app = create_app(ref, sample_rate, poll_interval, sample_interval)
+    version = app.state.handle.current()[0]
+    follows = f" (following {ref})" if app.state.handle.follows else ""
+    print(f"serving {version.ref}{follows} on http://{host}:{port}/invocations", file=sys.stderr,
+          flush=True)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
