@@ -93,9 +93,9 @@ def __dir__() -> list[str]:
 
 def load_ipython_extension(ip: Any) -> None:
     """`%load_ext jupyter_mlops`: register the magics (their modules load on first use)."""
-    from .magics import register
+    from .magics import register_all
 
-    register(ip)
+    register_all(ip)
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:

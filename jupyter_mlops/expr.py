@@ -384,7 +384,9 @@ def _render(node: Node, lookup: Callable[[Field], Any], holds: bool = False) -> 
         if isinstance(side, Literal):
             return repr(side.value)
         value = lookup(side)
-        return f"{side.name} = {'missing' if value is None else repr(value)}"
+        shown = "missing" if value is None else f"{value:.6g}" if isinstance(value, float) \
+            else repr(value)
+        return f"{side.name} = {shown}"
 
     if isinstance(node, Compare):
         return f"{show(node.left)} is {neg}{node.op} {show(node.right)}"

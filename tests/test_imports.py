@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 HEAVY = ("pandas", "sqlalchemy", "plotly", "sklearn", "papermill", "alembic", "numpy", "scipy",
-         "duckdb", "pyarrow", "skops", "fsspec", "psycopg")
+         "duckdb", "pyarrow", "skops", "fsspec", "psycopg", "fastapi", "uvicorn", "joblib")
 SOURCE_TREE = str(Path(__file__).resolve().parent.parent)
 
 

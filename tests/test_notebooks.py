@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-QUICKSTART = Path(__file__).resolve().parent.parent / "notebooks" / "quickstart.ipynb"
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
-def copy_notebook(project: Path) -> Path:
+def copy_notebook(project: Path, name: str = "quickstart.ipynb") -> Path:
     folder = project / "notebooks"
-    folder.mkdir()
-    target = folder / "quickstart.ipynb"
-    shutil.copy(QUICKSTART, target)
+    folder.mkdir(exist_ok=True)
+    target = folder / name
+    shutil.copy(NOTEBOOKS / name, target)
     return target
 
 
@@ -125,19 +125,46 @@ def test_demo_runs_the_quickstart_and_says_what_the_store_holds(mlops, project, 
     from jupyter_mlops.cli import main
 
     copy_notebook(project)
+    copy_notebook(project, "models.ipynb")
     folder = project / "notebooks"
     assert main(["demo", "--no-lab", "--notebooks", str(folder)]) == 0
     out = capsys.readouterr().out
-    assert f"running {folder / 'quickstart.ipynb'} with papermill" in out
-    executed = project / ".mlops" / "demo" / "quickstart.ipynb"
-    assert f"executed copy: {executed}" in out
-    assert_executed_cleanly(executed)
+    for name in ("quickstart.ipynb", "models.ipynb"):
+        assert f"running {folder / name} with papermill" in out
+        executed = project / ".mlops" / "demo" / name
+        assert f"executed copy: {executed}" in out
+        assert_executed_cleanly(executed)
     assert f"store:      sqlite:///{project.resolve()}/.mlops/mlops.db" in out
-    assert "holds:      1 experiment(s), 2 run(s) (2 finished)" in out
+    assert "holds:      2 experiment(s), 4 run(s) (4 finished)" in out
+    assert "2 model version(s), 2 alias move(s)" in out
     frame = mlops.search_runs(experiment="quickstart")
     assert sorted(frame["name"]) == ["forest", "sgd-epochs"]
     assert (frame["notebook"] == "notebooks/quickstart.ipynb").all()
     assert "starting jupyter lab" not in out
+
+
+@pytest.mark.slow
+def test_models_notebook(mlops, project):
+    """notebooks/models.ipynb: two versions from two runs, a gated release, a refused gate."""
+    from jupyter_mlops.pipelines.execute import execute_notebook
+
+    notebook = copy_notebook(project, "models.ipynb")
+    output = project / "out" / "models.ipynb"
+    execute_notebook(notebook, output, root=project, progress=False)
+    nb = assert_executed_cleanly(output)
+    printed = "".join("".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", []))
+    assert "wine-clf@2 was not promoted to production: metrics.f1 = " in printed
+    assert "missing proline; extra colour" in printed
+    versions = mlops.list_models("wine-clf")
+    assert versions["aliases"].tolist() == ["production", "staging"]
+    history = mlops.alias_history("wine-clf")
+    assert history["comment"].tolist() == ["first release", "for a shadow test"]
+    v1 = mlops.get_model_version("wine-clf@production")
+    assert v1.training_data == "dataset:wine-models-train@1"
+    assert v1.signature.columns == [c for c in v1.signature.columns if c != "target"]
+    assert v1.run.info["notebook"] == "notebooks/models.ipynb"
+    upstream = {n.id for n in mlops.lineage("wine-clf/1").upstream()}
+    assert {"notebook:notebooks/models.ipynb", "dataset:wine-models-train@1"} <= upstream
 
 
 def test_demo_without_notebooks_is_bad_usage(project, capsys, tmp_path):
@@ -145,4 +172,4 @@ def test_demo_without_notebooks_is_bad_usage(project, capsys, tmp_path):
 
     assert main(["demo", "--no-lab", "--notebooks", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("jupyter mlops: error: no quickstart.ipynb in ")
+    assert err.startswith("jupyter mlops: error: no quickstart.ipynb, models.ipynb in ")

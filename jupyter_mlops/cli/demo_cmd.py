@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-DEMO_NOTEBOOKS = ("quickstart.ipynb",)
+DEMO_NOTEBOOKS = ("quickstart.ipynb", "models.ipynb")
 
 
 def add(sub) -> None:

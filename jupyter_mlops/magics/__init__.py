@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 
-def register(ip: Any) -> None:
+def register_all(ip: Any) -> None:
     from .dataset import DatasetMagics
     from .register import RegisterMagics
     from .track import TrackMagics

@@ -142,15 +142,13 @@ def output_of(model: Any) -> dict[str, Any]:
     if classes is not None:
         return {"kind": "classification",
                 "classes": [c.item() if hasattr(c, "item") else c for c in list(classes)]}
-    estimator_type = getattr(model, "_estimator_type", None)
-    if estimator_type is None:
-        try:
-            from sklearn.base import is_regressor
+    try:
+        from sklearn.base import BaseEstimator, is_regressor
 
-            estimator_type = "regressor" if is_regressor(model) else None
-        except ImportError:
-            pass
-    return {"kind": "regression"} if estimator_type == "regressor" else {"kind": "unknown"}
+        regressor = isinstance(model, BaseEstimator) and is_regressor(model)
+    except ImportError:
+        regressor = False
+    return {"kind": "regression"} if regressor else {"kind": "unknown"}
 
 
 def from_schema(schema: list[dict[str, Any]], model: Any) -> Signature | None:

@@ -97,6 +97,9 @@ def register_model(model: Any, name: str, alias: str | None = None, run: Any = N
     name = refs.check_name(name, "model name")
     if alias is not None:
         refs.check_alias(alias)
+    if flavor is None and not hasattr(model, "predict"):
+        raise MLOpsUsageError(f"a {type(model).__name__} has no predict(): register a fitted "
+                              "model (or plug in a flavor whose load gives one)")
     if run is None:
         run = active_run()
     elif isinstance(run, str):

@@ -7,7 +7,17 @@ from typing import Any
 from sqlalchemy import func, select
 
 from . import get_store
-from .tables import artifacts, blobs, changes, experiments, metric_chunks, runs
+from .tables import (
+    alias_events,
+    artifacts,
+    blobs,
+    changes,
+    dataset_versions,
+    experiments,
+    metric_chunks,
+    model_versions,
+    runs,
+)
 
 
 def summary() -> dict[str, Any]:
@@ -28,6 +38,11 @@ def summary() -> dict[str, Any]:
             "metric_points": conn.execute(
                 select(func.coalesce(func.sum(metric_chunks.c.count), 0))).scalar(),
             "artifact_entries": conn.execute(select(func.count()).select_from(artifacts)).scalar(),
+            "dataset_versions": conn.execute(
+                select(func.count()).select_from(dataset_versions)).scalar(),
+            "model_versions": conn.execute(
+                select(func.count()).select_from(model_versions)).scalar(),
+            "alias_moves": conn.execute(select(func.count()).select_from(alias_events)).scalar(),
             "blobs": blob_count,
             "blob_bytes": int(blob_bytes),
             "last_change": conn.execute(select(func.coalesce(func.max(changes.c.seq), 0))).scalar(),
@@ -42,6 +57,8 @@ def describe() -> str:
         f"artifacts:  {s['artifacts']}",
         f"holds:      {s['experiments']} experiment(s), {s['runs']} run(s) ({status}),",
         f"            {s['metric_points']:,} metric point(s), {s['artifact_entries']} artifact(s) "
-        f"in {s['blobs']} blob(s), {s['blob_bytes']:,} bytes",
+        f"in {s['blobs']} blob(s), {s['blob_bytes']:,} bytes,",
+        f"            {s['dataset_versions']} dataset version(s), {s['model_versions']} model "
+        f"version(s), {s['alias_moves']} alias move(s)",
         f"changes:    {s['last_change']}",
     ])
