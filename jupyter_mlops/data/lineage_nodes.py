@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
-
 from ..lineage import Edge, Node
 from ..refs import Ref
-from ..store import get_store
-from ..store.tables import run_links, runs
-from ..tracking.lineage_nodes import run_node
+from ..tracking.lineage_nodes import maker_and_readers
 
 
 def resolve_dataset(ref: Ref) -> Node | None:
@@ -35,22 +31,11 @@ def dataset_neighbours(node: Node) -> Iterable[tuple[Edge, Node]]:
 
     ref = node.data.get("ref", node.id)
     version = get_version(ref)
-    with get_store().read() as conn:
-        readers = conn.execute(
-            select(run_links.c.run_id, runs.c.name, runs.c.status, run_links.c.role)
-            .join(runs, runs.c.id == run_links.c.run_id)
-            .where(run_links.c.kind == "dataset", run_links.c.ref == ref,
-                   run_links.c.direction == "input")).all()
-        maker = conn.execute(select(runs.c.name, runs.c.status)
-                             .where(runs.c.id == version.run_id)).first() if version.run_id \
-            else None
-    if maker is not None and not any(r.run_id == version.run_id for r in readers):
-        run = run_node(version.run_id, maker.name, maker.status)
-        yield Edge(run.id, node.id, "output"), run
-    for run_id, name, status, role in readers:
-        run = run_node(run_id, name, status)
+    maker, readers = maker_and_readers("dataset", ref, version.run_id)
+    if maker is not None and not any(run.id == maker.id for run, _ in readers):
+        yield Edge(maker.id, node.id, "output"), maker
+    for run, role in readers:
         yield Edge(node.id, run.id, f"input ({role})" if role else "input"), run
-
 
 PROVIDERS = {"dataset": [dataset_neighbours]}
 RESOLVERS = [resolve_dataset]

@@ -29,17 +29,10 @@ class ModelComparison:
 
     def to_frame(self, only_differences: bool = False) -> pd.DataFrame:
         """Rows `params.<k>` then `metrics.<k>`, one column per version."""
-        import pandas as pd
+        from ..tracking.compare import side_by_side
 
-        labels = [self.label(v) for v in self.versions]
-        rows: dict[str, dict[str, Any]] = {}
-        for prefix, values in (("params", self.params), ("metrics", self.metrics)):
-            for key in sorted({k for v in values.values() for k in v}):
-                row = {label: values[label].get(key) for label in labels}
-                if only_differences and len({repr(v) for v in row.values()}) == 1:
-                    continue
-                rows[f"{prefix}.{key}"] = row
-        return pd.DataFrame.from_dict(rows, orient="index", columns=labels)
+        return side_by_side({label: (self.params[label], self.metrics[label])
+                             for label in map(self.label, self.versions)}, only_differences)
 
     def to_dict(self) -> dict[str, Any]:
         return {"versions": [v.to_dict() for v in self.versions], "params": self.params,

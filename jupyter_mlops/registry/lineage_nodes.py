@@ -5,13 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
-
 from ..lineage import Edge, Node
 from ..refs import Ref
-from ..store import get_store
-from ..store.tables import run_links, runs
-from ..tracking.lineage_nodes import run_node
+from ..tracking.lineage_nodes import maker_and_readers
 
 
 def model_node(version) -> Node:
@@ -43,26 +39,15 @@ def model_neighbours(node: Node) -> Iterable[tuple[Edge, Node]]:
 
     version = get_model_version(node.data.get("ref", node.id).removeprefix("model:"))
     ref = f"model:{version.ref}"
-    with get_store().read() as conn:
-        readers = conn.execute(
-            select(run_links.c.run_id, runs.c.name, runs.c.status)
-            .join(runs, runs.c.id == run_links.c.run_id)
-            .where(run_links.c.kind == "model", run_links.c.ref == ref,
-                   run_links.c.direction == "input")).all()
-        maker = conn.execute(select(runs.c.name, runs.c.status)
-                             .where(runs.c.id == version.run_id)).first() if version.run_id \
-            else None
+    maker, readers = maker_and_readers("model", ref, version.run_id)
     if maker is not None:
-        run = run_node(version.run_id, maker.name, maker.status)
-        yield Edge(run.id, node.id, "output"), run
+        yield Edge(maker.id, node.id, "output"), maker
     if version.training_data:
         data = Node(version.training_data, "dataset", version.training_data.split(":", 1)[-1],
                     {"ref": version.training_data})
         yield Edge(data.id, node.id, "training data"), data
-    for run_id, name, status in readers:
-        run = run_node(run_id, name, status)
+    for run, _ in readers:
         yield Edge(node.id, run.id, "input"), run
-
 
 PROVIDERS = {"model": [model_neighbours]}
 RESOLVERS = [resolve_model]

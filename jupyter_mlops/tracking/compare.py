@@ -30,18 +30,8 @@ class RunComparison:
 
     def to_frame(self, only_differences: bool = False) -> pd.DataFrame:
         """Rows `params.<k>` then `metrics.<k>`, one column per run."""
-        import pandas as pd
-
-        rows: dict[str, dict[str, Any]] = {}
-        for prefix, values in (("params", self.params), ("metrics", self.metrics)):
-            keys = sorted({k for v in values.values() for k in v})
-            for key in keys:
-                row = {self.label(r): values[r.id].get(key) for r in self.runs}
-                if only_differences and len({repr(v) for v in row.values()}) == 1:
-                    continue
-                rows[f"{prefix}.{key}"] = row
-        return pd.DataFrame.from_dict(rows, orient="index",
-                                      columns=[self.label(r) for r in self.runs])
+        return side_by_side({self.label(r): (self.params[r.id], self.metrics[r.id])
+                             for r in self.runs}, only_differences)
 
     def to_dict(self) -> dict[str, Any]:
         return {"runs": [{"id": r.id, "name": r.name} for r in self.runs],
@@ -59,6 +49,22 @@ class RunComparison:
 
     def __repr__(self) -> str:
         return f"<RunComparison of {', '.join(html.escape(r.id[:8]) for r in self.runs)}>"
+
+
+def side_by_side(columns: dict[str, tuple[dict[str, Any], dict[str, float]]],
+                 only_differences: bool = False) -> pd.DataFrame:
+    """One column per label from its (params, metrics): rows `params.<k>` then `metrics.<k>`,
+    keys sorted; `only_differences` drops rows whose values are all the same."""
+    import pandas as pd
+
+    rows: dict[str, dict[str, Any]] = {}
+    for i, prefix in enumerate(("params", "metrics")):
+        for key in sorted({k for values in columns.values() for k in values[i]}):
+            row = {label: values[i].get(key) for label, values in columns.items()}
+            if only_differences and len({repr(v) for v in row.values()}) == 1:
+                continue
+            rows[f"{prefix}.{key}"] = row
+    return pd.DataFrame.from_dict(rows, orient="index", columns=list(columns))
 
 
 def compare_runs(run_ids: list[str], metric: str | list[str] | None = None) -> RunComparison:

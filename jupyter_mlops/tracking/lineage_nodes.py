@@ -17,6 +17,22 @@ def run_node(run_id: str, name: str | None = None, status: str | None = None) ->
                 {"run_id": run_id, "status": status})
 
 
+def maker_and_readers(kind: str, ref: str, maker_id: str | None) -> tuple[Node | None,
+                                                                         list[tuple[Node, str]]]:
+    """The run that made a versioned thing (`maker_id`), and the runs that read it with the
+    role each read it in: the neighbours every versioned kind (dataset, model…) shares."""
+    with get_store().read() as conn:
+        readers = conn.execute(
+            select(run_links.c.run_id, runs.c.name, runs.c.status, run_links.c.role)
+            .join(runs, runs.c.id == run_links.c.run_id)
+            .where(run_links.c.kind == kind, run_links.c.ref == ref,
+                   run_links.c.direction == "input")).all()
+        maker = conn.execute(select(runs.c.name, runs.c.status).where(runs.c.id == maker_id)) \
+            .first() if maker_id else None
+    made_by = run_node(maker_id, maker.name, maker.status) if maker is not None else None
+    return made_by, [(run_node(r.run_id, r.name, r.status), r.role) for r in readers]
+
+
 def resolve_run(ref: Ref) -> Node | None:
     if ref.kind != "run":
         return None
