@@ -81,23 +81,22 @@ class Signature:
 
         if not isinstance(frame, pd.DataFrame):
             raise MLOpsUsageError(f"expected a DataFrame, got {type(frame).__name__}")
-        given = {str(c) for c in frame.columns}
+        dtypes = {str(c): t for c, t in frame.dtypes.items()}  # one pass, no Series built
         expected = dict(self.inputs)
-        missing = [c for c in self.columns if c not in given]
-        extra = [] if allow_extra else [str(c) for c in frame.columns if str(c) not in expected]
+        missing = [c for c in self.columns if c not in dtypes]
+        extra = [] if allow_extra else [c for c in dtypes if c not in expected]
         mistyped, casts = [], {}
         for name, kind in self.inputs:
-            if name not in given:
+            if name not in dtypes:
                 continue
-            series = frame[name]
-            got = kind_of(series.dtype)
+            got = kind_of(dtypes[name])
             if got == kind:
                 continue
             if kind == "float" and got in ("integer", "boolean"):
                 casts[name] = "float64"
-            elif kind == "integer" and got == "float" and _integral(series):
+            elif kind == "integer" and got == "float" and _integral(frame[name]):
                 casts[name] = "int64"
-            elif kind == "float" and got == "string" and series.isna().all():
+            elif kind == "float" and got == "string" and frame[name].isna().all():
                 casts[name] = "float64"  # a column of nulls arrives as objects from JSON
             else:
                 mistyped.append({"column": name, "expected": kind, "got": got})

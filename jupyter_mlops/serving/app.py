@@ -27,7 +27,7 @@ from .payload import parse_body, predictions_json
 from .samples import Sampler
 
 log = logging.getLogger("jupyter_mlops.serving")
-INLINE_ROWS = 64  # smaller requests are scored on the event loop: no thread hop on the hot path
+INLINE_BYTES = 16 * 1024  # smaller bodies are scored on the event loop: no thread hop
 
 
 class ModelHandle:
@@ -88,38 +88,37 @@ def create_app(ref: str, sample_rate: float = 0.1, poll_interval: float = 1.0,
     app = FastAPI(title=f"jupyter-mlops: {ref}", lifespan=lifespan)
     app.state.handle, app.state.sampler = handle, sampler
 
-    def error(status: int, message: str, detail: Any = None) -> JSONResponse:
-        body = {"error": message}
-        if detail is not None:
-            body["detail"] = detail
-        return JSONResponse(body, status_code=status)
-
-    @app.post("/invocations")
-    async def invocations(request: Request):
+    def score(body: bytes, content_type: str) -> tuple[int, dict[str, Any]]:
+        """(status, response body) for one request: parse, check, predict, sample."""
         version, model = handle.current()
         signature = version.signature
         try:
-            frame = parse_body(await request.body(), request.headers.get("content-type", ""),
-                               signature.columns if signature else None)
+            frame = parse_body(body, content_type, signature.columns if signature else None)
             if signature is not None:
                 frame = signature.check(frame)
         except SignatureError as exc:
-            return error(422, str(exc), exc.detail)
+            return 422, {"error": str(exc), "detail": exc.detail}
         except MLOpsUsageError as exc:
-            return error(400, str(exc))
+            return 400, {"error": str(exc)}
         try:
-            if len(frame) <= INLINE_ROWS:
-                result = model.predict(frame)
-            else:
-                result = await run_in_threadpool(model.predict, frame)
+            predictions = predictions_json(model.predict(frame))
         except (ValueError, TypeError, KeyError) as exc:
-            return error(422, f"{version.ref} could not score this input: {exc}")
+            return 422, {"error": f"{version.ref} could not score this input: {exc}"}
         except Exception as exc:
             log.exception("scoring failed")
-            return error(500, f"{version.ref} failed: {type(exc).__name__}: {exc}")
-        predictions = predictions_json(result)
+            return 500, {"error": f"{version.ref} failed: {type(exc).__name__}: {exc}"}
         sampler.add(version.version, frame, predictions)
-        return {"predictions": predictions}
+        return 200, {"predictions": predictions}
+
+    @app.post("/invocations")
+    async def invocations(request: Request):
+        body = await request.body()
+        content_type = request.headers.get("content-type", "")
+        if len(body) <= INLINE_BYTES:
+            status, answer = score(body, content_type)
+        else:  # parsing and checking a large body would hold up every other request
+            status, answer = await run_in_threadpool(score, body, content_type)
+        return answer if status == 200 else JSONResponse(answer, status_code=status)
 
     @app.get("/health")
     @app.get("/ping")
