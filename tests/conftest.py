@@ -11,6 +11,8 @@ import uuid
 
 import pytest
 
+pytest_plugins = ("pytest_jupyter.jupyter_server",)  # jp_fetch and a real Jupyter server
+
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 ENV_KEYS = ("MLOPS_PROJECT_ROOT", "MLOPS_STORE_URI", "MLOPS_ARTIFACT_URI", "MLOPS_EXPERIMENT",
             "MLOPS_NOTEBOOK", "MLOPS_HEARTBEAT_TIMEOUT", "MLOPS_HEARTBEAT_INTERVAL",

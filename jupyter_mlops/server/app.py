@@ -26,3 +26,9 @@ class MLOpsApp(ExtensionApp):
         self.settings["mlops_project_root"] = settings.project_root
         self.log.info("jupyter-mlops: project %s, store %s", settings.project_root,
                       redact(settings.store_uri))
+
+    def initialize_handlers(self) -> None:
+        """Mount the route table (ExtensionApp puts the server's base URL in front)."""
+        from .routes import handlers
+
+        self.handlers.extend(handlers())

@@ -120,9 +120,10 @@ class Run:
             ).all()
         return {k: float("nan") if v is None else v for k, v in rows}
 
-    def metric_history(self, key: str) -> pd.DataFrame:
+    def metric_history(self, key: str, max_points: int | None = None) -> pd.DataFrame:
         """Every point of one metric: columns step, value, timestamp (UTC datetime), ordered
-        by step, then time."""
+        by step, then time. `max_points` thins a long history for a chart, keeping each
+        stretch's lowest and highest value (see downsample.py)."""
         import numpy as np
         import pandas as pd
 
@@ -141,7 +142,12 @@ class Run:
             for i in range(3))
         frame = pd.DataFrame({"step": steps.astype("int64"), "value": values.astype("float64"),
                               "timestamp": pd.to_datetime(stamps, unit="s", utc=True)})
-        return frame.sort_values(["step", "timestamp"], kind="stable", ignore_index=True)
+        frame = frame.sort_values(["step", "timestamp"], kind="stable", ignore_index=True)
+        if max_points is None:
+            return frame
+        from .downsample import downsample
+
+        return downsample(frame, max_points)
 
     @property
     def tags(self) -> dict[str, str]:
@@ -279,6 +285,17 @@ class Run:
             "status": info["status"], "duration_s": round(end - info["start_time"], 3),
             "params": self.params, "metrics": self.metrics,
         }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything about the run in JSON-ready form: info, params, metrics, tags, inputs,
+        outputs and artifacts (what the sidebar's run view shows)."""
+        from dataclasses import asdict
+
+        info = {k: v for k, v in self.info.items() if k not in ("experiment_id",)}
+        return {**info, "id": self.id, "params": self.params, "metrics": self.metrics,
+                "tags": self.tags, "inputs": [asdict(x) for x in self.inputs],
+                "outputs": [asdict(x) for x in self.outputs],
+                "artifacts": [asdict(a) for a in self.artifacts.values()]}
 
     def __repr__(self) -> str:
         return f"<Run {self.id[:8]}>"

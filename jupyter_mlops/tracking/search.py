@@ -179,25 +179,11 @@ def search_runs(
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
             raise MLOpsUsageError(f"{name} must be a non-negative integer, got {value!r}")
     compiler = _Compiler(time.time(), settings.heartbeat_timeout)
-    condition = compiler.compile(expr.parse(filter, RUN_FIELDS)) if filter else None
-    order = _order_terms(order_by, compiler)
-    query = select(runs.c.id).join(experiments, experiments.c.id == runs.c.experiment_id)
-    for (_prefix, key), t in compiler.joins.items():
-        query = query.outerjoin(t, and_(t.c.run_id == runs.c.id, t.c.key == key))
-    if not include_archived:
-        query = query.where(runs.c.lifecycle == "active", experiments.c.lifecycle == "active")
-    if experiment is not None:
-        names = [experiment] if isinstance(experiment, str) else list(experiment)
-        query = query.where(experiments.c.name.in_(names))
-    if condition is not None:
-        query = query.where(condition)
+    order = _order_terms(order_by, compiler)  # before _matching, which joins what both need
+    query, names = _matching(compiler, experiment, filter, include_archived)
     query = query.order_by(*order).offset(offset or None).limit(limit)
     with store.read() as conn:
-        if experiment is not None:
-            known = set(conn.execute(select(experiments.c.name)).scalars())
-            missing = [n for n in names if n not in known]
-            if missing:
-                raise MLOpsUsageError(f"no experiment named {', '.join(map(repr, missing))}")
+        _check_experiments(conn, names)
         order_ids = conn.execute(query).scalars().all()  # the filter runs once
         base: list[tuple] = []
         extra: dict[str, list[tuple]] = {"params": [], "metrics": [], "tags": []}
@@ -214,6 +200,42 @@ def search_runs(
                 extra[prefix] += map(tuple, conn.execute(
                     select(t.c.run_id, t.c.key, t.c.value).where(t.c.run_id.in_(chunk))))
     return _frame(order_ids, base, extra)
+
+
+def count_runs(experiment: str | list[str] | None = None, filter: str | None = None,
+               include_archived: bool = False) -> int:
+    """How many runs `search_runs` would return without a limit (for paging)."""
+    compiler = _Compiler(time.time(), config.load().heartbeat_timeout)
+    query, names = _matching(compiler, experiment, filter, include_archived)
+    with get_store().read() as conn:
+        _check_experiments(conn, names)
+        return conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+
+
+def _matching(compiler: _Compiler, experiment: str | list[str] | None, filter: str | None,
+              include_archived: bool) -> tuple[Any, list[str] | None]:
+    """The ids of matching runs as a query, and the experiment names it asks for."""
+    condition = compiler.compile(expr.parse(filter, RUN_FIELDS)) if filter else None
+    query = select(runs.c.id).join(experiments, experiments.c.id == runs.c.experiment_id)
+    for (_prefix, key), t in compiler.joins.items():
+        query = query.outerjoin(t, and_(t.c.run_id == runs.c.id, t.c.key == key))
+    if not include_archived:
+        query = query.where(runs.c.lifecycle == "active", experiments.c.lifecycle == "active")
+    names = None
+    if experiment is not None:
+        names = [experiment] if isinstance(experiment, str) else list(experiment)
+        query = query.where(experiments.c.name.in_(names))
+    if condition is not None:
+        query = query.where(condition)
+    return query, names
+
+
+def _check_experiments(conn, names: list[str] | None) -> None:
+    if names is not None:
+        known = set(conn.execute(select(experiments.c.name)).scalars())
+        missing = [n for n in names if n not in known]
+        if missing:
+            raise MLOpsUsageError(f"no experiment named {', '.join(map(repr, missing))}")
 
 
 def _frame(order_ids: list[str], base: list, extra: dict[str, list]) -> pd.DataFrame:

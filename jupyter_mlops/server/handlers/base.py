@@ -1,0 +1,138 @@
+"""What every REST handler shares: Jupyter's authentication and authorization, JSON in and
+out, one map from our errors to HTTP statuses, and store calls off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from collections.abc import Callable
+from typing import Any
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from tornado import web
+
+from ...errors import GateError, MLOpsError, MLOpsUsageError, NotFoundError, SchemaError, StoreError
+
+RESOURCE = "mlops"
+
+
+def reads(method: Callable) -> Callable:
+    """An authenticated request that needs the `read` permission on `mlops`."""
+    return web.authenticated(authorized("read", resource=RESOURCE)(method))
+
+
+def writes(method: Callable) -> Callable:
+    """An authenticated request that needs `write` on `mlops` (XSRF is checked too)."""
+    return web.authenticated(authorized("write", resource=RESOURCE)(method))
+
+
+def status_of(exc: MLOpsError) -> int:
+    from ...registry.signature import SignatureError
+
+    if isinstance(exc, NotFoundError):
+        return 404
+    if isinstance(exc, SignatureError):
+        return 422
+    if isinstance(exc, GateError):
+        return 409
+    if isinstance(exc, MLOpsUsageError):
+        return 400
+    if isinstance(exc, SchemaError):
+        return 409
+    if isinstance(exc, StoreError):
+        return 503
+    return 500
+
+
+def to_json(value: Any) -> Any:
+    """JSON-ready values: DataFrames as records (NaN as null, times in ISO), figures as
+    their plotly JSON, numpy scalars as numbers."""
+    if hasattr(value, "to_plotly_json"):
+        return json.loads(value.to_json())
+    if hasattr(value, "to_json") and hasattr(value, "columns"):
+        return json.loads(value.to_json(orient="records", date_format="iso"))
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
+    if isinstance(value, float) and value != value:
+        return None
+    item = getattr(value, "item", None)
+    if callable(item) and not isinstance(value, (str, bytes)):
+        return to_json(item())
+    return value
+
+
+class MLOpsHandler(ExtensionHandlerMixin, APIHandler):
+    """Subclasses decorate each method with `reads` or `writes`, parse, `await self.call(...)`
+    the Python API and `self.reply(...)`."""
+
+    auth_resource = RESOURCE
+    DOC: dict[str, str] = {}  # method -> summary, for the OpenAPI document
+
+    async def call(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
+        """Run `fn` on a worker thread, so a slow query never blocks the server."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, functools.partial(fn, *args, **kwargs))
+
+    def reply(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps(to_json(data), allow_nan=False, default=str))
+
+    def fail(self, status: int, message: str, detail: Any = None) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps({"error": message, "detail": to_json(detail)}, default=str))
+
+    @property
+    def actor(self) -> str:
+        """Who is asking, as Jupyter knows them (on JupyterHub the OS user says nothing)."""
+        user = self.current_user
+        return getattr(user, "username", None) or getattr(user, "name", None) or str(user)
+
+    def arg(self, name: str, default: str | None = None) -> str | None:
+        return self.get_query_argument(name, default)
+
+    def int_arg(self, name: str, default: int, low: int = 0, high: int | None = None) -> int:
+        text = self.get_query_argument(name, None)
+        if text is None:
+            return default
+        try:
+            value = int(text)
+        except ValueError:
+            raise MLOpsUsageError(f"{name} must be an integer, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise MLOpsUsageError(f"{name} must be between {low} and {high}, got {value}")
+        return value
+
+    def body(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.request.body or b"{}")
+        except ValueError as exc:
+            raise MLOpsUsageError(f"the body is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise MLOpsUsageError("the body must be a JSON object")
+        return data
+
+    def log_exception(self, typ, value, tb) -> None:
+        if isinstance(value, MLOpsError):  # the user's mistake, answered in the response
+            self.log.debug("jupyter-mlops: %s", value)
+            return
+        super().log_exception(typ, value, tb)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Every error as JSON: ours with their message, anything else without a traceback."""
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, MLOpsError):
+            self.set_status(status_of(exc))
+            detail = getattr(exc, "detail", None)
+            self.finish(json.dumps({"error": str(exc), "detail": to_json(detail)}, default=str))
+            return
+        message = self._reason
+        if isinstance(exc, web.HTTPError) and exc.log_message:
+            message = exc.log_message % exc.args if exc.args else exc.log_message
+        self.finish(json.dumps({"error": message, "detail": None}))
