@@ -98,6 +98,11 @@ def load_ipython_extension(ip: Any) -> None:
     register_all(ip)
 
 
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where the prebuilt JupyterLab extension is (for `jupyter labextension develop`)."""
+    return [{"src": "labextension", "dest": "jupyter-mlops"}]
+
+
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     from .server.app import MLOpsApp
 

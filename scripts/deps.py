@@ -1,4 +1,4 @@
-"""Print the declared dependencies (runtime + test extras) or a hash of them.
+"""Print the declared dependencies (runtime + test extras + build) or a hash of them.
 
 The setup scripts key the reusable environment on this hash, so changing pyproject.toml's
 tool settings does not rebuild it, while changing a requirement does.
@@ -10,8 +10,11 @@ from pathlib import Path
 
 import tomllib
 
-project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())["project"]
-deps = list(project["dependencies"])
+pyproject = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+project = pyproject["project"]
+# the build requirements too: the checkout is installed without build isolation (fast,
+# offline once the environment exists)
+deps = list(project["dependencies"]) + list(pyproject["build-system"]["requires"])
 for extra in ("s3", "test"):
     deps += project["optional-dependencies"][extra]
 deps = sorted(set(deps))

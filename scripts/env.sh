@@ -38,5 +38,7 @@ else
   echo "reusing $VENV"
 fi
 phase "install jupyter-mlops"
-"$VENV/bin/python" -m pip install -q --no-deps --force-reinstall "$ROOT"
-export PATH="$VENV/bin:$PATH"
+export PATH="$VENV/bin:$PATH"  # jlpm and jupyter-builder for the labextension build
+# the wheel's build runs the labextension build (jlpm install, then build:prod): yarn's
+# global cache (~/.yarn/berry) makes the install fast after the first time
+"$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation --force-reinstall "$ROOT"

@@ -1,0 +1,220 @@
+/**
+ * The typed client of the REST API under {baseUrl}mlops/api, through Jupyter's own
+ * ServerConnection (its authentication, XSRF and base URL). Errors come back as
+ * MLOpsError with the server's message.
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+export class MLOpsError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly detail: unknown = null
+  ) {
+    super(message);
+  }
+}
+
+export type Figure = { data: any[]; layout: any };
+export type Row = Record<string, any>;
+
+export interface IRunsPage {
+  runs: Row[];
+  total: number;
+  offset: number;
+  limit: number;
+}
+
+export interface ILink {
+  direction: string;
+  kind: string;
+  ref: string;
+  role: string | null;
+}
+
+export interface IArtifact {
+  name: string;
+  digest: string;
+  size: number;
+  media_type: string;
+}
+
+export interface IRun {
+  id: string;
+  name: string;
+  experiment: string;
+  status: string;
+  start_time: number;
+  end_time: number | null;
+  user: string | null;
+  notebook: string | null;
+  git_commit: string | null;
+  git_dirty: boolean | null;
+  error: string | null;
+  params: Record<string, unknown>;
+  metrics: Record<string, number | null>;
+  tags: Record<string, string>;
+  inputs: ILink[];
+  outputs: ILink[];
+  artifacts: IArtifact[];
+}
+
+export interface IChange {
+  seq: number;
+  kind: string;
+  key: string;
+  action: string;
+  at: number;
+}
+
+export interface IChanges {
+  cursor: number;
+  latest: number;
+  changes: IChange[];
+}
+
+export interface IComparison {
+  table: Row[];
+  figure: Figure;
+}
+
+export interface IDatasetVersion {
+  ref: string;
+  version: number;
+  digest: string;
+  kind: string;
+  format: string;
+  rows: number | null;
+  size: number;
+  schema: { name: string; dtype: string; nullable: boolean }[];
+  table: Row[];
+}
+
+export interface IDatasetDiff {
+  figure: Figure;
+  [key: string]: unknown;
+}
+
+export interface IModel {
+  name: string;
+  versions: Row[];
+  aliases: Record<string, number>;
+  history: Row[];
+}
+
+export interface IModelVersion {
+  name: string;
+  version: number;
+  ref: string;
+  digest: string;
+  flavor: string;
+  run_id: string | null;
+  training_data: string | null;
+  aliases: string[];
+  signature: { inputs: { name: string; type: string }[]; output: any } | null;
+}
+
+export interface ILineage {
+  root: string;
+  nodes: Row[];
+  edges: Row[];
+  figure: Figure;
+}
+
+type Query = Record<string, string | number | string[] | undefined>;
+
+function queryString(query: Query): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined || value === '') {
+      continue;
+    }
+    for (const item of Array.isArray(value) ? value : [value]) {
+      params.append(key, String(item));
+    }
+  }
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+/** The URL of an endpoint (path segments are escaped one by one). */
+export function apiUrl(path: string[], query: Query = {}): string {
+  const settings = ServerConnection.makeSettings();
+  return (
+    URLExt.join(settings.baseUrl, 'mlops', 'api', ...path.map(encodeURIComponent)) +
+    queryString(query)
+  );
+}
+
+async function request<T>(
+  path: string[],
+  query: Query = {},
+  init: RequestInit = {}
+): Promise<T> {
+  const settings = ServerConnection.makeSettings();
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(apiUrl(path, query), init, settings);
+  } catch (error) {
+    throw new MLOpsError(`cannot reach the Jupyter server: ${error}`, 0);
+  }
+  const text = await response.text();
+  let body: any = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = null;
+  }
+  if (!response.ok) {
+    const message =
+      body?.error ??
+      (response.status === 404 && !body
+        ? 'the jupyter-mlops server extension is not enabled in this Jupyter server'
+        : `${response.status} ${response.statusText}`);
+    throw new MLOpsError(message, response.status, body?.detail ?? null);
+  }
+  return body as T;
+}
+
+function post<T>(path: string[], body: unknown): Promise<T> {
+  return request<T>(path, {}, { method: 'POST', body: JSON.stringify(body) });
+}
+
+export const api = {
+  runs: (query: {
+    filter?: string;
+    order_by?: string;
+    limit?: number;
+    offset?: number;
+    experiment?: string;
+  }) => request<IRunsPage>(['runs'], query),
+  run: (id: string) => request<IRun>(['runs', id]),
+  runChart: (id: string, keys?: string[]) =>
+    request<Figure>(['runs', id, 'chart'], { keys: keys?.join(',') }),
+  metricsChart: (runs: string[], keys?: string[]) =>
+    request<Figure>(['charts', 'metrics'], { runs: runs.join(','), keys: keys?.join(',') }),
+  compare: (runs: string[]) => request<IComparison>(['compare'], { runs: runs.join(',') }),
+  artifactUrl: (id: string, name: string) =>
+    apiUrl(['runs', id, 'artifacts']) + '/' + name.split('/').map(encodeURIComponent).join('/'),
+  artifact: async (id: string, name: string): Promise<Response> => {
+    const settings = ServerConnection.makeSettings();
+    return ServerConnection.makeRequest(api.artifactUrl(id, name), {}, settings);
+  },
+  changes: (since: number) => request<IChanges>(['changes'], { since }),
+  datasets: () => request<{ datasets: Row[] }>(['datasets']),
+  dataset: (name: string) => request<{ name: string; versions: Row[] }>(['datasets', name]),
+  datasetVersion: (name: string, version: string | number) =>
+    request<IDatasetVersion>(['datasets', name, 'versions', String(version)]),
+  datasetDiff: (a: string, b: string, key?: string) =>
+    request<IDatasetDiff>(['dataset-diff'], { a, b, key }),
+  models: () => request<{ models: Row[] }>(['models']),
+  model: (name: string) => request<IModel>(['models', name]),
+  modelVersion: (name: string, version: string | number) =>
+    request<IModelVersion>(['models', name, 'versions', String(version)]),
+  setAlias: (name: string, alias: string, version: number, comment?: string) =>
+    post<IModelVersion>(['models', name, 'aliases'], { alias, version, comment }),
+  promote: (name: string, version: number, alias: string, require?: string, comment?: string) =>
+    post<IModelVersion>(['models', name, 'promote'], { version, alias, require, comment }),
+  lineage: (ref: string) => request<ILineage>(['lineage'], { ref })
+};

@@ -1,0 +1,87 @@
+/**
+ * A plotly figure, from the figure JSON the Python chart code built. plotly.js is loaded on
+ * first use (a separate chunk), and the layout follows JupyterLab's theme.
+ */
+import React, { useEffect, useRef, useState } from 'react';
+import type { Figure } from '../api';
+
+let plotly: Promise<any> | null = null;
+
+function loadPlotly(): Promise<any> {
+  if (!plotly) {
+    plotly = import('plotly.js-dist-min').then(m => (m as any).default ?? m);
+  }
+  return plotly;
+}
+
+function css(name: string, fallback: string): string {
+  const value = getComputedStyle(document.body).getPropertyValue(name).trim();
+  return value || fallback;
+}
+
+/** The figure's layout with JupyterLab's colours and font, sized to its container. */
+export function themed(layout: any): any {
+  const ink = css('--jp-ui-font-color1', '#222');
+  const grid = css('--jp-border-color2', '#ddd');
+  const axis = { gridcolor: grid, zerolinecolor: grid, color: ink };
+  const out = { ...layout };
+  delete out.template;
+  delete out.width;
+  for (const key of Object.keys(out)) {
+    if (/^[xy]axis\d*$/.test(key)) {
+      out[key] = { ...out[key], ...axis };
+    }
+  }
+  return {
+    ...out,
+    autosize: true,
+    paper_bgcolor: 'rgba(0,0,0,0)',
+    plot_bgcolor: 'rgba(0,0,0,0)',
+    font: { family: css('--jp-ui-font-family', 'sans-serif'), color: ink, size: 11 },
+    xaxis: { ...(out.xaxis ?? {}), ...axis },
+    yaxis: { ...(out.yaxis ?? {}), ...axis },
+    legend: { ...(out.legend ?? {}), font: { color: ink } }
+  };
+}
+
+export function Plot(props: { figure: Figure | null; height?: number }): JSX.Element {
+  const ref = useRef<HTMLDivElement>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    const node = ref.current;
+    if (!node || !props.figure) {
+      return;
+    }
+    let alive = true;
+    loadPlotly()
+      .then(Plotly => {
+        if (!alive) {
+          return;
+        }
+        const layout = themed(props.figure!.layout ?? {});
+        if (props.height) {
+          layout.height = props.height;
+        }
+        return Plotly.react(node, props.figure!.data ?? [], layout, {
+          responsive: true,
+          displaylogo: false
+        });
+      })
+      .catch(err => alive && setError(String(err)));
+    return () => {
+      alive = false;
+    };
+  }, [props.figure, props.height]);
+  useEffect(() => {
+    const node = ref.current;
+    return () => {
+      if (node && plotly) {
+        plotly.then(Plotly => Plotly.purge(node)).catch(() => undefined);
+      }
+    };
+  }, []);
+  if (error) {
+    return <div className="jp-mlops-error">Chart failed: {error}</div>;
+  }
+  return <div className="jp-mlops-plot" ref={ref} />;
+}

@@ -1,0 +1,39 @@
+/** Datasets: every name with its latest version; a click opens its versions. */
+import React, { useCallback, useEffect, useState } from 'react';
+import { api, IChange, Row } from '../../api';
+import { Empty, ErrorBox, format } from '../../components/common';
+import { useChanges } from '../../model';
+import { ISection, ISectionProps } from '../registry';
+
+function Datasets(props: ISectionProps): JSX.Element {
+  const [rows, setRows] = useState<Row[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const load = useCallback(() => {
+    api
+      .datasets()
+      .then(r => {
+        setRows(r.datasets);
+        setError(null);
+      })
+      .catch(setError);
+  }, []);
+  useEffect(load, [load]);
+  const concerns = useCallback((c: IChange) => c.kind === 'dataset', []);
+  useChanges(props.model, concerns, load);
+  return (
+    <div className="jp-mlops-list">
+      <ErrorBox error={error} />
+      {rows && rows.length === 0 && <Empty what="datasets" magic="%dataset save df --name NAME" />}
+      {rows?.map(row => (
+        <div key={row.name} className="jp-mlops-item" onClick={() => props.views.openDataset(row.name)}>
+          <span className="jp-mlops-name">{row.name}</span>
+          <span className="jp-mlops-muted">
+            @{format(row.latest)} · {format(row.versions)} version{row.versions === 1 ? '' : 's'}
+          </span>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+export const datasetsSection: ISection = { id: 'datasets', title: 'Datasets', rank: 20, component: Datasets };

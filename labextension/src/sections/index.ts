@@ -1,0 +1,12 @@
+/**
+ * The sidebar's sections, one module per capability; a capability that has not landed has no
+ * module, so its section is simply absent. Adding one is a line here.
+ */
+import { datasetsSection } from './datasets/DatasetsSection';
+import { modelsSection } from './models/ModelsSection';
+import type { ISection } from './registry';
+import { runsSection } from './runs/RunsSection';
+
+export const SECTIONS: ISection[] = [runsSection, datasetsSection, modelsSection].sort(
+  (a, b) => a.rank - b.rank
+);

@@ -1,0 +1,69 @@
+/**
+ * Views opened in the main area: a run, a comparison, a dataset, a model. One tab per
+ * subject; opening it again brings the tab forward.
+ */
+import { JupyterFrontEnd } from '@jupyterlab/application';
+import { MainAreaWidget, ReactWidget } from '@jupyterlab/apputils';
+import React from 'react';
+import { mlopsIcon } from './icon';
+import type { MLOpsModel } from './model';
+import { CompareView } from './sections/runs/CompareView';
+import { RunView } from './sections/runs/RunView';
+import { DatasetView } from './sections/datasets/DatasetView';
+import { ModelView } from './sections/models/ModelView';
+
+export class Views {
+  constructor(
+    private app: JupyterFrontEnd,
+    private model: MLOpsModel
+  ) {}
+
+  openRun(id: string): void {
+    this._open(`jp-mlops-run-${id}`, `Run ${id.slice(0, 8)}`, () => (
+      <RunView id={id} model={this.model} views={this} />
+    ));
+  }
+
+  compareRuns(ids: string[]): void {
+    if (ids.length < 2) {
+      return;
+    }
+    const key = [...ids].sort().join('-').slice(0, 64);
+    this._open(`jp-mlops-compare-${key}`, `Compare ${ids.length} runs`, () => (
+      <CompareView ids={ids} model={this.model} views={this} />
+    ));
+  }
+
+  openDataset(name: string): void {
+    this._open(`jp-mlops-dataset-${name}`, `Dataset ${name}`, () => (
+      <DatasetView name={name} model={this.model} />
+    ));
+  }
+
+  openModel(name: string): void {
+    this._open(`jp-mlops-model-${name}`, `Model ${name}`, () => (
+      <ModelView name={name} model={this.model} views={this} />
+    ));
+  }
+
+  private _open(id: string, label: string, render: () => JSX.Element): void {
+    const safeId = id.replace(/[^\w-]/g, '_');
+    const existing = this._widgets.get(safeId);
+    if (existing && !existing.isDisposed) {
+      this.app.shell.activateById(safeId);
+      return;
+    }
+    const content = ReactWidget.create(render());
+    content.addClass('jp-mlops-view');
+    const widget = new MainAreaWidget({ content });
+    widget.id = safeId;
+    widget.title.label = label;
+    widget.title.icon = mlopsIcon;
+    widget.title.closable = true;
+    this._widgets.set(safeId, widget);
+    this.app.shell.add(widget, 'main');
+    this.app.shell.activateById(safeId);
+  }
+
+  private _widgets = new Map<string, MainAreaWidget>();
+}

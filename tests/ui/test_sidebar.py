@@ -1,0 +1,146 @@
+"""The sidebar in a real JupyterLab: runs a notebook logged, live updates without a reload,
+a run view, a comparison, user text shown as text, light and dark themes."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+WAIT = 15_000  # ms: the live figure is 2 s (a benchmark); a test waits up to 15 s
+XSS = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="module")
+def seeded(lab_project):
+    """The quickstart executed by papermill, plus a run whose name is an HTML injection."""
+    import jupyter_mlops as mlops
+    from jupyter_mlops.pipelines.execute import execute_notebook
+
+    (lab_project / "notebooks").mkdir()
+    notebook = Path(shutil.copy(Path(__file__).parents[2] / "notebooks" / "quickstart.ipynb",
+                                lab_project / "notebooks" / "quickstart.ipynb"))
+    execute_notebook(notebook, lab_project / "out" / "quickstart.ipynb", root=lab_project,
+                     parameters={"n_estimators": 10, "epochs": 4}, progress=False)
+    with mlops.start_run(name=XSS, experiment="quickstart", params={"note": XSS}):
+        mlops.log_metric("accuracy", 0.5)
+    return mlops
+
+
+@pytest.fixture
+def page(browser, lab, seeded):
+    base, token = lab
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    console: list[str] = []
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+    page.dialogs = dialogs
+    page.goto(f"{base}lab?token={token}")
+    page.wait_for_selector("#jp-main-dock-panel", timeout=90_000)
+    try:
+        tab = page.locator('li[data-id="jp-mlops-sidebar"]')
+        tab.wait_for(timeout=60_000)
+        if not page.locator("#jp-mlops-sidebar").is_visible():  # the workspace may restore it
+            tab.click()
+        page.wait_for_selector(".jp-mlops-row[data-run-id]", timeout=WAIT)
+    except Exception:
+        page.screenshot(path="/tmp/mlops-ui-failure.png")
+        print("\n".join(console))
+        raise
+    yield page
+    context.close()
+
+
+def rows(page):
+    return page.locator(".jp-mlops-row[data-run-id]")
+
+
+def test_sidebar_shows_the_notebooks_runs_and_user_text_as_text(page, shots):
+    names = rows(page).locator(".jp-mlops-col-name")
+    assert sorted(names.all_inner_texts()) == sorted(["forest", "sgd-epochs", XSS])
+    assert page.locator(".jp-mlops-sidebar img").count() == 0  # the name was not parsed as HTML
+    assert page.dialogs == []
+    assert page.locator(".jp-mlops-section-title").all_text_contents() == ["▾ Runs", "▾ Datasets",
+                                                                         "▾ Models"]
+    assert "wine-train" in page.locator(".jp-mlops-section-datasets").inner_text()
+    page.screenshot(path=str(shots / "sidebar-light.png"))
+
+
+def test_filter_sort_and_errors_in_place(page):
+    box = page.locator(".jp-mlops-filter")
+    box.fill("name LIKE 'sgd%'")
+    box.press("Enter")
+    page.wait_for_function("document.querySelectorAll('.jp-mlops-row[data-run-id]').length == 1")
+    assert rows(page).locator(".jp-mlops-col-name").inner_text() == "sgd-epochs"
+    box.fill("metrics.accuracy >")
+    box.press("Enter")
+    error = page.locator(".jp-mlops-runs .jp-mlops-error")
+    error.wait_for(timeout=WAIT)
+    assert "expected a value" in error.inner_text()
+    box.fill("")
+    box.press("Enter")
+    page.wait_for_function("document.querySelectorAll('.jp-mlops-row[data-run-id]').length == 3")
+
+
+def test_live_run_and_metric_without_reload(page, seeded, shots):
+    mlops = seeded
+    with mlops.start_run(name="live-one", experiment="quickstart") as run:
+        mlops.log_metric("loss", 1.0, step=0)
+        mlops.flush()
+        started = time.monotonic()
+        page.locator(f'.jp-mlops-row[data-run-id="{run.id}"]').wait_for(timeout=WAIT)
+        new_run_seconds = time.monotonic() - started
+        page.locator(f'.jp-mlops-row[data-run-id="{run.id}"] .jp-mlops-col-name').click()
+        view = page.locator(".jp-mlops-run-view")
+        view.wait_for(timeout=WAIT)
+        assert view.locator(".jp-mlops-name").inner_text() == "live-one"
+        assert re.search(r"loss\s+1\b", view.locator(".jp-mlops-run-metrics").inner_text())
+        mlops.log_metric("loss", 0.25, step=1)
+        mlops.flush()
+        started = time.monotonic()
+        page.wait_for_function(
+            "[...document.querySelectorAll('.jp-mlops-run-metrics td')]"
+            ".some(td => td.textContent === '0.25')", timeout=WAIT)
+        metric_seconds = time.monotonic() - started
+        view.locator(".js-plotly-plot").first.wait_for(timeout=WAIT)
+        page.screenshot(path=str(shots / "run-view.png"))
+    print(f"live: new run in {new_run_seconds:.2f} s, new metric in {metric_seconds:.2f} s")
+
+
+def test_compare_two_runs(page, shots):
+    boxes = rows(page).locator("input[type=checkbox]")
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    page.locator(".jp-mlops-compare").click()
+    view = page.locator(".jp-mlops-compare-view")
+    view.wait_for(timeout=WAIT)
+    assert "2 runs compared" in view.locator("h2").inner_text()
+    view.locator(".js-plotly-plot").first.wait_for(timeout=WAIT)
+    assert view.locator("table th").count() >= 3
+    page.screenshot(path=str(shots / "compare.png"))
+
+
+def choose_theme(page, theme: str) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
+    page.locator(".lm-Menu-itemLabel").get_by_text("Theme", exact=True).hover()
+    page.locator(".lm-Menu-itemLabel").get_by_text(theme, exact=True).click()
+
+
+def test_dark_theme(page, shots):
+    choose_theme(page, "JupyterLab Dark")
+    page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=WAIT)
+    page.locator("#jupyterlab-splash").wait_for(state="detached", timeout=WAIT)
+    rows(page).first.wait_for(timeout=WAIT)
+    colour = page.evaluate(
+        "getComputedStyle(document.querySelector('.jp-mlops-sidebar')).backgroundColor")
+    channels = [int(c) for c in re.findall(r"\d+", colour)[:3]]
+    assert sum(channels) < 3 * 100, colour  # the sidebar follows the theme's dark layout colour
+    page.screenshot(path=str(shots / "sidebar-dark.png"))
+    choose_theme(page, "JupyterLab Light")
+    page.wait_for_function("document.body.dataset.jpThemeLight === 'true'", timeout=WAIT)
