@@ -30,9 +30,9 @@ if [ ! -x "$VENV/bin/python" ] || [ ! -f "$VENV/.complete" ]; then
   echo "creating $VENV (first run, or requirements changed)"
   rm -rf "$VENV"
   "$PY" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install -q --upgrade pip
+  "$VENV/bin/python" -m pip install -qq --upgrade pip
   "$PY" "$ROOT/scripts/deps.py" --list > "$VENV/requirements.txt"
-  "$VENV/bin/python" -m pip install -q -r "$VENV/requirements.txt"
+  "$VENV/bin/python" -m pip install -qq -r "$VENV/requirements.txt"
   touch "$VENV/.complete"
 else
   echo "reusing $VENV"
@@ -41,4 +41,4 @@ phase "install jupyter-mlops"
 export PATH="$VENV/bin:$PATH"  # jlpm and jupyter-builder for the labextension build
 # the wheel's build runs the labextension build (jlpm install, then build:prod): yarn's
 # global cache (~/.yarn/berry) makes the install fast after the first time
-"$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation --force-reinstall "$ROOT"
+"$VENV/bin/python" -m pip install -qq --no-deps --no-build-isolation --force-reinstall "$ROOT"

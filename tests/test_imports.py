@@ -101,3 +101,17 @@ def test_server_extension_is_installed_and_enabled():
     assert re.search(r"^\s*jupyter_mlops enabled\s*$", text, re.M), text
     assert re.search(r"^\s*- Validating jupyter_mlops\.\.\.\s*$", text, re.M), text
     assert re.search(r"^\s*jupyter_mlops \S+ OK\s*$", text, re.M), text
+
+
+def test_labextension_is_prebuilt_and_enabled():
+    """The wheel ships the built sidebar: `jupyter labextension list` finds it, no npm needed."""
+    shipped = Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "jupyter-mlops"
+    assert (shipped / "package.json").is_file() and (shipped / "static" / "style.js").is_file()
+    assert json.loads((shipped / "install.json").read_text())["packageName"] == "jupyter-mlops"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_")}
+    proc = subprocess.run([sys.executable, "-m", "jupyter", "labextension", "list"],
+                          capture_output=True, text=True, env=env, cwd="/", timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    text = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)
+    assert re.search(r"^\s*jupyter-mlops v\S+ enabled OK \(python, jupyter-mlops\)\s*$", text,
+                     re.M), text

@@ -297,3 +297,25 @@ async def test_xsrf_is_required_for_changes_by_cookie(jp_serverapp, http_server_
     assert resp.code == 200 and len(mlops.alias_history("clf")) == 1
     resp = await raw(http_server_client, f"{jp_base_url}mlops/api/runs", headers=cookie_only)
     assert resp.code == 200  # reads need no XSRF token
+
+
+async def test_a_slow_query_does_not_block_the_server(api, jp_fetch, mlops, monkeypatch):
+    import asyncio
+    import time
+
+    from jupyter_mlops.server.handlers import runs
+
+    real = runs._runs_page
+
+    def slow(*args, **kwargs):
+        time.sleep(1.5)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runs, "_runs_page", slow)
+    started = time.monotonic()
+    pending = asyncio.ensure_future(api("runs"))
+    await asyncio.sleep(0.1)
+    status = await jp_fetch("api", "status")
+    answered = time.monotonic() - started
+    assert status.code == 200 and answered < 1.0  # the server answered while the query ran
+    assert (await pending)[0] == 200 and time.monotonic() - started >= 1.5
