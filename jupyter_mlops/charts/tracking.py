@@ -25,18 +25,20 @@ def metric_histories(histories: dict[str, dict[str, pd.DataFrame]], keys: list[s
     palette = qualitative.Plotly
     for i, (label, per_key) in enumerate(histories.items()):
         colour = palette[i % len(palette)]
+        shown = False  # one legend entry per run, on its first panel
         for row, key in enumerate(keys, start=1):
             frame = per_key.get(key)
             if frame is None or frame.empty:
                 continue
             fig.add_trace(
                 go.Scatter(x=frame["step"], y=frame["value"], name=label, legendgroup=label,
-                           showlegend=row == 1, mode="lines+markers" if len(frame) < 30 else "lines",
+                           showlegend=not shown,
+                           mode="lines+markers" if len(frame) < 30 else "lines",
                            line={"color": colour}),
                 row=row, col=1,
             )
-        for row in range(1, rows + 1):
-            fig.update_xaxes(title_text="step", row=row, col=1)
+            shown = True
+    fig.update_xaxes(title_text="step", row=rows, col=1)  # the bottom panel only: no overlap
     fig.update_layout(height=260 * rows + 60, margin={"l": 40, "r": 10, "t": 40, "b": 30},
                       template="plotly_white", legend={"orientation": "h", "y": -0.08})
     return fig
