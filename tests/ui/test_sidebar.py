@@ -27,6 +27,14 @@ def seeded(lab_project):
                      parameters={"n_estimators": 10, "epochs": 4}, progress=False)
     with mlops.start_run(name=XSS, experiment="quickstart", params={"note": XSS}):
         mlops.log_metric("accuracy", 0.5)
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+
+    X = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0]})
+    for f1 in (0.9, 0.7):
+        with mlops.start_run(name=f"clf-{f1}", experiment="models"):
+            mlops.log_metric("f1", f1)
+            mlops.register_model(LogisticRegression().fit(X, [0, 0, 1, 1]), "clf", signature=X)
     return mlops
 
 
@@ -63,7 +71,8 @@ def rows(page):
 
 def test_sidebar_shows_the_notebooks_runs_and_user_text_as_text(page, shots):
     names = rows(page).locator(".jp-mlops-col-name")
-    assert sorted(names.all_inner_texts()) == sorted(["forest", "sgd-epochs", XSS])
+    assert sorted(names.all_inner_texts()) == sorted(["forest", "sgd-epochs", XSS, "clf-0.9",
+                                                      "clf-0.7"])
     assert page.locator(".jp-mlops-sidebar img").count() == 0  # the name was not parsed as HTML
     assert page.dialogs == []
     assert page.locator(".jp-mlops-section-title").all_text_contents() == ["▾ Runs", "▾ Datasets",
@@ -85,7 +94,7 @@ def test_filter_sort_and_errors_in_place(page):
     assert "expected a value" in error.inner_text()
     box.fill("")
     box.press("Enter")
-    page.wait_for_function("document.querySelectorAll('.jp-mlops-row[data-run-id]').length == 3")
+    page.wait_for_function("document.querySelectorAll('.jp-mlops-row[data-run-id]').length == 5")
 
 
 def test_live_run_and_metric_without_reload(page, seeded, shots):
@@ -124,6 +133,30 @@ def test_compare_two_runs(page, shots):
     view.locator(".js-plotly-plot").first.wait_for(timeout=WAIT)
     assert view.locator("table th").count() >= 3
     page.screenshot(path=str(shots / "compare.png"))
+
+
+def test_promote_shows_the_gates_answer(page, shots):
+    page.locator(".jp-mlops-section-models .jp-mlops-item", has_text="clf").click()
+    view = page.locator(".jp-mlops-model-view")
+    view.wait_for(timeout=WAIT)
+    form = view.locator(".jp-mlops-promote")
+    form.locator("select").select_option("2")
+    form.locator("input").nth(1).fill("metrics.f1 > 0.8")
+    form.locator("button").click()
+    answer = form.locator("[role=status]")
+    answer.wait_for(timeout=WAIT)
+    assert answer.inner_text() == ("Refused: clf@2 was not promoted to production: metrics.f1 = "
+                                   "0.7 is not > 0.8")
+    form.locator("select").select_option("1")
+    form.locator("input").nth(1).fill("")
+    form.locator("input").nth(2).fill("first release")
+    form.locator("button").click()
+    page.wait_for_function("document.querySelector('.jp-mlops-promote [role=status]')"
+                           ".textContent === 'clf@1 is now production'", timeout=WAIT)
+    history = view.locator("table").last
+    history.locator("td", has_text="first release").wait_for(timeout=WAIT)
+    assert "@production → 1" in view.locator("h2").inner_text()
+    page.screenshot(path=str(shots / "model-view.png"))
 
 
 def choose_theme(page, theme: str) -> None:
