@@ -55,6 +55,14 @@ _API = {
     "Signature": "registry.signature",
     "register_flavor": "registry.flavors",
     "score_batch": "serving.batch",
+    # pipelines
+    "export_pipeline": "pipelines.spec",
+    "load_spec": "pipelines.spec",
+    "run_pipeline": "pipelines.runner",
+    "resume_pipeline": "pipelines.runner",
+    "get_pipeline_run": "pipelines.status",
+    "list_pipeline_runs": "pipelines.status",
+    "PipelineRun": "pipelines.status",
     # experiments and housekeeping
     "list_experiments": "tracking.manage",
     "create_experiment": "tracking.manage",

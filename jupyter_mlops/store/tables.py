@@ -296,8 +296,58 @@ monitoring_batches = Table(
     Index("ix_monitoring_batches_model", "model_id", "last_at"),
 )
 
+# Pipeline runs and their step runs (one row per attempt), and the schedules the scheduler
+# keeps (the cron itself lives in the pipeline's YAML; this is when it fired and fires next).
+pipeline_runs = Table(
+    "pipeline_runs",
+    metadata,
+    Column("id", RunId, primary_key=True),
+    Column("pipeline", String(255), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("trigger", String(16), nullable=False),
+    Column("params", Text, nullable=False),
+    Column("spec", Text, nullable=False),
+    Column("resumed_from", RunId),
+    Column("started_at", Time, nullable=False),
+    Column("ended_at", Time),
+    Column("heartbeat", Time, nullable=False),
+    Column("error", Text),
+    Index("ix_pipeline_runs_pipeline", "pipeline", "started_at"),
+)
+
+step_runs = Table(
+    "step_runs",
+    metadata,
+    Column("id", RunId, primary_key=True),
+    Column("pipeline_run_id", RunId, ForeignKey("pipeline_runs.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("step", String(255), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("params", Text, nullable=False),
+    Column("started_at", Time, nullable=False),
+    Column("ended_at", Time),
+    Column("notebook_digest", String(64)),
+    Column("error", Text),
+    Column("failed_cell", Integer),
+    Column("output", Text),
+    Index("ix_step_runs_pipeline_run", "pipeline_run_id"),
+)
+
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("pipeline", String(255), primary_key=True),
+    Column("cron", String(255), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("last_fire", Time),
+    Column("next_fire", Time),
+    Column("updated_at", Time, nullable=False),
+)
+
 # (table, digest column) pairs that keep a blob alive; later capabilities add theirs.
 BLOB_REFERENCES: list[tuple[Table, str]] = [
     (artifacts, "digest"), (dataset_versions, "blob_digest"), (dataset_files, "digest"),
     (model_versions, "digest"), (monitoring_batches, "blob_digest"),
+    (step_runs, "notebook_digest"),
 ]

@@ -86,6 +86,10 @@ def start_run(
                 for k, v in injected.items():
                     params.setdefault(k, v)
                 tags.setdefault("mlops.papermill", "true")
+        for key, env in (("mlops.pipeline_run", "MLOPS_PIPELINE_RUN_ID"),
+                         ("mlops.step_run", "MLOPS_STEP_ID")):  # set by the pipeline runner
+            if os.environ.get(env):
+                tags.setdefault(key, os.environ[env])
         commit, dirty, diff = capture.git_info(root)
         now = time.time()
         with store.write("run", run_id, "started") as conn:

@@ -1,0 +1,145 @@
+"""`jupyter mlops pipeline list|show|run|run-step|resume|runs|schedule|unschedule|export`."""
+
+from __future__ import annotations
+
+import json
+
+from . import add_format, emit
+
+
+def add(sub) -> None:
+    p = sub.add_parser("pipeline", help="run, schedule and export notebook pipelines")
+    cmds = p.add_subparsers(dest="command", metavar="COMMAND")
+    cmds.required = True
+
+    ls = cmds.add_parser("list", help="pipelines with their schedule and next run")
+    add_format(ls)
+    ls.set_defaults(func=list_)
+
+    show = cmds.add_parser("show", help="a pipeline's spec (validated)")
+    show.add_argument("name")
+    show.set_defaults(func=show_)
+
+    run = cmds.add_parser("run", help="run a pipeline now")
+    run.add_argument("name")
+    run.add_argument("-p", "--param", action="append", default=[], metavar="K=V")
+    run.add_argument("--workers", type=int)
+    run.add_argument("--trigger", default="manual", choices=["manual", "schedule", "ci"])
+    run.add_argument("--quiet", action="store_true", help="no progress output")
+    run.set_defaults(func=run_)
+
+    step = cmds.add_parser("run-step", help="run one step of a pipeline run (what runners, "
+                                            "Airflow and Argo call)")
+    step.add_argument("name")
+    step.add_argument("step")
+    step.add_argument("--run-id", required=True, help="the pipeline run (any id an "
+                                                       "orchestrator gives; mapped to 32 hex)")
+    step.add_argument("--attempt", type=int, default=1)
+    step.add_argument("-p", "--param", action="append", default=[], metavar="K=V")
+    step.add_argument("--params-json", help="parameters as one JSON object")
+    step.set_defaults(func=run_step_)
+
+    resume = cmds.add_parser("resume", help="re-run the steps of a run that did not finish")
+    resume.add_argument("run_id")
+    resume.add_argument("--workers", type=int)
+    resume.set_defaults(func=resume_)
+
+    runs = cmds.add_parser("runs", help="recent runs of a pipeline (or all), or one run")
+    runs.add_argument("name", nargs="?")
+    runs.add_argument("--run", help="one pipeline run id: its steps")
+    runs.add_argument("--limit", type=int, default=20)
+    add_format(runs)
+    runs.set_defaults(func=runs_)
+
+    sched = cmds.add_parser("schedule", help="set a pipeline's cron schedule (in its YAML)")
+    sched.add_argument("name")
+    sched.add_argument("--cron", required=True, help='e.g. "0 2 * * *"')
+    sched.add_argument("--timezone", help="e.g. Europe/Paris (default UTC)")
+    sched.set_defaults(func=schedule_)
+
+    unsched = cmds.add_parser("unschedule", help="remove a pipeline's schedule")
+    unsched.add_argument("name")
+    unsched.set_defaults(func=unschedule_)
+
+
+def _params(pairs: list[str]) -> dict:
+    from ..values import parse_assignments
+
+    return parse_assignments(pairs, "parameter")
+
+
+def list_(args) -> int:
+    import pandas as pd
+
+    from ..pipelines.scheduler import schedule_table
+
+    emit(pd.DataFrame(schedule_table(), columns=["pipeline", "steps", "schedule", "timezone",
+                                                 "next_run", "last_run"]), args.format)
+    return 0
+
+
+def show_(args) -> int:
+    from ..pipelines.spec import dump, load_spec
+
+    print(dump(load_spec(args.name)), end="")
+    return 0
+
+
+def run_(args) -> int:
+    from ..pipelines.runner import run_pipeline
+
+    result = run_pipeline(args.name, _params(args.param) or None, workers=args.workers,
+                          trigger=args.trigger, progress=not args.quiet)
+    return 0 if result.status == "finished" else 1
+
+
+def run_step_(args) -> int:
+    from ..errors import MLOpsUsageError
+    from ..pipelines.step import EXIT, ensure_pipeline_run, external_run_id, run_step
+
+    params = _params(args.param)
+    if args.params_json:
+        try:
+            extra = json.loads(args.params_json)
+        except ValueError as exc:
+            raise MLOpsUsageError(f"--params-json is not JSON: {exc}") from None
+        if not isinstance(extra, dict):
+            raise MLOpsUsageError("--params-json must be a JSON object")
+        params = {**extra, **params}
+    run_id = external_run_id(args.run_id)
+    ensure_pipeline_run(args.name, run_id, params, trigger="external")
+    return EXIT[run_step(args.name, args.step, run_id, args.attempt, params)]
+
+
+def resume_(args) -> int:
+    from ..pipelines.runner import resume_pipeline
+
+    return 0 if resume_pipeline(args.run_id, workers=args.workers).status == "finished" else 1
+
+
+def runs_(args) -> int:
+    from ..pipelines.status import get_pipeline_run, list_pipeline_runs
+
+    if args.run:
+        run = get_pipeline_run(args.run)
+        print(run.summary())
+        emit(run.to_frame(), args.format)
+    else:
+        emit(list_pipeline_runs(args.name, limit=args.limit), args.format)
+    return 0
+
+
+def schedule_(args) -> int:
+    from ..pipelines.scheduler import set_schedule
+
+    spec = set_schedule(args.name, args.cron, args.timezone)
+    print(f"{spec.name}: {spec.schedule} ({spec.timezone})")
+    return 0
+
+
+def unschedule_(args) -> int:
+    from ..pipelines.scheduler import set_schedule
+
+    set_schedule(args.name, None)
+    print(f"{args.name}: no schedule")
+    return 0

@@ -1,0 +1,257 @@
+"""The local runner: a pipeline's steps in dependency order, independent steps in parallel,
+each step in its own process (`jupyter mlops pipeline run-step`, so each has its own kernel
+and environment), with retries and backoff, a timeout per step, and a record of everything in
+the store. A failed step stops its dependents; `resume` re-runs only what did not finish."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+
+from .. import config
+from ..errors import MLOpsUsageError, NotFoundError
+from ..store import get_store
+from ..store.tables import pipeline_runs, step_runs
+from .spec import PipelineSpec, Step, dump, load_spec
+
+if TYPE_CHECKING:
+    from .status import PipelineRun
+
+DONE = "finished"
+
+
+@dataclass
+class StepOutcome:
+    status: str  # finished, failed, killed, timeout, skipped
+    attempts: int
+    seconds: float
+    output: str = ""
+
+
+def _child_env(run_id: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["MLOPS_PROJECT_ROOT"] = str(config.load().project_root)
+    env.pop("MLOPS_STEP_ID", None)
+    env["MLOPS_PIPELINE_RUN_ID"] = run_id
+    return env
+
+
+def _attempt(spec: PipelineSpec, step: Step, run_id: str, attempt: int,
+             params: dict[str, Any]) -> tuple[str, str]:
+    """Run the step once in a child process; (status, captured output)."""
+    cmd = [sys.executable, "-m", "jupyter_mlops.cli", "pipeline", "run-step", spec.name,
+           step.name, "--run-id", run_id, "--attempt", str(attempt),
+           "--params-json", json.dumps(params, default=str)]
+    proc = subprocess.Popen(cmd, env=_child_env(run_id), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        output, _ = proc.communicate(timeout=step.timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # the child and the kernel it started
+        output, _ = proc.communicate()
+        _close_attempt(run_id, step.name, attempt, "timeout",
+                       f"timed out after {step.timeout} (the kernel was killed)")
+        return "timeout", output
+    status = {0: "finished", 1: "failed", 3: "killed"}.get(proc.returncode)
+    if status is None:  # the child itself died before it could say
+        status = "killed" if proc.returncode < 0 else "failed"
+        _close_attempt(run_id, step.name, attempt, status,
+                       f"the step process exited with {proc.returncode}")
+    return status, output
+
+
+def _close_attempt(run_id: str, step: str, attempt: int, status: str, error: str) -> None:
+    """Mark an attempt the child could not close itself (timeout, crash)."""
+    with get_store().write("pipeline_run", run_id, f"{step} {status}") as conn:
+        updated = conn.execute(update(step_runs).where(
+            step_runs.c.pipeline_run_id == run_id, step_runs.c.step == step,
+            step_runs.c.attempt == attempt, step_runs.c.status == "running",
+        ).values(status=status, ended_at=time.time(), error=error)).rowcount
+        if not updated:
+            conn.execute(step_runs.insert().values(
+                id=uuid.uuid4().hex, pipeline_run_id=run_id, step=step, attempt=attempt,
+                status=status, params="{}", started_at=time.time(), ended_at=time.time(),
+                error=error))
+
+
+def _run_step(spec: PipelineSpec, step: Step, run_id: str, params: dict[str, Any],
+              first_attempt: int, report) -> StepOutcome:
+    started = time.monotonic()
+    attempt, status, output = first_attempt, "failed", ""
+    for n in range(step.retries + 1):
+        attempt = first_attempt + n
+        report(step.name, "running" if n == 0 else f"retry {n}/{step.retries}")
+        status, output = _attempt(spec, step, run_id, attempt, params)
+        if status == DONE:
+            break
+        if n < step.retries:
+            time.sleep(step.retry_delay_s * (2 ** n))  # backoff: delay, 2×, 4×…
+    return StepOutcome(status, attempt - first_attempt + 1, time.monotonic() - started, output)
+
+
+def _previous(run_id: str) -> dict[str, tuple[str, int]]:
+    """For each step of a run: its latest status and attempt number."""
+    with get_store().read() as conn:
+        rows = conn.execute(select(step_runs.c.step, step_runs.c.status, step_runs.c.attempt)
+                            .where(step_runs.c.pipeline_run_id == run_id)
+                            .order_by(step_runs.c.attempt)).all()
+    return {step: (status, attempt) for step, status, attempt in rows}
+
+
+def run_pipeline(name: str, params: dict[str, Any] | None = None, workers: int | None = None,
+                 trigger: str = "manual", progress: bool = True,
+                 resume: str | None = None) -> PipelineRun:
+    """Run pipeline `name` (or, with `resume=RUN_ID`, re-run the steps of that run that did
+    not finish) and return the PipelineRun. Steps whose dependencies finished run in parallel,
+    at most `workers` at once (default: as many as can run)."""
+    from .status import get_pipeline_run
+
+    if params is not None and not isinstance(params, dict):
+        raise MLOpsUsageError(f"params must be a dict, got {type(params).__name__}")
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise MLOpsUsageError(f"workers must be a positive integer, got {workers!r}")
+    store = get_store()
+    done: dict[str, tuple[str, int]] = {}
+    if resume is not None:
+        old = get_pipeline_run(resume)
+        name, run_id, params = old.pipeline, old.id, {**old.params, **(params or {})}
+        spec = load_spec(name)
+        done = _previous(run_id)
+        with store.write("pipeline_run", run_id, "resumed") as conn:
+            conn.execute(update(pipeline_runs).where(pipeline_runs.c.id == run_id).values(
+                status="running", ended_at=None, error=None, heartbeat=time.time()))
+    else:
+        spec = load_spec(name)
+        unknown = sorted(set(params or {}) - set(spec.params) -
+                         {k for s in spec.steps for k in s.params})
+        if unknown:
+            raise MLOpsUsageError(f"pipeline {name!r} has no parameter {', '.join(unknown)} "
+                                  f"(it has: {', '.join(sorted(spec.params)) or 'none'})")
+        _check_concurrency(spec)
+        run_id = uuid.uuid4().hex
+        now = time.time()
+        with store.write("pipeline", name, "run") as conn:
+            conn.execute(pipeline_runs.insert().values(
+                id=run_id, pipeline=name, status="running", trigger=trigger,
+                params=json.dumps(params or {}, default=str), spec=dump(spec), started_at=now,
+                heartbeat=now))
+    params = params or {}
+    outcomes = _execute(spec, run_id, params, done, workers, progress)
+    failed = {s: o for s, o in outcomes.items() if o.status not in (DONE, "skipped")}
+    skipped = [s for s, o in outcomes.items() if o.status == "skipped"]
+    status = "finished" if not failed else "failed"
+    error = None
+    if failed:
+        error = "; ".join(f"step {s} {o.status}" for s, o in failed.items())
+        if skipped:
+            error += f"; not run: {', '.join(skipped)}"
+    with store.write("pipeline", name, status) as conn:
+        conn.execute(update(pipeline_runs).where(pipeline_runs.c.id == run_id).values(
+            status=status, ended_at=time.time(), error=error))
+    result = get_pipeline_run(run_id)
+    if progress:
+        print(result.summary(), file=sys.stderr, flush=True)
+    return result
+
+
+def _check_concurrency(spec: PipelineSpec) -> None:
+    """A pipeline never runs twice at once beyond its spec's max_active_runs."""
+    with get_store().read() as conn:
+        active = conn.execute(select(pipeline_runs.c.id).where(
+            pipeline_runs.c.pipeline == spec.name, pipeline_runs.c.status == "running",
+            pipeline_runs.c.heartbeat > time.time() - 120)).all()
+    if len(active) >= spec.max_active_runs:
+        raise MLOpsUsageError(f"pipeline {spec.name!r} is already running ({active[0][0][:8]}); "
+                              "its spec allows max_active_runs="
+                              f"{spec.max_active_runs}")
+
+
+def _execute(spec: PipelineSpec, run_id: str, params: dict[str, Any],
+             done: dict[str, tuple[str, int]], workers: int | None,
+             progress: bool) -> dict[str, StepOutcome]:
+    """Schedule the DAG: start every step whose dependencies finished, as slots free up."""
+    outcomes: dict[str, StepOutcome] = {
+        s: StepOutcome(DONE, 0, 0.0) for s, (status, _) in done.items() if status == DONE}
+    pending = [s for s in spec.steps if s.name not in outcomes]
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(spec.steps), initial=len(outcomes), unit="step",
+                   desc=f"pipeline {spec.name}")
+    lock = threading.Lock()
+
+    def report(step: str, what: str) -> None:
+        if progress:
+            with lock:
+                (bar.write if bar is not None else print)(f"  {step}: {what}")
+
+    beat = threading.Event()
+
+    def heartbeat() -> None:
+        while not beat.wait(30):
+            with get_store().write() as conn:
+                conn.execute(update(pipeline_runs).where(pipeline_runs.c.id == run_id)
+                             .values(heartbeat=time.time()))
+
+    threading.Thread(target=heartbeat, daemon=True).start()
+    running: dict[Future, str] = {}
+    size = workers or max(len(pending), 1)
+    try:
+        with ThreadPoolExecutor(size, thread_name_prefix="mlops-step") as pool:
+            while pending or running:
+                for step in list(pending):
+                    deps = [outcomes.get(d) for d in step.depends_on]
+                    if any(o is not None and o.status != DONE for o in deps):
+                        pending.remove(step)  # an upstream step failed: this one never runs
+                        outcomes[step.name] = StepOutcome("skipped", 0, 0.0)
+                        report(step.name, "not run (an upstream step did not finish)")
+                        if bar is not None:
+                            bar.update()
+                    elif all(o is not None for o in deps) and len(running) < size:
+                        pending.remove(step)
+                        first = done.get(step.name, ("", 0))[1] + 1
+                        values = spec.parameters(step, params)
+                        running[pool.submit(_run_step, spec, step, run_id, values, first,
+                                            report)] = step.name
+                if not running:
+                    continue
+                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for future in finished:
+                    name = running.pop(future)
+                    outcome = future.result()
+                    outcomes[name] = outcome
+                    report(name, f"{outcome.status} in {outcome.seconds:.1f} s"
+                           + (f" after {outcome.attempts} attempts" if outcome.attempts > 1 else ""))
+                    if outcome.status != DONE and outcome.output and progress:
+                        report(name, "output:\n" + outcome.output[-2000:])
+                    if bar is not None:
+                        bar.update()
+    finally:
+        beat.set()
+        if bar is not None:
+            bar.close()
+    return outcomes
+
+
+def resume_pipeline(run_id: str, workers: int | None = None, progress: bool = True) -> PipelineRun:
+    """Re-run the steps of pipeline run `run_id` that did not finish (and their dependents)."""
+    from .status import get_pipeline_run
+
+    run = get_pipeline_run(run_id)
+    if run.status == "running":
+        raise MLOpsUsageError(f"pipeline run {run.id[:8]} is still running")
+    if run.status == "finished":
+        raise NotFoundError(f"pipeline run {run.id[:8]} finished: nothing to resume")
+    return run_pipeline(run.pipeline, workers=workers, progress=progress, resume=run.id)

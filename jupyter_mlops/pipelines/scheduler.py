@@ -1,0 +1,119 @@
+"""The scheduler: `jupyter mlops scheduler` starts due pipeline runs.
+
+The cron lives in each pipeline's YAML (`pipeline schedule` edits it); the store keeps, per
+pipeline, when it last fired and when it fires next (`schedules`). Policy for runs missed
+while the scheduler was down: one run on start, however many were missed (coalesced). A due
+pipeline that is still running is not started again (its spec's max_active_runs)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select
+
+from ..errors import MLOpsError, MLOpsUsageError
+from ..store import get_store
+from ..store.sql import upsert
+from ..store.tables import pipeline_runs, schedules
+from .spec import PipelineSpec, list_pipelines, load_spec, parse, save_spec, spec_path
+
+
+def next_fire(cron: str, zone: str, after: float) -> float:
+    """The first time after `after` (epoch seconds) that `cron` fires, read in time zone `zone`."""
+    from croniter import croniter
+
+    start = datetime.fromtimestamp(after, ZoneInfo(zone))
+    return croniter(cron, start).get_next(datetime).timestamp()
+
+
+def set_schedule(name: str, cron: str | None, timezone: str | None = None) -> PipelineSpec:
+    """Write the schedule into `pipelines/<name>.yaml` (None removes it)."""
+    spec = load_spec(name)
+    data = spec.model_dump()
+    data["schedule"] = cron
+    if timezone is not None:
+        data["timezone"] = timezone
+    updated = parse(data, spec_path(name))
+    save_spec(updated)
+    return updated
+
+
+def tick(now: float | None = None, start: Callable[[str], Any] | None = None) -> list[str]:
+    """One look at every schedule: starts what is due (with `start(name)`, by default a
+    `jupyter mlops pipeline run` process) and returns the names started."""
+    now = time.time() if now is None else now
+    start = start or _spawn
+    store = get_store()
+    specs = {s.name: s for s in list_pipelines() if s.schedule}
+    started = []
+    with store.read() as conn:
+        state = {r.pipeline: r for r in conn.execute(select(schedules)).all()}
+        running = set(conn.execute(select(pipeline_runs.c.pipeline).where(
+            pipeline_runs.c.status == "running",
+            pipeline_runs.c.heartbeat > now - 120)).scalars())
+    with store.write() as conn:
+        for gone in set(state) - set(specs):
+            conn.execute(delete(schedules).where(schedules.c.pipeline == gone))
+        for name, spec in specs.items():
+            row = state.get(name)
+            fresh = row is None or row.cron != spec.schedule or row.timezone != spec.timezone
+            due = not fresh and row.next_fire is not None and row.next_fire <= now
+            last = row.last_fire if row is not None and not fresh else None
+            if due and name not in running:
+                started.append(name)
+                last = now
+            conn.execute(upsert(store.dialect, schedules, ["pipeline"],
+                                ["cron", "timezone", "last_fire", "next_fire", "updated_at"]),
+                         {"pipeline": name, "cron": spec.schedule, "timezone": spec.timezone,
+                          "last_fire": last,
+                          "next_fire": (next_fire(spec.schedule, spec.timezone, now)
+                                        if fresh or due else row.next_fire),
+                          "updated_at": now})
+    for name in started:
+        start(name)
+    return started
+
+
+def _spawn(name: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "jupyter_mlops.cli", "pipeline", "run", name,
+                             "--trigger", "schedule", "--quiet"])
+
+
+def run_scheduler(interval: float = 30.0, once: bool = False) -> None:
+    """Look at the schedules every `interval` seconds until interrupted."""
+    if interval <= 0:
+        raise MLOpsUsageError("the interval must be positive")
+    while True:
+        try:
+            for name in tick():
+                print(f"{datetime.now().isoformat(timespec='seconds')} started {name}", flush=True)
+        except MLOpsError as exc:  # a bad spec must not stop the others from running
+            print(f"jupyter mlops scheduler: {exc}", file=sys.stderr, flush=True)
+        if once:
+            return
+        time.sleep(interval)
+
+
+def schedule_table() -> list[dict[str, Any]]:
+    """Every pipeline with its schedule, time zone and next fire time (for `pipeline list`)."""
+    with get_store().read() as conn:
+        state = {r.pipeline: r for r in conn.execute(select(schedules)).all()}
+    out = []
+    for spec in list_pipelines():
+        row = state.get(spec.name)
+        nxt = row.next_fire if row is not None and row.cron == spec.schedule else (
+            next_fire(spec.schedule, spec.timezone, time.time()) if spec.schedule else None)
+        out.append({"pipeline": spec.name, "steps": len(spec.steps), "schedule": spec.schedule,
+                    "timezone": spec.timezone if spec.schedule else None,
+                    "next_run": (datetime.fromtimestamp(nxt, ZoneInfo(spec.timezone))
+                                 .isoformat(timespec="minutes") if nxt else None),
+                    "last_run": (datetime.fromtimestamp(row.last_fire, ZoneInfo(spec.timezone))
+                                 .isoformat(timespec="minutes")
+                                 if row is not None and row.last_fire else None)})
+    return out

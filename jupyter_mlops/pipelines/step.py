@@ -1,0 +1,89 @@
+"""One step of a pipeline run, in a process of its own: papermill executes the notebook with
+the step's parameters, the kernel learns which pipeline run and step it belongs to (the runs
+it tracks are tagged with them), and the executed notebook is stored as a blob.
+
+This is what `jupyter mlops pipeline run-step` runs, for the local runner and for the
+Airflow, Argo and Kubernetes exports alike."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+
+from .. import config
+from ..store import get_store
+from ..store.tables import pipeline_runs, step_runs
+from .spec import dump, load_spec
+
+EXIT = {"finished": 0, "failed": 1, "killed": 3}
+
+
+def external_run_id(text: str) -> str:
+    """A pipeline run id from an orchestrator's own run id (Airflow's, Argo's): 32 hex."""
+    if len(text) == 32 and all(c in "0123456789abcdef" for c in text):
+        return text
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"jupyter-mlops:{text}").hex
+
+
+def ensure_pipeline_run(name: str, run_id: str, params: dict[str, Any], trigger: str) -> None:
+    """The pipeline run row, created when an orchestrator runs a step first."""
+    spec = load_spec(name)
+    store = get_store()
+    now = time.time()
+    with store.write("pipeline", name, "run") as conn:
+        exists = conn.execute(select(pipeline_runs.c.id).where(pipeline_runs.c.id == run_id)).first()
+        if exists is None:
+            conn.execute(pipeline_runs.insert().values(
+                id=run_id, pipeline=name, status="running", trigger=trigger,
+                params=json.dumps(params, default=str), spec=dump(spec), started_at=now,
+                heartbeat=now))
+
+
+def run_step(name: str, step_name: str, run_id: str, attempt: int = 1,
+             params: dict[str, Any] | None = None) -> str:
+    """Execute one step; returns its status: finished, failed or killed."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    spec = load_spec(name)
+    step = spec.step(step_name)
+    values = spec.parameters(step, params)
+    root = Path(config.load().project_root)
+    notebook = root / step.notebook
+    store = get_store()
+    step_id = uuid.uuid4().hex
+    with store.write("pipeline_run", run_id, f"{step_name} running") as conn:
+        conn.execute(step_runs.insert().values(
+            id=step_id, pipeline_run_id=run_id, step=step_name, attempt=attempt,
+            status="running", params=json.dumps(values, default=str), started_at=time.time()))
+    os.environ.update({"MLOPS_PIPELINE_RUN_ID": run_id, "MLOPS_STEP_ID": step_id,
+                       "MLOPS_NOTEBOOK": str(notebook.resolve()),
+                       "MLOPS_PROJECT_ROOT": str(root.resolve())})
+    status, error, failed_cell, digest = "finished", None, None, None
+    with tempfile.TemporaryDirectory() as tmp:
+        output = Path(tmp) / notebook.name
+        try:
+            pm.execute_notebook(str(notebook), str(output), parameters=values,
+                                cwd=str(notebook.parent), kernel_name=step.kernel or "python3",
+                                progress_bar=False, log_output=False)
+        except PapermillExecutionError as exc:
+            status, error = "failed", f"{exc.ename}: {exc.evalue}"
+            failed_cell = exc.cell_index  # in the executed notebook (after the injected cell)
+        except Exception as exc:  # DeadKernelError: the kernel died (killed, out of memory)
+            dead = type(exc).__name__ == "DeadKernelError"
+            status = "killed" if dead else "failed"
+            error = f"{type(exc).__name__}: {exc}"
+        if output.exists():
+            digest, _ = store.artifacts.put_file(output)
+    with store.write("pipeline_run", run_id, f"{step_name} {status}") as conn:
+        conn.execute(update(step_runs).where(step_runs.c.id == step_id).values(
+            status=status, ended_at=time.time(), error=error, failed_cell=failed_cell,
+            notebook_digest=digest))
+    return status

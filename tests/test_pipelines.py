@@ -1,0 +1,199 @@
+"""Pipelines: the spec and its checks, the local runner (parameters, parallel steps, failure,
+retry, timeout, resume), the record it leaves, and the scheduler (an injected clock)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from jupyter_mlops.errors import MLOpsUsageError, NotFoundError
+
+PREPARE = """import jupyter_mlops as mlops
+from sklearn.datasets import load_wine
+df = load_wine(as_frame=True).frame.head(rows)
+with mlops.start_run(name="prepare"):
+    mlops.version_dataset(df, "wine-rows", role="train")
+"""
+WORK = """import time, jupyter_mlops as mlops
+started = time.time()
+time.sleep(seconds)
+if fail_marker and __import__("os").path.exists(fail_marker):
+    raise RuntimeError("asked to fail")
+with mlops.start_run(name=NAME):
+    mlops.log_metrics({"started": started, "ended": time.time(), "rows": rows})
+"""
+
+
+def notebook(path: Path, parameters: str | None, body: str) -> None:
+    nb = nbformat.v4.new_notebook()
+    if parameters is not None:
+        cell = nbformat.v4.new_code_cell(parameters)
+        cell.metadata["tags"] = ["parameters"]
+        nb.cells.append(cell)
+    nb.cells.append(nbformat.v4.new_code_cell(body))
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+
+
+@pytest.fixture
+def dag(project, mlops):
+    """prepare, then train and evaluate in parallel."""
+    nb = project / "notebooks"
+    notebook(nb / "prepare.ipynb", "rows = 100", PREPARE)
+    for name in ("train", "evaluate"):
+        notebook(nb / f"{name}.ipynb", f"rows = 100\nseconds = 3\nfail_marker = ''",
+                 WORK.replace("NAME", repr(name)))
+    return mlops.export_pipeline("wine", steps=[
+        {"name": "prepare", "notebook": "notebooks/prepare.ipynb"},
+        {"name": "train", "notebook": "notebooks/train.ipynb", "depends_on": ["prepare"],
+         "params": {"fail_marker": str(project / "fail-train")}, "retries": 1,
+         "retry_delay": "0.5s"},
+        {"name": "evaluate", "notebook": "notebooks/evaluate.ipynb", "depends_on": ["prepare"]},
+    ], params={"rows": 40})
+
+
+def metrics_of(mlops, run_ids):
+    return {mlops.get_run(r).name: mlops.get_run(r).metrics for r in run_ids}
+
+
+@pytest.mark.slow
+def test_a_dag_runs_in_order_with_parallel_steps_and_parameters(dag, mlops, project):
+    result = mlops.run_pipeline("wine", params={"rows": 30}, progress=False)
+    assert result.status == "finished" and result.trigger == "manual"
+    latest = result.latest
+    assert list(latest) == ["prepare", "train", "evaluate"] or set(latest) == {
+        "prepare", "train", "evaluate"}
+    assert all(s.status == "finished" and s.attempt == 1 for s in latest.values())
+    assert latest["train"].params["rows"] == 30  # run time beats the pipeline's 40
+    # the runs tracked inside each step are linked to it, and carry the injected parameters
+    tracked = {name: s.runs for name, s in latest.items()}
+    assert all(len(r) == 1 for r in tracked.values())
+    train = mlops.get_run(tracked["train"][0])
+    assert train.params["rows"] == 30 and train.tags["mlops.pipeline_run"] == result.id
+    assert train.tags["mlops.step_run"] == latest["train"].id
+    prepared = mlops.get_run(tracked["prepare"][0])
+    assert [i.ref for i in prepared.inputs] == ["dataset:wine-rows@1"]
+    assert mlops.load_dataset("wine-rows@1").shape[0] == 30
+    # train and evaluate overlapped in time
+    m = metrics_of(mlops, [tracked["train"][0], tracked["evaluate"][0]])
+    assert m["train"]["started"] < m["evaluate"]["ended"]
+    assert m["evaluate"]["started"] < m["train"]["ended"]
+    # the executed notebook is kept
+    executed = latest["train"].notebook()
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
+    assert "rows = 30" in "".join(c.source for c in executed.cells)
+    runs = mlops.list_pipeline_runs("wine")
+    assert runs["run_id"].tolist() == [result.id] and runs["status"].tolist() == ["finished"]
+    assert len(result.figure().data) == 1
+
+
+@pytest.mark.slow
+def test_failure_stops_dependents_retry_and_resume(project, mlops):
+    nb = project / "notebooks"
+    notebook(nb / "a.ipynb", "seconds = 0\nfail_marker = ''\nrows = 1",
+             WORK.replace("NAME", "'a'"))
+    notebook(nb / "b.ipynb", "seconds = 0\nfail_marker = ''\nrows = 1",
+             WORK.replace("NAME", "'b'"))
+    marker = project / "fail-a"
+    marker.write_text("x")
+    mlops.export_pipeline("chain", notebooks=["notebooks/a.ipynb", "notebooks/b.ipynb"])
+    spec = mlops.load_spec("chain")
+    data = spec.model_dump()
+    data["steps"][0].update(params={"fail_marker": str(marker)}, retries=1, retry_delay="0.2s")
+    from jupyter_mlops.pipelines.spec import PipelineSpec, save_spec
+
+    save_spec(PipelineSpec.model_validate(data))
+    failed = mlops.run_pipeline("chain", progress=False)
+    assert failed.status == "failed"
+    attempts = failed.to_frame()
+    assert attempts[["step", "attempt", "status"]].values.tolist() == [
+        ["a", 1, "failed"], ["a", 2, "failed"]]
+    assert "RuntimeError: asked to fail" in failed.latest["a"].error
+    assert failed.latest["a"].failed_cell == 2  # the cell after the injected parameters
+    assert failed.error == "step a failed; not run: b"
+    marker.unlink()
+    resumed = mlops.resume_pipeline(failed.id, progress=False)
+    assert resumed.id == failed.id and resumed.status == "finished"
+    assert [(s.step, s.attempt, s.status) for s in resumed.steps][-2:] == [
+        ("a", 3, "finished"), ("b", 1, "finished")]
+    with pytest.raises(NotFoundError, match="nothing to resume"):
+        mlops.resume_pipeline(failed.id[:8], progress=False)
+
+
+@pytest.mark.slow
+def test_a_step_that_hangs_is_stopped_by_its_timeout(project, mlops):
+    notebook(project / "slow.ipynb", "seconds = 120\nfail_marker = ''\nrows = 1",
+             WORK.replace("NAME", "'slow'"))
+    mlops.export_pipeline("slow", steps=[{"notebook": "slow.ipynb", "timeout": "4s"}])
+    started = time.monotonic()
+    result = mlops.run_pipeline("slow", progress=False)
+    assert time.monotonic() - started < 60
+    assert result.status == "failed" and result.latest["slow"].status == "timeout"
+    assert "timed out after 4s" in result.latest["slow"].error
+
+
+def test_bad_specs_get_one_clear_error(project, mlops):
+    notebook(project / "a.ipynb", "x = 1", "y = x")
+    notebook(project / "plain.ipynb", None, "y = 1")
+    cases = [
+        ({"steps": [{"name": "a", "notebook": "a.ipynb", "depends_on": ["b"]},
+                    {"name": "b", "notebook": "a.ipynb", "depends_on": ["a"]}]},
+         "the steps form a cycle: a -> b -> a"),
+        ({"steps": [{"name": "a", "notebook": "a.ipynb", "depends_on": ["ghost"]}]},
+         "depends on unknown step(s) ghost"),
+        ({"steps": [{"name": "a", "notebook": "missing.ipynb"}]}, "no notebook at missing.ipynb"),
+        ({"steps": [{"name": "a", "notebook": "plain.ipynb"}], "params": {"x": 1}},
+         "has no cell tagged 'parameters'"),
+        ({"steps": [{"name": "a", "notebook": "a.ipynb"}], "schedule": "every day"},
+         "schedule: 'every day' is not a cron expression"),
+        ({"steps": [{"name": "a", "notebook": "a.ipynb", "timeout": "soon"}]},
+         "steps.0.timeout: 'soon' is not a duration"),
+        ({"steps": [{"name": "a", "notebook": "/etc/a.ipynb"}]}, "is outside the project"),
+        ({"steps": [{"name": "a", "notebook": "a.ipynb", "retry": 3}]},
+         "steps.0.retry: Extra inputs are not permitted"),
+    ]
+    for extra, message in cases:
+        with pytest.raises(MLOpsUsageError) as caught:
+            mlops.export_pipeline("bad", **extra)
+        assert message in str(caught.value), (message, str(caught.value))
+    assert not (project / "pipelines" / "bad.yaml").exists()
+    with pytest.raises(NotFoundError, match="no pipeline named 'ghost'"):
+        mlops.run_pipeline("ghost")
+    (project / "pipelines").mkdir(exist_ok=True)
+    (project / "pipelines" / "broken.yaml").write_text("name: broken\nsteps: [1, 2\n")
+    with pytest.raises(MLOpsUsageError, match="is not valid YAML"):
+        mlops.load_spec("broken")
+    mlops.export_pipeline("ok", notebooks=["a.ipynb"])
+    with pytest.raises(MLOpsUsageError, match="has no parameter nope"):
+        mlops.run_pipeline("ok", params={"nope": 1})
+
+
+def test_the_scheduler_starts_due_runs_once(project, mlops):
+    from datetime import datetime, timezone
+
+    from jupyter_mlops.pipelines import scheduler
+
+    notebook(project / "a.ipynb", "x = 1", "y = x")
+    mlops.export_pipeline("nightly", notebooks=["a.ipynb"], schedule="0 2 * * *")
+    started: list[str] = []
+    t0 = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc).timestamp()
+    assert scheduler.tick(now=t0, start=started.append) == []  # learns the schedule
+    assert scheduler.tick(now=t0 + 30 * 60, start=started.append) == []
+    assert scheduler.tick(now=t0 + 3600 + 5, start=started.append) == ["nightly"]
+    assert scheduler.tick(now=t0 + 3600 + 35, start=started.append) == []  # fired already
+    # the scheduler was down for three days: one run on start, not three
+    assert scheduler.tick(now=t0 + 3 * 86400 + 7200, start=started.append) == ["nightly"]
+    assert started == ["nightly", "nightly"]
+    table = scheduler.schedule_table()
+    assert table[0]["schedule"] == "0 2 * * *" and table[0]["next_run"].startswith("2026-11-27T02:00")
+    scheduler.set_schedule("nightly", "30 3 * * *", "Europe/Paris")
+    assert mlops.load_spec("nightly").timezone == "Europe/Paris"
+    assert scheduler.tick(now=t0 + 3 * 86400 + 7300, start=started.append) == []
+    scheduler.set_schedule("nightly", None)
+    assert scheduler.tick(now=t0 + 10 * 86400, start=started.append) == []
+    assert scheduler.schedule_table()[0]["schedule"] is None
