@@ -61,6 +61,14 @@ def add(sub) -> None:
     unsched.add_argument("name")
     unsched.set_defaults(func=unschedule_)
 
+    export = cmds.add_parser("export", help="write files for Airflow, Argo, Kubernetes or "
+                                            "GitHub Actions under pipelines/NAME/TARGET/")
+    export.add_argument("name")
+    export.add_argument("--to", required=True, choices=["airflow", "argo", "k8s", "github"])
+    export.add_argument("--out-dir", help="another folder to write into")
+    export.add_argument("--image", help="the container image (argo, k8s)")
+    export.set_defaults(func=export_)
+
 
 def _params(pairs: list[str]) -> dict:
     from ..values import parse_assignments
@@ -134,6 +142,15 @@ def schedule_(args) -> int:
 
     spec = set_schedule(args.name, args.cron, args.timezone)
     print(f"{spec.name}: {spec.schedule} ({spec.timezone})")
+    return 0
+
+
+def export_(args) -> int:
+    from ..pipelines.export import export_pipeline_to
+
+    options = {"image": args.image} if args.image else {}
+    for path in export_pipeline_to(args.name, args.to, out_dir=args.out_dir, **options):
+        print(f"wrote {path}")
     return 0
 
 
