@@ -10,9 +10,11 @@ from typing import Any
 
 def register_all(ip: Any) -> None:
     from .dataset import DatasetMagics
+    from .pipeline import PipelineMagics
     from .register import RegisterMagics
     from .track import TrackMagics
 
     ip.register_magics(TrackMagics)
     ip.register_magics(DatasetMagics)
     ip.register_magics(RegisterMagics)
+    ip.register_magics(PipelineMagics)

@@ -294,3 +294,32 @@ def list_pipelines() -> list[PipelineSpec]:
     if not folder().is_dir():
         return []
     return [load_spec(p.stem) for p in sorted(folder().glob("*.yaml"))]
+
+
+def add_step(name: str, notebook: str, after: str | None = None, schedule: str | None = None,
+             params: dict[str, Any] | None = None, step: str | None = None) -> PipelineSpec:
+    """Add `notebook` as a step of pipeline `name` (created if new), after step `after` (by
+    default after the last step, so a chain grows in the order notebooks are added). Adding
+    a notebook that is already a step updates its params."""
+    name = refs.check_name(name, "pipeline name")
+    notebook = _relative(notebook)
+    stem = step or re.sub(r"[^A-Za-z0-9_-]", "_", Path(notebook).stem)
+    if spec_path(name).is_file():
+        data = load_spec(name).model_dump()
+    else:
+        data = {"name": name, "steps": []}
+    steps = data["steps"]
+    if after is not None and after not in [s["name"] for s in steps]:
+        raise MLOpsUsageError(f"pipeline {name!r} has no step {after!r} to add after")
+    existing = next((s for s in steps if s["notebook"] == notebook), None)
+    if existing is not None:
+        existing["params"] = {**existing.get("params", {}), **(params or {})}
+    else:
+        depends = [after] if after else [steps[-1]["name"]] if steps else []
+        steps.append({"name": stem, "notebook": notebook, "params": params or {},
+                      "depends_on": depends})
+    if schedule is not None:
+        data["schedule"] = schedule
+    spec = parse(data, spec_path(name))
+    save_spec(spec)
+    return spec
