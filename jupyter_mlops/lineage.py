@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import refs
-from .errors import MLOpsUsageError
+from .errors import MLOpsUsageError, NotFoundError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -114,7 +114,8 @@ def resolve(ref: str) -> Node:
     parsed = refs.parse(ref)
     found = [n for n in (r(parsed) for r in _resolvers) if n is not None]
     if not found:
-        raise MLOpsUsageError(f"nothing named {ref!r} to trace (a run id, dataset:NAME@V, …)")
+        raise NotFoundError(f"nothing named {ref!r} to trace (a run id, dataset:NAME@V, "
+                            "model:NAME@V, pipeline:NAME…)")
     if len({n.kind for n in found}) > 1:
         kinds = " or ".join(f"{n.kind}:{ref}" for n in found)
         raise MLOpsUsageError(f"{ref!r} names more than one thing: say {kinds}")

@@ -46,7 +46,7 @@ def dag(project, mlops):
     nb = project / "notebooks"
     notebook(nb / "prepare.ipynb", "rows = 100", PREPARE)
     for name in ("train", "evaluate"):
-        notebook(nb / f"{name}.ipynb", f"rows = 100\nseconds = 3\nfail_marker = ''",
+        notebook(nb / f"{name}.ipynb", "rows = 100\nseconds = 3\nfail_marker = ''",
                  WORK.replace("NAME", repr(name)))
     return mlops.export_pipeline("wine", steps=[
         {"name": "prepare", "notebook": "notebooks/prepare.ipynb"},

@@ -184,7 +184,7 @@ async def test_errors_are_json_4xx(api, mlops):
     status, body = await api("models/clf/versions/9")
     assert status == 404
     status, body = await api("lineage", params={"ref": "nothing@1"})
-    assert status == 400 and "nothing named" in body["error"]
+    assert status == 404 and "nothing named" in body["error"]
     status, body = await api("models/clf/aliases", method="POST", body={"alias": "Prod",
                                                                         "version": 1})
     assert status == 400 and "must match" in body["error"]
@@ -319,3 +319,44 @@ async def test_a_slow_query_does_not_block_the_server(api, jp_fetch, mlops, monk
     answered = time.monotonic() - started
     assert status.code == 200 and answered < 1.0  # the server answered while the query ran
     assert (await pending)[0] == 200 and time.monotonic() - started >= 1.5
+
+
+async def test_pipelines_list_run_steps_notebook_resume(api, mlops, project):
+    import asyncio
+
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("n = 1")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("result = n * 2")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, project / "double.ipynb")
+    mlops.export_pipeline("tiny", notebooks=["double.ipynb"], params={"n": 1},
+                          schedule="0 2 * * *")
+    status, body = await api("pipelines")
+    assert status == 200 and body["pipelines"][0]["pipeline"] == "tiny"
+    assert body["pipelines"][0]["schedule"] == "0 2 * * *" and body["pipelines"][0]["next_run"]
+    status, body = await api("pipelines/tiny")
+    assert body["spec"]["steps"][0]["notebook"] == "double.ipynb" and body["figure"]["data"]
+    status, body = await api("pipelines/tiny/runs", method="POST", body={"params": {"m": 1}})
+    assert status == 400 and "has no parameter m" in body["error"]
+    status, body = await api("pipelines/ghost/runs", method="POST", body={})
+    assert status == 404
+    status, body = await api("pipelines/tiny/runs", method="POST", body={"params": {"n": 21}})
+    assert status == 202 and body["started"]
+    for _ in range(240):
+        runs = mlops.list_pipeline_runs("tiny")
+        if len(runs) and runs["status"].iloc[0] != "running":
+            break
+        await asyncio.sleep(0.25)
+    run_id = runs["run_id"].iloc[0]
+    status, run = await api(f"pipeline-runs/{run_id}")
+    assert status == 200 and run["status"] == "finished" and run["params"] == {"n": 21}
+    step = run["steps"][0]
+    status, executed = await api(f"pipeline-runs/{run_id}/steps/{step['id']}/notebook")
+    assert status == 200 and "n = 21" in "".join(
+        "".join(c["source"]) for c in executed["cells"])
+    status, body = await api(f"pipeline-runs/{run_id}/resume", method="POST", body={})
+    assert status == 404 and "nothing to resume" in body["error"]

@@ -36,9 +36,13 @@ def maker_and_readers(kind: str, ref: str, maker_id: str | None) -> tuple[Node |
 def resolve_run(ref: Ref) -> Node | None:
     if ref.kind != "run":
         return None
+    from ..errors import NotFoundError
     from .fluent import get_run
 
-    run = get_run(ref.name)
+    try:
+        run = get_run(ref.name)
+    except NotFoundError:  # perhaps a pipeline run: its provider says
+        return None
     return run_node(run.id, run.name, run.status)
 
 

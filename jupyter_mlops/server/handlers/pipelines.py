@@ -1,0 +1,154 @@
+"""Pipelines: specs with their DAG, schedule and next run, pipeline runs and their steps, the
+executed notebooks, and buttons to run and to re-run what failed (started as processes of
+their own, so a long pipeline never holds the server)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+from .base import MLOpsHandler, reads, writes
+
+
+def _pipelines() -> dict[str, Any]:
+    from ...pipelines.scheduler import schedule_table
+    from ...pipelines.status import list_pipeline_runs
+
+    table = schedule_table()
+    runs = list_pipeline_runs(limit=500)
+    for row in table:
+        mine = runs[runs["pipeline"] == row["pipeline"]]
+        row["last_status"] = None if mine.empty else mine.iloc[0]["status"]
+    return {"pipelines": table}
+
+
+def _pipeline(name: str) -> dict[str, Any]:
+    from ...charts.pipelines import dag
+    from ...pipelines.spec import dump, load_spec
+    from ...pipelines.status import list_pipeline_runs
+
+    spec = load_spec(name)
+    return {"name": name, "spec": spec.model_dump(), "yaml": dump(spec), "figure": dag(spec),
+            "runs": list_pipeline_runs(name)}
+
+
+def _run(run_id: str) -> dict[str, Any]:
+    from ...pipelines.status import get_pipeline_run
+
+    run = get_pipeline_run(run_id)
+    return {**run.to_dict(), "figure": run.figure()}
+
+
+def _notebook(run_id: str, step_id: str) -> str:
+    import nbformat
+
+    from ...errors import NotFoundError
+    from ...pipelines.status import get_pipeline_run
+
+    run = get_pipeline_run(run_id)
+    for step in run.steps:
+        if step.id == step_id:
+            return nbformat.writes(step.notebook())
+    raise NotFoundError(f"pipeline run {run.id[:8]} has no step run {step_id!r}")
+
+
+def _start(args: list[str]) -> None:
+    """A `jupyter mlops pipeline …` process of its own, detached from the server."""
+    subprocess.Popen([sys.executable, "-m", "jupyter_mlops.cli", "pipeline", *args],
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                     start_new_session=True)
+
+
+def _check_run(name: str, params: dict[str, Any]) -> list[str]:
+    """Validate what a run would get (spec, parameters) before starting it."""
+    from ...errors import MLOpsUsageError
+    from ...pipelines.runner import _check_concurrency
+    from ...pipelines.spec import load_spec
+
+    spec = load_spec(name)
+    unknown = sorted(set(params) - set(spec.params) - {k for s in spec.steps for k in s.params})
+    if unknown:
+        raise MLOpsUsageError(f"pipeline {name!r} has no parameter {', '.join(unknown)}")
+    _check_concurrency(spec)
+    args = ["run", name, "--quiet"]
+    for key, value in params.items():
+        args += ["-p", f"{key}={value!r}"]
+    return args
+
+
+class PipelinesHandler(MLOpsHandler):
+    DOC = {"get": "Pipelines with their steps, schedule, time zone, next run and last status"}
+
+    @reads
+    async def get(self) -> None:
+        self.reply(await self.call(_pipelines))
+
+
+class PipelineHandler(MLOpsHandler):
+    DOC = {"get": "One pipeline: its spec (and YAML), its DAG as a plotly figure, its runs"}
+
+    @reads
+    async def get(self, name: str) -> None:
+        self.reply(await self.call(_pipeline, name))
+
+
+class PipelineRunsHandler(MLOpsHandler):
+    DOC = {"post": 'Start a run now: {"params": {...}}; it runs in a process of its own'}
+
+    @writes
+    async def post(self, name: str) -> None:
+        from ...errors import MLOpsUsageError
+
+        params = self.body().get("params") or {}
+        if not isinstance(params, dict):
+            raise MLOpsUsageError("params must be an object")
+        args = await self.call(_check_run, name, params)
+        _start(args)
+        self.reply({"pipeline": name, "started": True}, status=202)
+
+
+class PipelineRunHandler(MLOpsHandler):
+    DOC = {"get": "One pipeline run: every step attempt (status, times, error, failing cell, "
+                  "tracked runs) and the DAG coloured by status"}
+
+    @reads
+    async def get(self, run_id: str) -> None:
+        self.reply(await self.call(_run, run_id))
+
+
+class ResumeHandler(MLOpsHandler):
+    DOC = {"post": "Re-run the steps of a run that did not finish (in a process of its own)"}
+
+    @writes
+    async def post(self, run_id: str) -> None:
+        from ...errors import MLOpsUsageError, NotFoundError
+
+        run = await self.call(_run, run_id)
+        if run["status"] == "running":
+            raise MLOpsUsageError(f"pipeline run {run['id'][:8]} is still running")
+        if run["status"] == "finished":
+            raise NotFoundError(f"pipeline run {run['id'][:8]} finished: nothing to resume")
+        _start(["resume", run["id"]])
+        self.reply({"run_id": run["id"], "resumed": True}, status=202)
+
+
+class ExecutedNotebookHandler(MLOpsHandler):
+    DOC = {"get": "A step's executed notebook (.ipynb JSON), as papermill wrote it"}
+
+    @reads
+    async def get(self, run_id: str, step_id: str) -> None:
+        text = await self.call(_notebook, run_id, step_id)
+        self.set_header("Content-Type", "application/x-ipynb+json")
+        self.set_header("Content-Disposition", f'attachment; filename="{step_id[:8]}.ipynb"')
+        self.finish(text)
+
+
+ROUTES = [
+    ("/pipelines", PipelinesHandler),
+    ("/pipelines/{name}", PipelineHandler),
+    ("/pipelines/{name}/runs", PipelineRunsHandler),
+    ("/pipeline-runs/{run_id}", PipelineRunHandler),
+    ("/pipeline-runs/{run_id}/resume", ResumeHandler),
+    ("/pipeline-runs/{run_id}/steps/{step_id}/notebook", ExecutedNotebookHandler),
+]
