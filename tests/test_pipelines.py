@@ -90,6 +90,10 @@ def test_a_dag_runs_in_order_with_parallel_steps_and_parameters(dag, mlops, proj
     runs = mlops.list_pipeline_runs("wine")
     assert runs["run_id"].tolist() == [result.id] and runs["status"].tolist() == ["finished"]
     assert len(result.figure().data) == 1
+    lin = mlops.lineage(result.id)  # pipeline → run → step → executed notebook → runs → data
+    assert lin.root.kind == "pipeline_run"
+    assert {"pipeline", "step", "executed_notebook", "run", "dataset"} <= {
+        n.kind for n in lin.nodes.values()}
 
 
 @pytest.mark.slow

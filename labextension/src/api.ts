@@ -115,6 +115,38 @@ export interface IModelVersion {
   signature: { inputs: { name: string; type: string }[]; output: any } | null;
 }
 
+export interface IPipelineStep {
+  id: string;
+  step: string;
+  attempt: number;
+  status: string;
+  started_at: number;
+  ended_at: number | null;
+  error: string | null;
+  failed_cell: number | null;
+  runs: string[];
+}
+
+export interface IPipelineRun {
+  id: string;
+  pipeline: string;
+  status: string;
+  trigger: string;
+  params: Record<string, unknown>;
+  started_at: number;
+  ended_at: number | null;
+  error: string | null;
+  steps: IPipelineStep[];
+  figure: Figure;
+}
+
+export interface IPipeline {
+  name: string;
+  yaml: string;
+  figure: Figure;
+  runs: Row[];
+}
+
 export interface ILineage {
   root: string;
   nodes: Row[];
@@ -216,5 +248,13 @@ export const api = {
     post<IModelVersion>(['models', name, 'aliases'], { alias, version, comment }),
   promote: (name: string, version: number, alias: string, require?: string, comment?: string) =>
     post<IModelVersion>(['models', name, 'promote'], { version, alias, require, comment }),
-  lineage: (ref: string) => request<ILineage>(['lineage'], { ref })
+  lineage: (ref: string) => request<ILineage>(['lineage'], { ref }),
+  pipelines: () => request<{ pipelines: Row[] }>(['pipelines']),
+  pipeline: (name: string) => request<IPipeline>(['pipelines', name]),
+  startPipeline: (name: string, params: Record<string, unknown> = {}) =>
+    post<{ started: boolean }>(['pipelines', name, 'runs'], { params }),
+  pipelineRun: (id: string) => request<IPipelineRun>(['pipeline-runs', id]),
+  resumePipelineRun: (id: string) => post<{ resumed: boolean }>(['pipeline-runs', id, 'resume'], {}),
+  executedNotebookUrl: (runId: string, stepId: string) =>
+    apiUrl(['pipeline-runs', runId, 'steps', stepId, 'notebook'])
 };

@@ -11,6 +11,7 @@ import { CompareView } from './sections/runs/CompareView';
 import { RunView } from './sections/runs/RunView';
 import { DatasetView } from './sections/datasets/DatasetView';
 import { ModelView } from './sections/models/ModelView';
+import { PipelineView } from './sections/pipelines/PipelineView';
 
 export class Views {
   constructor(
@@ -43,6 +44,12 @@ export class Views {
   openModel(name: string): void {
     this._open(`jp-mlops-model-${name}`, `Model ${name}`, () => (
       <ModelView name={name} model={this.model} views={this} />
+    ));
+  }
+
+  openPipeline(name: string): void {
+    this._open(`jp-mlops-pipeline-${name}`, `Pipeline ${name}`, () => (
+      <PipelineView name={name} model={this.model} views={this} />
     ));
   }
 

@@ -35,6 +35,8 @@ def seeded(lab_project):
         with mlops.start_run(name=f"clf-{f1}", experiment="models"):
             mlops.log_metric("f1", f1)
             mlops.register_model(LogisticRegression().fit(X, [0, 0, 1, 1]), "clf", signature=X)
+    mlops.export_pipeline("nightly", notebooks=["notebooks/quickstart.ipynb"],
+                          schedule="0 2 * * *", params={"epochs": 3})
     return mlops
 
 
@@ -75,8 +77,8 @@ def test_sidebar_shows_the_notebooks_runs_and_user_text_as_text(page, shots):
                                                       "clf-0.7"])
     assert page.locator(".jp-mlops-sidebar img").count() == 0  # the name was not parsed as HTML
     assert page.dialogs == []
-    assert page.locator(".jp-mlops-section-title").all_text_contents() == ["▾ Runs", "▾ Datasets",
-                                                                         "▾ Models"]
+    assert page.locator(".jp-mlops-section-title").all_text_contents() == [
+        "▾ Runs", "▾ Datasets", "▾ Models", "▾ Pipelines"]
     assert "wine-train" in page.locator(".jp-mlops-section-datasets").inner_text()
     page.screenshot(path=str(shots / "sidebar-light.png"))
 
@@ -157,6 +159,16 @@ def test_promote_shows_the_gates_answer(page, shots):
     history.locator("td", has_text="first release").wait_for(timeout=WAIT)
     assert "@production → 1" in view.locator("h2").inner_text()
     page.screenshot(path=str(shots / "model-view.png"))
+
+
+def test_pipeline_view(page, shots):
+    section = page.locator(".jp-mlops-section-pipelines .jp-mlops-item", has_text="nightly")
+    assert "next" in section.inner_text()
+    section.click()
+    view = page.locator(".jp-mlops-pipeline-view")
+    view.locator(".js-plotly-plot").first.wait_for(timeout=WAIT)
+    assert "notebook: notebooks/quickstart.ipynb" in view.locator(".jp-mlops-yaml").inner_text()
+    assert view.locator(".jp-mlops-run-now").is_visible()
 
 
 def choose_theme(page, theme: str) -> None:

@@ -4,9 +4,10 @@
  */
 import { datasetsSection } from './datasets/DatasetsSection';
 import { modelsSection } from './models/ModelsSection';
+import { pipelinesSection } from './pipelines/PipelinesSection';
 import type { ISection } from './registry';
 import { runsSection } from './runs/RunsSection';
 
-export const SECTIONS: ISection[] = [runsSection, datasetsSection, modelsSection].sort(
+export const SECTIONS: ISection[] = [runsSection, datasetsSection, modelsSection, pipelinesSection].sort(
   (a, b) => a.rank - b.rank
 );
