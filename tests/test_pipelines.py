@@ -201,3 +201,26 @@ def test_the_scheduler_starts_due_runs_once(project, mlops):
     scheduler.set_schedule("nightly", None)
     assert scheduler.tick(now=t0 + 10 * 86400, start=started.append) == []
     assert scheduler.schedule_table()[0]["schedule"] is None
+
+
+@pytest.mark.slow
+def test_a_dead_kernel_fails_its_step_as_killed(project, mlops):
+    """papermill's output notebook shows the dead cell as completed: the exception decides."""
+    notebook(project / "die.ipynb", "x = 1",
+             "import os, signal\nprint('about to die', flush=True)\nos.kill(os.getpid(), signal.SIGKILL)")
+    mlops.export_pipeline("die", notebooks=["die.ipynb"])
+    started = time.monotonic()
+    result = mlops.run_pipeline("die", progress=False)
+    assert time.monotonic() - started < 60
+    step = result.latest["die"]
+    assert result.status == "failed" and step.status == "killed"
+    assert "DeadKernelError" in step.error and step.output is not None
+
+
+def test_the_example_pipeline_is_valid(monkeypatch, mlops):
+    repo = Path(__file__).resolve().parent.parent
+    monkeypatch.setenv("MLOPS_PROJECT_ROOT", str(repo))
+    spec = mlops.load_spec("wine")
+    assert [s.notebook for s in spec.steps] == ["notebooks/quickstart.ipynb",
+                                                "notebooks/models.ipynb"]
+    assert spec.schedule == "0 2 * * *" and spec.ci_params

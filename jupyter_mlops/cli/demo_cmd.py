@@ -1,5 +1,6 @@
 """`jupyter mlops demo`: run the example notebooks headless into the embedded store, say what
-the store now holds, then open JupyterLab on them (`--no-lab` or MLOPS_DEMO_NO_LAB=1 skips)."""
+the store now holds, then open JupyterLab on them (`--no-lab` or MLOPS_DEMO_NO_LAB=1 skips;
+`--scheduler` or MLOPS_DEMO_SCHEDULER=1 runs the pipeline scheduler beside it)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ def add(sub) -> None:
     p.add_argument("--no-lab", action="store_true", help="do not start JupyterLab "
                    "(also MLOPS_DEMO_NO_LAB=1)")
     p.add_argument("--port", type=int, default=8888)
+    p.add_argument("--scheduler", action="store_true", help="also run `jupyter mlops scheduler` "
+                   "beside JupyterLab (also MLOPS_DEMO_SCHEDULER=1)")
     p.set_defaults(func=run)
 
 
@@ -42,6 +45,15 @@ def run(args) -> int:
     cmd = ["jupyter", "lab", f"--notebook-dir={folder}", f"--port={args.port}", "--no-browser"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
-    print("starting", " ".join(cmd), flush=True)
-    os.execvp(cmd[0], cmd)
-    return 0
+    if not (args.scheduler or os.environ.get("MLOPS_DEMO_SCHEDULER", "") not in ("", "0")):
+        print("starting", " ".join(cmd), flush=True)
+        os.execvp(cmd[0], cmd)
+    import subprocess
+    import sys
+
+    scheduler = subprocess.Popen([sys.executable, "-m", "jupyter_mlops.cli", "scheduler"])
+    print(f"started the scheduler (pid {scheduler.pid}); starting", " ".join(cmd), flush=True)
+    try:
+        return subprocess.call(cmd)
+    finally:
+        scheduler.terminate()

@@ -62,13 +62,23 @@ def _attempt(spec: PipelineSpec, step: Step, run_id: str, attempt: int,
         output, _ = proc.communicate()
         _close_attempt(run_id, step.name, attempt, "timeout",
                        f"timed out after {step.timeout} (the kernel was killed)")
+        _keep_output(run_id, step.name, attempt, output)
         return "timeout", output
     status = {0: "finished", 1: "failed", 3: "killed"}.get(proc.returncode)
     if status is None:  # the child itself died before it could say
         status = "killed" if proc.returncode < 0 else "failed"
         _close_attempt(run_id, step.name, attempt, status,
                        f"the step process exited with {proc.returncode}")
+    _keep_output(run_id, step.name, attempt, output)
     return status, output
+
+
+def _keep_output(run_id: str, step: str, attempt: int, output: str) -> None:
+    """The step process's own output (papermill, warnings), its last 64 KiB, with the attempt."""
+    with get_store().write() as conn:
+        conn.execute(update(step_runs).where(
+            step_runs.c.pipeline_run_id == run_id, step_runs.c.step == step,
+            step_runs.c.attempt == attempt).values(output=output[-65536:]))
 
 
 def _close_attempt(run_id: str, step: str, attempt: int, status: str, error: str) -> None:

@@ -35,6 +35,7 @@ class StepRun:
     error: str | None
     failed_cell: int | None
     runs: tuple[str, ...] = ()
+    output: str | None = field(default=None, repr=False)
 
     @property
     def seconds(self) -> float | None:
@@ -149,7 +150,7 @@ def get_pipeline_run(ref: str) -> PipelineRun:
         id=a["id"], step=a["step"], attempt=a["attempt"], status=a["status"],
         started_at=a["started_at"], ended_at=a["ended_at"], params=json.loads(a["params"]),
         notebook_digest=a["notebook_digest"], error=a["error"], failed_cell=a["failed_cell"],
-        runs=tuple(by_step.get(a["id"], ()))) for a in attempts)
+        runs=tuple(by_step.get(a["id"], ())), output=a["output"]) for a in attempts)
     return PipelineRun(id=row["id"], pipeline=row["pipeline"], status=row["status"],
                        trigger=row["trigger"], params=json.loads(row["params"]),
                        started_at=row["started_at"], ended_at=row["ended_at"],
