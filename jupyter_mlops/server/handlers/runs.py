@@ -34,11 +34,14 @@ def _history(run_id: str, key: str, max_points: int) -> dict[str, Any]:
         from ...errors import NotFoundError
 
         raise NotFoundError(f"run {run.id[:8]} has no metric {key!r}")
-    full = run.metric_history(key)
-    shown = full if len(full) <= max_points else run.metric_history(key, max_points)
+    from ...tracking.downsample import downsample
+
+    full = run.metric_history(key)  # read once; thinned here
+    shown = downsample(full, max_points)
+    seconds = shown["timestamp"].to_numpy(dtype="datetime64[ns]").astype("int64") / 1e9
     return {"key": key, "total": len(full), "step": shown["step"].tolist(),
             "value": [None if v != v else v for v in shown["value"].tolist()],
-            "timestamp": [t.timestamp() for t in shown["timestamp"]]}
+            "timestamp": seconds.tolist()}
 
 
 def _chart(run_ids: list[str], keys: list[str] | None, max_points: int) -> Any:
