@@ -224,3 +224,35 @@ def test_the_example_pipeline_is_valid(monkeypatch, mlops):
     assert [s.notebook for s in spec.steps] == ["notebooks/quickstart.ipynb",
                                                 "notebooks/models.ipynb"]
     assert spec.schedule == "0 2 * * *" and spec.ci_params
+
+
+@pytest.mark.slow
+def test_run_step_stopped_by_sigterm_closes_its_attempt_and_run(project, mlops):
+    """What an Airflow timeout, an Argo deadline or a pod eviction does to a step."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    notebook(project / "slow.ipynb", "seconds = 120\nfail_marker = ''\nrows = 1",
+             WORK.replace("NAME", "'slow'"))
+    mlops.export_pipeline("ext", notebooks=["slow.ipynb"])
+    proc = subprocess.Popen([sys.executable, "-m", "jupyter_mlops.cli", "pipeline", "run-step",
+                             "ext", "slow", "--run-id", "scheduled__2026-11-23T02:00:00"],
+                            env=dict(os.environ), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while True:
+        runs = mlops.list_pipeline_runs("ext")
+        if len(runs):
+            steps = mlops.get_pipeline_run(runs["run_id"][0]).steps
+            if steps and steps[0].status == "running":
+                break
+        assert time.monotonic() < deadline and proc.poll() is None, proc.stdout.read()
+        time.sleep(0.2)
+    time.sleep(3)  # into the notebook's sleep
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 3
+    run = mlops.get_pipeline_run(runs["run_id"][0])
+    assert run.trigger == "external" and run.status == "failed"
+    assert run.latest["slow"].status == "killed" and "SIGTERM" in run.latest["slow"].error

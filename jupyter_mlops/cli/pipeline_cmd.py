@@ -67,6 +67,12 @@ def add(sub) -> None:
     export.add_argument("--to", required=True, choices=["airflow", "argo", "k8s", "github"])
     export.add_argument("--out-dir", help="another folder to write into")
     export.add_argument("--image", help="the container image (argo, k8s)")
+    export.add_argument("--promote-model", metavar="NAME",
+                        help="github: promote the latest version of NAME after a scheduled run")
+    export.add_argument("--promote-alias", metavar="ALIAS",
+                        help="github: the alias to move (default production)")
+    export.add_argument("--promote-require", metavar="EXPR",
+                        help='github: the gate, e.g. "metrics.f1 >= production.metrics.f1"')
     export.set_defaults(func=export_)
 
 
@@ -148,10 +154,20 @@ def schedule_(args) -> int:
 def export_(args) -> int:
     from ..pipelines.export import export_pipeline_to
 
-    options = {"image": args.image} if args.image else {}
+    options = export_options(args.image, args.promote_model, args.promote_alias,
+                             args.promote_require)
     for path in export_pipeline_to(args.name, args.to, out_dir=args.out_dir, **options):
         print(f"wrote {path}")
     return 0
+
+
+def export_options(image: str | None, model: str | None, alias: str | None,
+                   require: str | None) -> dict:
+    """The keyword options of export_pipeline_to from command-line values."""
+    options: dict = {"image": image} if image else {}
+    if model or alias or require:
+        options["promote"] = {"model": model, "alias": alias, "require": require}
+    return options
 
 
 def unschedule_(args) -> int:

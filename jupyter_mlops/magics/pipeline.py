@@ -15,7 +15,8 @@ USAGE = {
     "show": "usage: %pipeline show NAME",
     "run": "usage: %pipeline run NAME [-p K=V ...] [--workers N]",
     "runs": "usage: %pipeline runs NAME [--run RUN_ID]",
-    "export": "usage: %pipeline export NAME --to airflow|argo|k8s|github [--image IMAGE]",
+    "export": "usage: %pipeline export NAME --to airflow|argo|k8s|github [--image IMAGE] "
+              "[--promote-model NAME] [--promote-alias ALIAS] [--promote-require EXPR]",
 }
 
 DOC = """Turn notebooks into a scheduled, parameterized pipeline.
@@ -27,7 +28,8 @@ DOC = """Turn notebooks into a scheduled, parameterized pipeline.
 %pipeline run NAME [-p K=V ...] [--workers N]
     run it now: each step in its own kernel, independent steps in parallel
 %pipeline runs NAME [--run RUN_ID]   recent runs, or one run's steps
-%pipeline export NAME --to airflow|argo|k8s|github [--image IMAGE]
+%pipeline export NAME --to airflow|argo|k8s|github [--image IMAGE] [--promote-model NAME ...]
+    files for the target's own tools under pipelines/NAME/TARGET/
 """
 
 
@@ -120,10 +122,15 @@ class PipelineMagics(Magics):
         p.add_argument("name")
         p.add_argument("--to", required=True, choices=["airflow", "argo", "k8s", "github"])
         p.add_argument("--image")
+        p.add_argument("--promote-model")
+        p.add_argument("--promote-alias")
+        p.add_argument("--promote-require")
         opts = p.parse_args(rest)
+        from ..cli.pipeline_cmd import export_options
         from ..pipelines.export import export_pipeline_to
 
-        options = {"image": opts.image} if opts.image else {}
+        options = export_options(opts.image, opts.promote_model, opts.promote_alias,
+                                 opts.promote_require)
         paths = export_pipeline_to(opts.name, opts.to, **options)
         for path in paths:
             print(f"wrote {path}")

@@ -125,6 +125,11 @@ class PipelineSpec(BaseModel):
             if unknown:
                 raise ValueError(f"step {step.name!r} depends on unknown step(s) {', '.join(unknown)}")
         order(self)  # raises on a cycle
+        known = set(self.params) | {k for s in self.steps for k in s.params}
+        unknown = sorted(set(self.ci_params) - known)
+        if unknown:
+            raise ValueError(f"ci_params {', '.join(unknown)} are not parameters of the pipeline "
+                             "or of a step (declare them in params)")
         return self
 
     def step(self, name: str) -> Step:

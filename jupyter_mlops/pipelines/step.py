@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import tempfile
 import time
 import uuid
@@ -39,6 +40,10 @@ def ensure_pipeline_run(name: str, run_id: str, params: dict[str, Any], trigger:
     now = time.time()
     with store.write("pipeline", name, "run") as conn:
         exists = conn.execute(select(pipeline_runs.c.id).where(pipeline_runs.c.id == run_id)).first()
+        if exists is not None and trigger == "external":  # a retry opens a closed run again
+            conn.execute(update(pipeline_runs).where(
+                pipeline_runs.c.id == run_id, pipeline_runs.c.trigger == "external")
+                .values(status="running", ended_at=None, error=None, heartbeat=now))
         if exists is None:
             conn.execute(pipeline_runs.insert().values(
                 id=run_id, pipeline=name, status="running", trigger=trigger,
@@ -67,12 +72,15 @@ def run_step(name: str, step_name: str, run_id: str, attempt: int = 1,
                        "MLOPS_NOTEBOOK": str(notebook.resolve()),
                        "MLOPS_PROJECT_ROOT": str(root.resolve())})
     status, error, failed_cell, digest = "finished", None, None, None
+    previous = signal.signal(signal.SIGTERM, _terminated)  # an orchestrator's timeout/eviction
     with tempfile.TemporaryDirectory() as tmp:
         output = Path(tmp) / notebook.name
         try:
             pm.execute_notebook(str(notebook), str(output), parameters=values,
                                 cwd=str(notebook.parent), kernel_name=step.kernel or "python3",
                                 progress_bar=False, log_output=False)
+        except Terminated:
+            status, error = "killed", "stopped by SIGTERM (a timeout, a deadline or an eviction)"
         except PapermillExecutionError as exc:
             status, error = "failed", f"{exc.ename}: {exc.evalue}"
             failed_cell = exc.cell_index  # in the executed notebook (after the injected cell)
@@ -80,10 +88,47 @@ def run_step(name: str, step_name: str, run_id: str, attempt: int = 1,
             dead = type(exc).__name__ == "DeadKernelError"
             status = "killed" if dead else "failed"
             error = f"{type(exc).__name__}: {exc}"
+        finally:
+            signal.signal(signal.SIGTERM, previous)
         if output.exists():
             digest, _ = store.artifacts.put_file(output)
     with store.write("pipeline_run", run_id, f"{step_name} {status}") as conn:
         conn.execute(update(step_runs).where(step_runs.c.id == step_id).values(
             status=status, ended_at=time.time(), error=error, failed_cell=failed_cell,
             notebook_digest=digest))
+        close_external_run(conn, spec, run_id)
     return status
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived while the step ran (a BaseException, so no library swallows it)."""
+
+
+def _terminated(signum, frame) -> None:
+    raise Terminated()
+
+
+def close_external_run(conn, spec, run_id: str) -> None:
+    """A run an orchestrator drives (Airflow, Argo) has no runner to close it: once every
+    step's latest attempt has ended, it is finished (all finished) or failed; a later retry
+    opens it again."""
+    row = conn.execute(select(pipeline_runs.c.trigger).where(pipeline_runs.c.id == run_id)).first()
+    if row is None or row.trigger != "external":
+        return
+    latest: dict[str, str] = {}
+    for step, status in conn.execute(select(step_runs.c.step, step_runs.c.status)
+                                     .where(step_runs.c.pipeline_run_id == run_id)
+                                     .order_by(step_runs.c.attempt, step_runs.c.started_at)):
+        latest[step] = status
+    open_steps = [s.name for s in spec.steps if latest.get(s.name) in (None, "running")]
+    failed = sorted(s for s, status in latest.items() if status not in ("finished", "running"))
+    if open_steps and not failed:
+        status, ended, error = "running", None, None
+    elif open_steps:  # a failure: its dependents will not run, unless the orchestrator retries
+        status, ended, error = "failed", time.time(), "; ".join(f"step {s} {latest[s]}" for s in failed)
+    else:
+        status = "finished" if not failed else "failed"
+        ended = time.time()
+        error = "; ".join(f"step {s} {latest[s]}" for s in failed) or None
+    conn.execute(update(pipeline_runs).where(pipeline_runs.c.id == run_id).values(
+        status=status, ended_at=ended, error=error, heartbeat=time.time()))

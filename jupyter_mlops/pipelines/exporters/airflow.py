@@ -82,6 +82,20 @@ def _secret(name: str) -> str | None:
     return value
 
 
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGTERM to the step and its kernel (their own process group), SIGKILL 10 s later."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=10)
+            return
+        except subprocess.TimeoutExpired:
+            pass
+
+
 @task(retry_exponential_backoff=2.0)  # delay, 2x, 4x... like the local runner
 def run_step(step: str, params=None, run_id=None, ti=None) -> None:
     """`jupyter mlops pipeline run-step` for one step: exit 0 finished, 1 failed, 3 killed."""
@@ -104,11 +118,7 @@ def run_step(step: str, params=None, run_id=None, ti=None) -> None:
             print(line, end="", flush=True)
         code = proc.wait()
     except BaseException:  # the execution timeout, or the task was stopped: end the step too
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        _stop(proc)
         raise
     if code == 2:  # bad usage (unknown step, invalid spec): retrying cannot help
         raise AirflowFailException(f"step {{step}}: jupyter mlops refused the command (exit 2)")
@@ -157,14 +167,19 @@ def render(spec: PipelineSpec, options: dict[str, Any]) -> dict[str, str]:
     tasks = []
     for name in order(spec):
         step = spec.step(name)
-        var = "step_" + "".join(c if c.isalnum() else "_" for c in name)
+        var = base = "step_" + "".join(c if c.isalnum() else "_" for c in name)
+        n = 1
+        while var in variables.values():  # steps a_b and a-b
+            n += 1
+            var = f"{base}_{n}"
         variables[name] = var
         args = [f"task_id={name!r}", f"retries={step.retries}",
                 f"retry_delay=timedelta(seconds={step.retry_delay_s!r})"]
         if step.timeout_s is not None:
             args.append(f"execution_timeout=timedelta(seconds={step.timeout_s!r})")
-        tasks.append(f"    {var} = run_step.override({', '.join(args)})({name!r})  "
-                     f"# {step.notebook}\n")
+        lines = [f"    {var} = run_step.override(  # {step.notebook}\n",
+                 *(f"        {a},\n" for a in args), f"    )({name!r})\n"]
+        tasks.append("".join(lines))
     edges = []
     for name in order(spec):
         for dep in spec.step(name).depends_on:

@@ -33,6 +33,7 @@ def render(spec: PipelineSpec, options: dict[str, Any]) -> dict[str, str]:
             template["retryStrategy"] = {
                 "limit": step.retries,
                 "retryPolicy": "Always",  # a killed pod (out of memory) is retried too
+                "expression": "lastRetry.exitCode != '2'",  # bad usage: retrying cannot help
                 "backoff": {"duration": _seconds(step.retry_delay_s), "factor": 2},
             }
             command += ["--attempt", "{{=asInt(retries) + 1}}"]  # retries counts from 0
@@ -64,7 +65,6 @@ def render(spec: PipelineSpec, options: dict[str, Any]) -> dict[str, str]:
                 "schedules": [spec.schedule],
                 "timezone": spec.timezone,
                 "concurrencyPolicy": "Forbid" if spec.max_active_runs == 1 else "Allow",
-                "workflowMetadata": {"labels": labels(spec)},
                 "workflowSpec": workflow_spec,
             },
         }

@@ -14,9 +14,9 @@ from . import K8S_SECRET, STORE_ENV, dns_label, header, to_yaml
 NOTES = f"""\
 # The image holds the project (pipelines/, the notebooks) at its working directory, with
 # jupyter-mlops and the notebooks' libraries installed. The store comes from the Secret
-# {K8S_SECRET!r}: keys {' and '.join(STORE_ENV)} (a pod without them fails to start rather
-# than write to a throwaway SQLite file); its other keys (e.g. AWS_ACCESS_KEY_ID and
-# AWS_SECRET_ACCESS_KEY for s3://) become environment variables too.
+# {K8S_SECRET!r}, keys {' and '.join(STORE_ENV)}: a pod
+# without them fails to start rather than write to a throwaway SQLite file. Its other keys
+# (e.g. AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for s3://) become environment variables too.
 """
 
 
