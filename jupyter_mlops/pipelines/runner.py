@@ -142,13 +142,7 @@ def run_pipeline(name: str, params: dict[str, Any] | None = None, workers: int |
             conn.execute(update(pipeline_runs).where(pipeline_runs.c.id == run_id).values(
                 status="running", ended_at=None, error=None, heartbeat=time.time()))
     else:
-        spec = load_spec(name)
-        unknown = sorted(set(params or {}) - set(spec.params) -
-                         {k for s in spec.steps for k in s.params})
-        if unknown:
-            raise MLOpsUsageError(f"pipeline {name!r} has no parameter {', '.join(unknown)} "
-                                  f"(it has: {', '.join(sorted(spec.params)) or 'none'})")
-        _check_concurrency(spec)
+        spec = check_start(name, params)
         run_id = uuid.uuid4().hex
         now = time.time()
         with store.write("pipeline", name, "run") as conn:
@@ -173,6 +167,34 @@ def run_pipeline(name: str, params: dict[str, Any] | None = None, workers: int |
     if progress:
         print(result.summary(), file=sys.stderr, flush=True)
     return result
+
+
+def check_start(name: str, params: dict[str, Any] | None) -> PipelineSpec:
+    """The spec, if a run with `params` may start now: every parameter is one the pipeline or
+    a step declares, and the pipeline is not already running (beyond max_active_runs)."""
+    spec = load_spec(name)
+    unknown = sorted(set(params or {}) - set(spec.params) -
+                     {k for s in spec.steps for k in s.params})
+    if unknown:
+        raise MLOpsUsageError(f"pipeline {name!r} has no parameter {', '.join(unknown)} "
+                              f"(it has: {', '.join(sorted(spec.params)) or 'none'})")
+    _check_concurrency(spec)
+    return spec
+
+
+def start_pipeline(name: str, params: dict[str, Any] | None = None,
+                   resume: str | None = None, trigger: str = "manual") -> None:
+    """Check, then run (or resume) a pipeline in a process of its own, detached: for callers
+    that must not wait (the REST API, the scheduler)."""
+    if resume is not None:
+        args = ["resume", resume]
+    else:
+        check_start(name, params)
+        args = ["run", name, "--quiet", "--trigger", trigger]
+        for key, value in (params or {}).items():
+            args += ["-p", f"{key}={value!r}"]
+    subprocess.Popen([sys.executable, "-m", "jupyter_mlops.cli", "pipeline", *args],
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
 
 def _check_concurrency(spec: PipelineSpec) -> None:
@@ -255,8 +277,8 @@ def _execute(spec: PipelineSpec, run_id: str, params: dict[str, Any],
     return outcomes
 
 
-def resume_pipeline(run_id: str, workers: int | None = None, progress: bool = True) -> PipelineRun:
-    """Re-run the steps of pipeline run `run_id` that did not finish (and their dependents)."""
+def resumable(run_id: str) -> PipelineRun:
+    """The pipeline run, if it ended without finishing (so resuming it means something)."""
     from .status import get_pipeline_run
 
     run = get_pipeline_run(run_id)
@@ -264,4 +286,10 @@ def resume_pipeline(run_id: str, workers: int | None = None, progress: bool = Tr
         raise MLOpsUsageError(f"pipeline run {run.id[:8]} is still running")
     if run.status == "finished":
         raise NotFoundError(f"pipeline run {run.id[:8]} finished: nothing to resume")
+    return run
+
+
+def resume_pipeline(run_id: str, workers: int | None = None, progress: bool = True) -> PipelineRun:
+    """Re-run the steps of pipeline run `run_id` that did not finish (and their dependents)."""
+    run = resumable(run_id)
     return run_pipeline(run.pipeline, workers=workers, progress=progress, resume=run.id)

@@ -7,7 +7,6 @@ pipeline that is still running is not started again (its spec's max_active_runs)
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -48,7 +47,7 @@ def tick(now: float | None = None, start: Callable[[str], Any] | None = None) ->
     """One look at every schedule: starts what is due (with `start(name)`, by default a
     `jupyter mlops pipeline run` process) and returns the names started."""
     now = time.time() if now is None else now
-    start = start or _spawn
+    start = start or _start
     store = get_store()
     specs = {s.name: s for s in list_pipelines() if s.schedule}
     started = []
@@ -80,9 +79,10 @@ def tick(now: float | None = None, start: Callable[[str], Any] | None = None) ->
     return started
 
 
-def _spawn(name: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "jupyter_mlops.cli", "pipeline", "run", name,
-                             "--trigger", "schedule", "--quiet"])
+def _start(name: str) -> None:
+    from .runner import start_pipeline
+
+    start_pipeline(name, trigger="schedule")
 
 
 def run_scheduler(interval: float = 30.0, once: bool = False) -> None:

@@ -4,8 +4,6 @@ their own, so a long pipeline never holds the server)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from typing import Any
 
 from .base import MLOpsHandler, reads, writes
@@ -53,30 +51,6 @@ def _notebook(run_id: str, step_id: str) -> str:
     raise NotFoundError(f"pipeline run {run.id[:8]} has no step run {step_id!r}")
 
 
-def _start(args: list[str]) -> None:
-    """A `jupyter mlops pipeline …` process of its own, detached from the server."""
-    subprocess.Popen([sys.executable, "-m", "jupyter_mlops.cli", "pipeline", *args],
-                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                     start_new_session=True)
-
-
-def _check_run(name: str, params: dict[str, Any]) -> list[str]:
-    """Validate what a run would get (spec, parameters) before starting it."""
-    from ...errors import MLOpsUsageError
-    from ...pipelines.runner import _check_concurrency
-    from ...pipelines.spec import load_spec
-
-    spec = load_spec(name)
-    unknown = sorted(set(params) - set(spec.params) - {k for s in spec.steps for k in s.params})
-    if unknown:
-        raise MLOpsUsageError(f"pipeline {name!r} has no parameter {', '.join(unknown)}")
-    _check_concurrency(spec)
-    args = ["run", name, "--quiet"]
-    for key, value in params.items():
-        args += ["-p", f"{key}={value!r}"]
-    return args
-
-
 class PipelinesHandler(MLOpsHandler):
     DOC = {"get": "Pipelines with their steps, schedule, time zone, next run and last status"}
 
@@ -99,12 +73,12 @@ class PipelineRunsHandler(MLOpsHandler):
     @writes
     async def post(self, name: str) -> None:
         from ...errors import MLOpsUsageError
+        from ...pipelines.runner import start_pipeline
 
         params = self.body().get("params") or {}
         if not isinstance(params, dict):
             raise MLOpsUsageError("params must be an object")
-        args = await self.call(_check_run, name, params)
-        _start(args)
+        await self.call(start_pipeline, name, params)
         self.reply({"pipeline": name, "started": True}, status=202)
 
 
@@ -122,15 +96,11 @@ class ResumeHandler(MLOpsHandler):
 
     @writes
     async def post(self, run_id: str) -> None:
-        from ...errors import MLOpsUsageError, NotFoundError
+        from ...pipelines.runner import resumable, start_pipeline
 
-        run = await self.call(_run, run_id)
-        if run["status"] == "running":
-            raise MLOpsUsageError(f"pipeline run {run['id'][:8]} is still running")
-        if run["status"] == "finished":
-            raise NotFoundError(f"pipeline run {run['id'][:8]} finished: nothing to resume")
-        _start(["resume", run["id"]])
-        self.reply({"run_id": run["id"], "resumed": True}, status=202)
+        run = await self.call(resumable, run_id)
+        await self.call(start_pipeline, run.pipeline, resume=run.id)
+        self.reply({"run_id": run.id, "resumed": True}, status=202)
 
 
 class ExecutedNotebookHandler(MLOpsHandler):
