@@ -208,13 +208,16 @@ def test_a_dead_kernel_fails_its_step_as_killed(project, mlops):
     """papermill's output notebook shows the dead cell as completed: the exception decides."""
     notebook(project / "die.ipynb", "x = 1",
              "import os, signal\nprint('about to die', flush=True)\nos.kill(os.getpid(), signal.SIGKILL)")
-    mlops.export_pipeline("die", notebooks=["die.ipynb"])
-    started = time.monotonic()
-    result = mlops.run_pipeline("die", progress=False)
-    assert time.monotonic() - started < 60
-    step = result.latest["die"]
-    assert result.status == "failed" and step.status == "killed"
-    assert "DeadKernelError" in step.error and step.output is not None
+    # a lone step without a timeout runs in the runner's process; with one, in its own
+    for timeout in (None, "5m"):
+        mlops.export_pipeline("die", steps=[{"notebook": "die.ipynb", "timeout": timeout}])
+        started = time.monotonic()
+        result = mlops.run_pipeline("die", progress=False)
+        assert time.monotonic() - started < 60
+        step = result.latest["die"]
+        assert result.status == "failed" and step.status == "killed"
+        assert "DeadKernelError" in step.error
+        assert (step.output is not None) == (timeout is not None)  # a process's output kept
 
 
 def test_the_example_pipeline_is_valid(monkeypatch, mlops):

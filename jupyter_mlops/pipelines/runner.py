@@ -95,14 +95,33 @@ def _close_attempt(run_id: str, step: str, attempt: int, status: str, error: str
                 error=error))
 
 
+def _inline_attempt(spec: PipelineSpec, step: Step, run_id: str, attempt: int,
+                    params: dict[str, Any]) -> tuple[str, str]:
+    """Run the step in this process (papermill still gives it a kernel of its own): for a
+    lone step without a timeout, a second Python process would only add its start-up."""
+    from .step import run_step
+
+    keys = ("MLOPS_PIPELINE_RUN_ID", "MLOPS_STEP_ID", "MLOPS_NOTEBOOK", "MLOPS_PROJECT_ROOT")
+    saved = {k: os.environ.get(k) for k in keys}
+    try:
+        return run_step(spec.name, step.name, run_id, attempt, params), ""
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def _run_step(spec: PipelineSpec, step: Step, run_id: str, params: dict[str, Any],
-              first_attempt: int, report) -> StepOutcome:
+              first_attempt: int, report, inline: bool = False) -> StepOutcome:
     started = time.monotonic()
     attempt, status, output = first_attempt, "failed", ""
     for n in range(step.retries + 1):
         attempt = first_attempt + n
         report(step.name, "running" if n == 0 else f"retry {n}/{step.retries}")
-        status, output = _attempt(spec, step, run_id, attempt, params)
+        status, output = (_inline_attempt if inline else _attempt)(spec, step, run_id, attempt,
+                                                                    params)
         if status == DONE:
             break
         if n < step.retries:
@@ -238,6 +257,17 @@ def _execute(spec: PipelineSpec, run_id: str, params: dict[str, Any],
                              .values(heartbeat=time.time()))
 
     threading.Thread(target=heartbeat, daemon=True).start()
+    if _can_inline(pending):
+        step = pending[0]
+        outcome = _run_step(spec, step, run_id, spec.parameters(step, params),
+                            done.get(step.name, ("", 0))[1] + 1, report, inline=True)
+        outcomes[step.name] = outcome
+        report(step.name, f"{outcome.status} in {outcome.seconds:.1f} s")
+        beat.set()
+        if bar is not None:
+            bar.update()
+            bar.close()
+        return outcomes
     running: dict[Future, str] = {}
     size = workers or max(len(pending), 1)
     try:
@@ -275,6 +305,16 @@ def _execute(spec: PipelineSpec, run_id: str, params: dict[str, Any],
         if bar is not None:
             bar.close()
     return outcomes
+
+
+def _can_inline(pending: list[Step]) -> bool:
+    """One step left, no timeout to enforce (that needs a process to kill), called from a
+    plain process's main thread (not a notebook kernel, whose event loop papermill would
+    share)."""
+    from ..tracking.capture import ipython
+
+    return (len(pending) == 1 and pending[0].timeout_s is None and ipython() is None
+            and threading.current_thread() is threading.main_thread())
 
 
 def resumable(run_id: str) -> PipelineRun:

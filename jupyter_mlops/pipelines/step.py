@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -72,7 +73,8 @@ def run_step(name: str, step_name: str, run_id: str, attempt: int = 1,
                        "MLOPS_NOTEBOOK": str(notebook.resolve()),
                        "MLOPS_PROJECT_ROOT": str(root.resolve())})
     status, error, failed_cell, digest = "finished", None, None, None
-    previous = signal.signal(signal.SIGTERM, _terminated)  # an orchestrator's timeout/eviction
+    main = threading.current_thread() is threading.main_thread()  # signals need the main thread
+    previous = signal.signal(signal.SIGTERM, _terminated) if main else None  # timeout/eviction
     with tempfile.TemporaryDirectory() as tmp:
         output = Path(tmp) / notebook.name
         try:
@@ -89,7 +91,8 @@ def run_step(name: str, step_name: str, run_id: str, attempt: int = 1,
             status = "killed" if dead else "failed"
             error = f"{type(exc).__name__}: {exc}"
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            if main:
+                signal.signal(signal.SIGTERM, previous)
         if output.exists():
             digest, _ = store.artifacts.put_file(output)
     with store.write("pipeline_run", run_id, f"{step_name} {status}") as conn:
