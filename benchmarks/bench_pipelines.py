@@ -588,6 +588,9 @@ def _points(res: dict) -> dict[tuple[str, str], dict]:
         if run["kind"] in ("cli", "api", "dag"):
             prow = runs_by_rep.get(run["rep"], {})
             srow = steps_by_run.get(prow.get("id"), {}).get(step, {})
+            # the kernel's parent: a step process (`pipeline run-step`), or the runner itself
+            # when it ran the step in its own process
+            t.update(inline="run-step" not in k.get("parent_cmd", "run-step"))
             t.update(step_proc=k.get("parent_start"), run_row=prow.get("started_at"),
                      step_row=srow.get("started_at"), step_end=srow.get("ended_at"),
                      run_end=prow.get("ended_at"), status=srow.get("status"))
@@ -633,6 +636,7 @@ def summarize(res: dict) -> dict:
                 "others_cores_by_rep": [r["others_cores"] for r in runs],
                 "phases": _phases(tl, ONE_STEP, "bare" if kind == "bare" else "ours"),
                 "slow_ends": sum((_span(t, end) or 0) > SLOW_END_S for t in tl),
+                "inline_steps": sum(bool(t["x"].get("inline")) for t in tl),
                 # the wall time outside the work cell: the overhead, free of the loop's noise
                 "outside_work_s": _med([r["wall_s"] - w for r, t in zip(ok, tl, strict=True)
                                         if (w := _span(t, work)) is not None]),
@@ -749,13 +753,14 @@ def _plus(extra: float | None, ratio: float | None) -> str:
     return f"{extra:+.2f} s ({(ratio - 1) * 100:+.1f} %)"
 
 
-def _breakdown(add, phases: list, ours: dict, bare: dict, indent: str) -> None:
+def _breakdown(add, phases: list, ours: dict, bare: dict, indent: str,
+               notes: dict | None = None) -> None:
     for label, _, _, subs in phases:
         add(f"{indent}{label}", _secs(ours.get(label)), _secs(bare.get(label)),
             _pct(None if not bare.get(label) or ours.get(label) is None
                  else ours[label] / bare[label]))
         for sub, _ in subs:
-            add(f"{indent}  {sub}", _secs(ours.get(sub)))
+            add(f"{indent}  {sub}", _secs(ours.get(sub)), note=(notes or {}).get(sub, ""))
 
 
 def render(res: dict) -> str:
@@ -792,7 +797,14 @@ def render(res: dict) -> str:
             "cores; machine busy time minus ours (/proc/stat)")
         add("  where the time goes (medians of each phase, CLI run)",
             note="points: the driver, /proc start times, the kernel's clock, the store's rows")
-        _breakdown(add, ONE_STEP, c["phases"], b["phases"], "    ")
+        inline = c.get("inline_steps", 0)
+        notes = {} if not inline else {
+            "runner: start, imports, spec → step process starts":
+                f"the step ran in the runner's own process in {inline} of {c['n']} runs: there "
+                "“step process” is the runner, and its start is the runner's",
+            "step run closed → pipeline run closed (step process exits, runner records)":
+                "in the runner's process: no step process to exit"}
+        _breakdown(add, ONE_STEP, c["phases"], b["phases"], "    ", notes)
         add("  stalled ends (> 2 s from work end to step closed / exit)", f"{c['slow_ends']}",
             f"{b['slow_ends']}", "", f"of {c['n']} / {b['n']} runs (run_pipeline(): "
             f"{a['slow_ends']})")
