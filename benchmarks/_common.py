@@ -8,6 +8,7 @@ import os
 import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +21,39 @@ def worker_main(tasks: dict[str, Callable[[dict], dict]], task: str, raw: str) -
     result = tasks[task](json.loads(raw))
     sys.stdout.flush()
     print(MARK + json.dumps(result), flush=True)
+
+
+def run_worker(python: str, script: str, task: str, args: dict, *, env: dict, cwd,
+               timeout: float, label: str = "") -> dict:
+    """Run `task` in a fresh process of `script` (its --worker mode); the result it printed
+    after MARK, or a RuntimeError with the tail of what it said."""
+    proc = subprocess.run([python, str(script), "--worker", task, json.dumps(args)], env=env,
+                          cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(MARK)]
+    if proc.returncode != 0 or not lines:
+        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
+        raise RuntimeError(f"{label}{task} failed (exit {proc.returncode}):\n{tail}")
+    return json.loads(lines[-1][len(MARK):])
+
+
+class Driver:
+    """What every benchmark driver shares: timestamped progress on stderr, and measurements
+    whose failure is recorded (in `errors`, shown in the table and the JSON), not fatal."""
+
+    errors: list[str]
+    t_start: float
+
+    def attempt(self, what: str, fn, *fn_args):
+        try:
+            return fn(*fn_args)
+        except Exception as exc:  # noqa: BLE001 - reported in the table and the JSON
+            msg = f"{what}: {type(exc).__name__}: {exc}"
+            print(f"  !! {msg}", file=sys.stderr)
+            self.errors.append(msg)
+            return None
+
+    def log(self, text: str) -> None:
+        print(f"[{time.perf_counter() - self.t_start:6.0f}s] {text}", file=sys.stderr, flush=True)
 
 
 def code_digest() -> str:

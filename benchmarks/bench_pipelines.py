@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import MARK, ROOT
+from _common import ROOT, Driver, run_worker
 from _common import check as _check
 from _common import code_digest as _code_digest
 from _common import git_describe as _git_describe
@@ -242,7 +242,7 @@ WATCH = ("nbformat", "jsonschema", "rfc3987_syntax", "papermill", "sqlalchemy", 
 
 
 # -- the driver ----------------------------------------------------------------------------------
-class Bench:
+class Bench(Driver):
     def __init__(self, args: argparse.Namespace):
         self.args = args
         self.sizes = dict(QUICK if args.quick else FULL)
@@ -271,27 +271,8 @@ class Bench:
         return env
 
     def worker(self, task: str, args: dict, timeout: float = 900) -> dict:
-        proc = subprocess.run(
-            [self.python, str(Path(__file__).resolve()), "--worker", task, json.dumps(args)],
-            env=self.env(), cwd=self.project, capture_output=True, text=True, timeout=timeout)
-        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(MARK)]
-        if proc.returncode != 0 or not lines:
-            tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
-            raise RuntimeError(f"{task} failed (exit {proc.returncode}):\n{tail}")
-        return json.loads(lines[-1][len(MARK):])
-
-    def attempt(self, what: str, fn, *fn_args):
-        """Run one part; a failure is recorded and reported, not fatal."""
-        try:
-            return fn(*fn_args)
-        except Exception as exc:  # noqa: BLE001 - reported in the table and the JSON
-            msg = f"{what}: {exc}"
-            print(f"  !! {msg}", file=sys.stderr)
-            self.errors.append(msg)
-            return None
-
-    def log(self, text: str) -> None:
-        print(f"[{time.perf_counter() - self.t_start:6.0f}s] {text}", file=sys.stderr, flush=True)
+        return run_worker(self.python, __file__, task, args, env=self.env(), cwd=self.project,
+                          timeout=timeout)
 
     # one measured process ---------------------------------------------------------------------
     def timed(self, kind: str, rep: str, argv: list[str], cwd: Path, **extra) -> dict:

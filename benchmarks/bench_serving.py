@@ -34,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import MARK, ROOT
+from _common import ROOT, Driver, run_worker
 from _common import check as _check
 from _common import code_digest as _code_digest
 from _common import git_describe as _git_describe
@@ -332,7 +332,7 @@ class Server:
         return self.proc.returncode
 
 
-class Bench:
+class Bench(Driver):
     def __init__(self, args: argparse.Namespace):
         self.args = args
         self.sizes = dict(QUICK if args.quick else FULL)
@@ -369,28 +369,8 @@ class Bench:
     def worker(self, side: str, task: str, args: dict, timeout: float = 900) -> dict:
         python = self.ours_py if side == "ours" else self.peer_py
         env = self.env_ours() if side == "ours" else self.env_peer()
-        cwd = self.work / side
-        proc = subprocess.run(
-            [python, str(Path(__file__).resolve()), "--worker", task, json.dumps(args)],
-            env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(MARK)]
-        if proc.returncode != 0 or not lines:
-            tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
-            raise RuntimeError(f"{side} {task} failed (exit {proc.returncode}):\n{tail}")
-        return json.loads(lines[-1][len(MARK):])
-
-    def attempt(self, what: str, fn, *fn_args):
-        """Run one step; a failure is recorded and reported, not fatal."""
-        try:
-            return fn(*fn_args)
-        except Exception as exc:  # noqa: BLE001 - reported in the table and the JSON
-            msg = f"{what}: {exc}"
-            print(f"  !! {msg}", file=sys.stderr)
-            self.errors.append(msg)
-            return None
-
-    def log(self, text: str) -> None:
-        print(f"[{time.perf_counter() - self.t_start:6.0f}s] {text}", file=sys.stderr, flush=True)
+        return run_worker(python, __file__, task, args, env=env, cwd=self.work / side,
+                          timeout=timeout, label=f"{side} ")
 
     # servers ------------------------------------------------------------------------------------
     def start(self, side: str, kind: str) -> Server:

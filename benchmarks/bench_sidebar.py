@@ -40,7 +40,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from _common import MARK, ROOT
+from _common import MARK, ROOT, Driver, run_worker
 from _common import check as _check
 from _common import code_digest as _code_digest
 from _common import git_describe as _git_describe
@@ -432,7 +432,7 @@ class LiveWriter:
 
 
 # -- the driver ----------------------------------------------------------------------------------
-class Bench:
+class Bench(Driver):
     def __init__(self, args: argparse.Namespace):
         self.args = args
         self.sizes = dict(QUICK if args.quick else FULL)
@@ -454,27 +454,8 @@ class Bench:
         return env
 
     def worker(self, task: str, args: dict, timeout: float = 1800) -> dict:
-        proc = subprocess.run(
-            [self.python, str(Path(__file__).resolve()), "--worker", task, json.dumps(args)],
-            env=self.env(), cwd=self.project, capture_output=True, text=True, timeout=timeout)
-        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(MARK)]
-        if proc.returncode != 0 or not lines:
-            tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
-            raise RuntimeError(f"{task} failed (exit {proc.returncode}):\n{tail}")
-        return json.loads(lines[-1][len(MARK):])
-
-    def attempt(self, what: str, fn, *fn_args):
-        """Run one step; a failure is recorded and reported, not fatal."""
-        try:
-            return fn(*fn_args)
-        except Exception as exc:  # noqa: BLE001 - reported in the table and the JSON
-            msg = f"{what}: {type(exc).__name__}: {exc}"
-            print(f"  !! {msg}", file=sys.stderr)
-            self.errors.append(msg)
-            return None
-
-    def log(self, text: str) -> None:
-        print(f"[{time.perf_counter() - self.t_start:6.0f}s] {text}", file=sys.stderr, flush=True)
+        return run_worker(self.python, __file__, task, args, env=self.env(), cwd=self.project,
+                          timeout=timeout)
 
     # the store ----------------------------------------------------------------------------------
     def fill(self) -> dict:
