@@ -55,6 +55,14 @@ _API = {
     "Signature": "registry.signature",
     "register_flavor": "registry.flavors",
     "score_batch": "serving.batch",
+    # drift and monitoring
+    "drift_report": "drift.report",
+    "DriftReport": "drift.report",
+    "monitor": "drift.monitor",
+    "drift_history": "drift.history",
+    "add_alert": "drift.alerts",
+    "list_alerts": "drift.alerts",
+    "remove_alert": "drift.alerts",
     # pipelines
     "export_pipeline": "pipelines.spec",
     "load_spec": "pipelines.spec",

@@ -377,6 +377,20 @@ def explain(node: Node, lookup: Callable[[Field], Any]) -> list[str]:
     return [_render(node, lookup)]
 
 
+def reasons(node: Node, lookup: Callable[[Field], Any]) -> list[str]:
+    """Why `node` holds: the comparisons that made it true, each with the values it saw
+    ("drift_share = 0.4 is > 0.3"). Empty when it does not hold."""
+    if not evaluate(node, lookup):
+        return []
+    if isinstance(node, And):
+        return [line for item in node.items for line in reasons(item, lookup)]
+    if isinstance(node, Or):
+        return [line for item in node.items for line in reasons(item, lookup)]
+    if isinstance(node, Not):
+        return explain(node.item, lookup)
+    return [_render(node, lookup, holds=True)]
+
+
 def _render(node: Node, lookup: Callable[[Field], Any], holds: bool = False) -> str:
     """A comparison with the values it saw; `holds` words it as true, else as false."""
     neg = "" if holds else "not "

@@ -25,6 +25,8 @@ def add(sub) -> None:
     run.add_argument("-p", "--param", action="append", default=[], metavar="K=V")
     run.add_argument("--workers", type=int)
     run.add_argument("--trigger", default="manual", choices=["manual", "schedule", "ci"])
+    run.add_argument("--queued", metavar="RUN_ID",
+                     help="start this queued run (one an alert queued) instead of a new one")
     run.add_argument("--quiet", action="store_true", help="no progress output")
     run.set_defaults(func=run_)
 
@@ -103,7 +105,7 @@ def run_(args) -> int:
     from ..pipelines.runner import run_pipeline
 
     result = run_pipeline(args.name, _params(args.param) or None, workers=args.workers,
-                          trigger=args.trigger, progress=not args.quiet)
+                          trigger=args.trigger, progress=not args.quiet, queued=args.queued)
     return 0 if result.status == "finished" else 1
 
 

@@ -254,9 +254,15 @@ def load_dataset(ref: str, as_path: bool = False) -> Any:
     `as_path=True`) a local path. Bytes are checked against their digest; a file tracked with
     copy=False that changed since is refused with a clear message."""
     version = get_version(ref)
-    store = get_store()
-    path = _materialize(store, version)
-    _link(store, version, None)
+    data = read_version(version, as_path)
+    _link(get_store(), version, None)
+    return data
+
+
+def read_version(version: DatasetVersion, as_path: bool = False) -> Any:
+    """What `load_dataset` gives, without recording the read as an input of the active run
+    (for reads the library makes on its own, such as drift sketches)."""
+    path = _materialize(get_store(), version)
     if version.kind == "frame" and not as_path:
         import pandas as pd
 

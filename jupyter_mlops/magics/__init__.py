@@ -10,6 +10,7 @@ from typing import Any
 
 def register_all(ip: Any) -> None:
     from .dataset import DatasetMagics
+    from .drift import DriftMagics
     from .pipeline import PipelineMagics
     from .register import RegisterMagics
     from .track import TrackMagics
@@ -18,3 +19,4 @@ def register_all(ip: Any) -> None:
     ip.register_magics(DatasetMagics)
     ip.register_magics(RegisterMagics)
     ip.register_magics(PipelineMagics)
+    ip.register_magics(DriftMagics)

@@ -138,12 +138,41 @@ def _previous(run_id: str) -> dict[str, tuple[str, int]]:
     return {step: (status, attempt) for step, status, attempt in rows}
 
 
+def queue_pipeline(conn: Any, name: str, trigger: str) -> str:
+    """Insert a run of `name` that waits to start (inside the caller's transaction, so it
+    exists exactly when what caused it does); a detached runner or the scheduler claims it."""
+    spec = load_spec(name)
+    run_id, now = uuid.uuid4().hex, time.time()
+    conn.execute(pipeline_runs.insert().values(
+        id=run_id, pipeline=name, status="queued", trigger=trigger, params="{}",
+        spec=dump(spec), started_at=now, heartbeat=now))
+    return run_id
+
+
+def _claim(run_id: str, name: str) -> dict[str, Any]:
+    """Turn a queued run into a running one; only one claimer wins. Its params."""
+    with get_store().write("pipeline_run", run_id, "started") as conn:
+        row = conn.execute(select(pipeline_runs.c.pipeline, pipeline_runs.c.status,
+                                  pipeline_runs.c.params)
+                           .where(pipeline_runs.c.id == run_id)).first()
+        if row is None or row.pipeline != name:
+            raise MLOpsUsageError(f"pipeline {name!r} has no run {run_id}")
+        now = time.time()
+        claimed = conn.execute(update(pipeline_runs).where(
+            pipeline_runs.c.id == run_id, pipeline_runs.c.status == "queued",
+        ).values(status="running", started_at=now, heartbeat=now)).rowcount
+        if not claimed:
+            raise MLOpsUsageError(f"pipeline run {run_id[:8]} is {row.status}, not queued")
+    return json.loads(row.params)
+
+
 def run_pipeline(name: str, params: dict[str, Any] | None = None, workers: int | None = None,
                  trigger: str = "manual", progress: bool = True,
-                 resume: str | None = None) -> PipelineRun:
+                 resume: str | None = None, queued: str | None = None) -> PipelineRun:
     """Run pipeline `name` (or, with `resume=RUN_ID`, re-run the steps of that run that did
-    not finish) and return the PipelineRun. Steps whose dependencies finished run in parallel,
-    at most `workers` at once (default: as many as can run)."""
+    not finish; with `queued=RUN_ID`, start that queued run) and return the PipelineRun.
+    Steps whose dependencies finished run in parallel, at most `workers` at once (default:
+    as many as can run)."""
     from .status import get_pipeline_run
 
     if params is not None and not isinstance(params, dict):
@@ -160,6 +189,10 @@ def run_pipeline(name: str, params: dict[str, Any] | None = None, workers: int |
         with store.write("pipeline_run", run_id, "resumed") as conn:
             conn.execute(update(pipeline_runs).where(pipeline_runs.c.id == run_id).values(
                 status="running", ended_at=None, error=None, heartbeat=time.time()))
+    elif queued is not None:
+        spec = load_spec(name)
+        _check_concurrency(spec)
+        run_id, params = queued, _claim(queued, name)
     else:
         spec = check_start(name, params)
         run_id = uuid.uuid4().hex
@@ -202,11 +235,14 @@ def check_start(name: str, params: dict[str, Any] | None) -> PipelineSpec:
 
 
 def start_pipeline(name: str, params: dict[str, Any] | None = None,
-                   resume: str | None = None, trigger: str = "manual") -> None:
-    """Check, then run (or resume) a pipeline in a process of its own, detached: for callers
-    that must not wait (the REST API, the scheduler)."""
+                   resume: str | None = None, trigger: str = "manual",
+                   queued: str | None = None) -> None:
+    """Check, then run (or resume, or start a queued run of) a pipeline in a process of its
+    own, detached: for callers that must not wait (the REST API, the scheduler, alerts)."""
     if resume is not None:
         args = ["resume", resume]
+    elif queued is not None:
+        args = ["run", name, "--quiet", "--queued", queued]
     else:
         check_start(name, params)
         args = ["run", name, "--quiet", "--trigger", trigger]

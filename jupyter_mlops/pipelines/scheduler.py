@@ -3,7 +3,9 @@
 The cron lives in each pipeline's YAML (`pipeline schedule` edits it); the store keeps, per
 pipeline, when it last fired and when it fires next (`schedules`). Policy for runs missed
 while the scheduler was down: one run on start, however many were missed (coalesced). A due
-pipeline that is still running is not started again (its spec's max_active_runs)."""
+pipeline that is still running is not started again (its spec's max_active_runs). Runs that
+an alert queued are started by their own detached runner; the scheduler starts any such run
+still waiting after QUEUE_GRACE seconds."""
 
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ from ..store import get_store
 from ..store.sql import upsert
 from ..store.tables import pipeline_runs, schedules
 from .spec import PipelineSpec, list_pipelines, load_spec, parse, save_spec, spec_path
+
+QUEUE_GRACE = 30.0  # seconds a queued run waits for its own runner before the scheduler starts it
 
 
 def next_fire(cron: str, zone: str, after: float) -> float:
@@ -43,11 +47,14 @@ def set_schedule(name: str, cron: str | None, timezone: str | None = None) -> Pi
     return updated
 
 
-def tick(now: float | None = None, start: Callable[[str], Any] | None = None) -> list[str]:
+def tick(now: float | None = None, start: Callable[[str], Any] | None = None,
+         start_queued: Callable[[str, str], Any] | None = None) -> list[str]:
     """One look at every schedule: starts what is due (with `start(name)`, by default a
-    `jupyter mlops pipeline run` process) and returns the names started."""
+    `jupyter mlops pipeline run` process) and the queued runs (an alert's retraining) that
+    no runner took within QUEUE_GRACE seconds; returns the names started."""
     now = time.time() if now is None else now
     start = start or _start
+    start_queued = start_queued or _start_queued
     store = get_store()
     specs = {s.name: s for s in list_pipelines() if s.schedule}
     started = []
@@ -76,7 +83,22 @@ def tick(now: float | None = None, start: Callable[[str], Any] | None = None) ->
                           "updated_at": now})
     for name in started:
         start(name)
+    with store.read() as conn:
+        waiting = conn.execute(select(pipeline_runs.c.id, pipeline_runs.c.pipeline).where(
+            pipeline_runs.c.status == "queued", pipeline_runs.c.heartbeat <= now - QUEUE_GRACE,
+        ).order_by(pipeline_runs.c.started_at)).all()
+    for run_id, name in waiting:
+        if name not in running:
+            running.add(name)
+            start_queued(name, run_id)
+            started.append(name)
     return started
+
+
+def _start_queued(name: str, run_id: str) -> None:
+    from .runner import start_pipeline
+
+    start_pipeline(name, queued=run_id)
 
 
 def _start(name: str) -> None:

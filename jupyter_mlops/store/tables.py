@@ -345,9 +345,79 @@ schedules = Table(
     Column("updated_at", Time, nullable=False),
 )
 
+# Drift: the sketches a reference is summarized into (a dataset version's, or a model
+# version's training data and predictions), the monitoring results per batch, the alert
+# rules on a model, and each alert a batch raised (with the pipeline run it queued).
+drift_references = Table(
+    "drift_references",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("blob_digest", String(64), nullable=False),
+    Column("rows", BigInteger, nullable=False),
+    Column("columns", Integer, nullable=False),
+    Column("created_at", Time, nullable=False),
+    UniqueConstraint("kind", "name", "version", name="uq_drift_references_owner"),
+)
+
+drift_batches = Table(
+    "drift_batches",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("model_id", Integer, ForeignKey("models.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("at", Time, nullable=False),
+    Column("window_start", Time),
+    Column("window_end", Time),
+    Column("rows", BigInteger, nullable=False),
+    Column("columns", Integer, nullable=False),
+    Column("drifted_columns", Integer, nullable=False),
+    Column("drift_share", Number, nullable=False),
+    Column("drifted", Boolean, nullable=False),
+    Column("prediction_drift", Number),
+    Column("prediction_drifted", Boolean),
+    Column("metrics", Text, nullable=False),
+    Column("report_digest", String(64), nullable=False),
+    Column("created_at", Time, nullable=False),
+    Index("ix_drift_batches_model", "model_id", "at"),
+)
+
+alert_rules = Table(
+    "alert_rules",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_id", Integer, ForeignKey("models.id"), nullable=False),
+    Column("ref", String(300), nullable=False),
+    Column("condition", Text, nullable=False),
+    Column("pipeline", String(255)),
+    Column("webhook", Text),
+    Column("active", Boolean, nullable=False),
+    Column("created_by", String(255)),
+    Column("created_at", Time, nullable=False),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("rule_id", Integer, ForeignKey("alert_rules.id"), nullable=False),
+    Column("batch_id", BigId, ForeignKey("drift_batches.id"), nullable=False),
+    Column("observed", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("pipeline_run_id", RunId),
+    Column("webhook_status", String(255)),
+    Column("created_at", Time, nullable=False),
+    UniqueConstraint("rule_id", "batch_id", name="uq_alerts_rule_batch"),
+    Index("ix_alerts_batch", "batch_id"),
+)
+
 # (table, digest column) pairs that keep a blob alive; later capabilities add theirs.
 BLOB_REFERENCES: list[tuple[Table, str]] = [
     (artifacts, "digest"), (dataset_versions, "blob_digest"), (dataset_files, "digest"),
     (model_versions, "digest"), (monitoring_batches, "blob_digest"),
-    (step_runs, "notebook_digest"),
+    (step_runs, "notebook_digest"), (drift_references, "blob_digest"),
+    (drift_batches, "report_digest"),
 ]

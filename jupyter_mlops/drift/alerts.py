@@ -1,0 +1,220 @@
+"""Alert rules on a monitored model: a condition in the filter language over a monitoring
+batch's figures ("drift_share > 0.3 or f1 < 0.8"). A batch that breaches a rule records an
+alert with the values that breached it, queues one run of the rule's pipeline (the
+retraining trigger) in the same transaction, and posts the alert to the rule's webhook."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from sqlalchemy import select, update
+
+from .. import expr, refs
+from ..errors import MLOpsUsageError, NotFoundError
+from ..store import get_store
+from ..store.tables import alert_rules, alerts, drift_batches, models
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FIELDS = expr.FieldSpec(
+    names=("drift_share", "drifted_columns", "drifted", "rows", "prediction_drift",
+           "prediction_drifted", "accuracy", "f1", "roc_auc", "rmse", "mae"),
+    prefixes=("statistic",))
+WEBHOOK_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    """A rule: `.id`, `.model`, `.ref`, `.condition`, `.pipeline`, `.webhook`."""
+
+    id: int
+    model: str
+    ref: str
+    condition: str
+    pipeline: str | None
+    webhook: str | None
+    created_by: str | None
+    created_at: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "model": self.model, "ref": self.ref,
+                "condition": self.condition, "pipeline": self.pipeline,
+                "webhook": self.webhook, "created_by": self.created_by,
+                "created_at": self.created_at}
+
+
+def _check_webhook(url: str) -> str:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise MLOpsUsageError(f"webhook must be an http(s) URL, got {url!r}")
+    return url
+
+
+def add_alert(model_ref: str, condition: str, pipeline: str | None = None,
+              webhook: str | None = None) -> AlertRule:
+    """Watch every monitoring batch of the model for `condition` (fields: drift_share,
+    drifted_columns, drifted, rows, prediction_drift, prediction_drifted, accuracy, f1,
+    roc_auc, rmse, mae, statistic.<column>); on a breach queue one run of `pipeline` and
+    POST the alert as JSON to `webhook`."""
+    from ..registry.versions import get_model_version
+    from ..tracking import capture
+
+    parsed = refs.parse(model_ref)
+    if parsed.kind not in (None, "model"):
+        raise MLOpsUsageError(f"{model_ref!r} is not a model reference")
+    if not isinstance(condition, str) or not condition.strip():
+        raise MLOpsUsageError("the condition is an expression such as \"drift_share > 0.3\"")
+    expr.parse(condition, FIELDS)
+    get_model_version(model_ref)  # the model (and the alias, if one is named) must exist
+    if pipeline is not None:
+        from ..pipelines.spec import load_spec
+
+        load_spec(pipeline)
+    if webhook is not None:
+        _check_webhook(webhook)
+    now = time.time()
+    with get_store().write("model", parsed.name, "alert rule") as conn:
+        model_id = conn.execute(select(models.c.id).where(models.c.name == parsed.name)).scalar_one()
+        rule_id = conn.execute(alert_rules.insert().values(
+            model_id=model_id, ref=model_ref, condition=condition.strip(), pipeline=pipeline,
+            webhook=webhook, active=True, created_by=capture.user(), created_at=now,
+        )).inserted_primary_key[0]
+    return AlertRule(rule_id, parsed.name, model_ref, condition.strip(), pipeline, webhook,
+                     capture.user(), now)
+
+
+def rules_for(conn: Any, model_id: int) -> list[AlertRule]:
+    rows = conn.execute(select(alert_rules, models.c.name).join(
+        models, models.c.id == alert_rules.c.model_id).where(
+        alert_rules.c.model_id == model_id, alert_rules.c.active.is_(True))
+        .order_by(alert_rules.c.id)).mappings().all()
+    return [AlertRule(r["id"], r["name"], r["ref"], r["condition"], r["pipeline"], r["webhook"],
+                      r["created_by"], r["created_at"]) for r in rows]
+
+
+def list_alerts(model: str | None = None, rules: bool = False, limit: int = 100
+                ) -> pd.DataFrame:
+    """Alerts raised, newest first (or, with `rules=True`, the active rules)."""
+    import pandas as pd
+
+    store = get_store()
+    with store.read() as conn:
+        model_id = None
+        if model is not None:
+            model_id = conn.execute(select(models.c.id).where(
+                models.c.name == refs.parse(model).name)).scalar()
+            if model_id is None:
+                raise NotFoundError(f"no model named {refs.parse(model).name!r}")
+        if rules:
+            query = select(models.c.id)
+            ids = [model_id] if model_id is not None else list(conn.execute(query).scalars())
+            found = [r.to_dict() for i in ids for r in rules_for(conn, i)]
+            return pd.DataFrame(found, columns=["id", "model", "ref", "condition", "pipeline",
+                                                "webhook", "created_by", "created_at"])
+        found = alert_rows(conn, model_id, limit)
+    return pd.DataFrame(found, columns=["id", "model", "version", "at", "rule_id", "condition",
+                                        "reason", "pipeline", "pipeline_run_id",
+                                        "webhook_status", "drift_share"])
+
+
+def alert_rows(conn: Any, model_id: int | None, limit: int = 100) -> list[dict[str, Any]]:
+    """Alerts with their rule and batch, newest first (for history, REST and the sidebar)."""
+    query = (select(alerts.c.id, models.c.name.label("model"), drift_batches.c.version,
+                    drift_batches.c.at, alerts.c.rule_id, alert_rules.c.condition,
+                    alerts.c.reason, alert_rules.c.pipeline, alerts.c.pipeline_run_id,
+                    alerts.c.webhook_status, drift_batches.c.drift_share,
+                    alerts.c.batch_id, alerts.c.observed)
+             .join(alert_rules, alert_rules.c.id == alerts.c.rule_id)
+             .join(drift_batches, drift_batches.c.id == alerts.c.batch_id)
+             .join(models, models.c.id == drift_batches.c.model_id)
+             .order_by(alerts.c.id.desc()).limit(limit))
+    if model_id is not None:
+        query = query.where(drift_batches.c.model_id == model_id)
+    out = []
+    for row in conn.execute(query).mappings():
+        item = dict(row)
+        item["observed"] = json.loads(item["observed"])
+        out.append(item)
+    return out
+
+
+def remove_alert(rule_id: int) -> None:
+    """Stop a rule (its past alerts stay)."""
+    if isinstance(rule_id, bool) or not isinstance(rule_id, int):
+        raise MLOpsUsageError(f"an alert rule id is a number, got {rule_id!r}")
+    with get_store().write("alert_rule", str(rule_id), "removed") as conn:
+        done = conn.execute(update(alert_rules).where(
+            alert_rules.c.id == rule_id, alert_rules.c.active.is_(True)).values(active=False))
+        if not done.rowcount:
+            raise NotFoundError(f"no active alert rule {rule_id}")
+
+
+def breaches(conn: Any, model_id: int, batch_id: int, values: dict[str, Any]
+             ) -> list[dict[str, Any]]:
+    """Inside the batch's transaction: evaluate every active rule on `values`; for each
+    breach record an alert and queue its pipeline's run. What was raised, for `notify`."""
+    from ..pipelines.runner import queue_pipeline
+
+    def lookup(field: expr.Field) -> Any:
+        if field.path[0] == "statistic":
+            return values.get("statistics", {}).get(field.path[1])
+        return values.get(field.path[0])
+
+    raised = []
+    for rule in rules_for(conn, model_id):
+        node = expr.parse(rule.condition, FIELDS)
+        if not expr.evaluate(node, lookup):
+            continue
+        reason = "; ".join(expr.reasons(node, lookup))
+        run_id = queue_pipeline(conn, rule.pipeline, "alert") if rule.pipeline else None
+        observed = {k: v for k, v in values.items() if k != "statistics"}
+        alert_id = conn.execute(alerts.insert().values(
+            rule_id=rule.id, batch_id=batch_id, observed=json.dumps(observed), reason=reason,
+            pipeline_run_id=run_id, created_at=time.time(),
+        )).inserted_primary_key[0]
+        raised.append({"alert_id": alert_id, "rule_id": rule.id, "model": rule.model,
+                       "ref": rule.ref, "condition": rule.condition, "reason": reason,
+                       "batch_id": batch_id, "observed": observed, "pipeline": rule.pipeline,
+                       "pipeline_run_id": run_id, "webhook": rule.webhook})
+    return raised
+
+
+def notify(raised: list[dict[str, Any]]) -> list[threading.Thread]:
+    """After the batch committed: start each queued pipeline run detached, and post each
+    alert to its webhook from a thread (the caller never waits on a slow receiver)."""
+    from ..pipelines.runner import start_pipeline
+
+    threads = []
+    for alert in raised:
+        if alert["pipeline_run_id"]:
+            try:
+                start_pipeline(alert["pipeline"], queued=alert["pipeline_run_id"])
+            except OSError:
+                pass  # the scheduler starts runs left queued
+        if alert["webhook"]:
+            thread = threading.Thread(target=_post, args=(alert,), name="mlops-webhook")
+            thread.start()
+            threads.append(thread)
+    return threads
+
+
+def _post(alert: dict[str, Any]) -> None:
+    body = {k: v for k, v in alert.items() if k != "webhook"}
+    request = urllib.request.Request(
+        alert["webhook"], data=json.dumps(body, default=str).encode(), method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": "jupyter-mlops"})
+    try:
+        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as reply:  # noqa: S310
+            status = f"{reply.status}"
+    except Exception as exc:  # noqa: BLE001 - recorded on the alert, never raised
+        status = f"failed: {exc}"[:255]
+    with get_store().write("alert", str(alert["alert_id"]), "webhook") as conn:
+        conn.execute(update(alerts).where(alerts.c.id == alert["alert_id"])
+                     .values(webhook_status=status))

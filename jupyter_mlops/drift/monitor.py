@@ -1,0 +1,328 @@
+"""`monitor`: one monitoring batch of a registered model — input drift against its training
+sketches, prediction drift, performance when actuals are known — stored with its report and
+checked against the model's alert rules. `monitor_serving` turns the scoring server's
+sample into such batches, one per time window."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from .. import refs
+from ..errors import MLOpsUsageError
+from ..store import get_store
+from ..store.tables import drift_batches, models
+from .methods import choose, get_method
+from .report import ColumnDrift, DriftReport, drift_report
+from .sketch import Reference, sketch_series
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..registry.versions import ModelVersion
+
+
+@dataclass
+class MonitoringBatch:
+    """What `monitor` returns: the stored batch's figures, its report and the alerts it
+    raised (each with the pipeline run it queued)."""
+
+    id: int
+    model: str
+    version: int
+    at: float
+    rows: int
+    report: DriftReport
+    prediction_drift: float | None = None
+    prediction_drifted: bool | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def drift_share(self) -> float:
+        return self.report.drift_share
+
+    @property
+    def drifted(self) -> bool:
+        return self.report.drifted
+
+    def values(self) -> dict[str, Any]:
+        """The figures alert rules see."""
+        return {"drift_share": self.drift_share, "drifted_columns": len(self.report.drifted_columns),
+                "drifted": self.drifted, "rows": self.rows,
+                "prediction_drift": self.prediction_drift,
+                "prediction_drifted": self.prediction_drifted, **self.metrics,
+                "statistics": {c.column: c.statistic for c in self.report.columns
+                               if math.isfinite(c.statistic)}}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "model": self.model, "version": self.version, "at": self.at,
+                "rows": self.rows, "drift_share": self.drift_share, "drifted": self.drifted,
+                "drifted_columns": self.report.drifted_columns,
+                "prediction_drift": self.prediction_drift,
+                "prediction_drifted": self.prediction_drifted, "metrics": self.metrics,
+                "alerts": [{k: v for k, v in a.items() if k != "webhook"} for a in self.alerts],
+                "report": self.report.to_dict()}
+
+    def summary(self) -> str:
+        perf = ", ".join(f"{k} {v:.3g}" for k, v in self.metrics.items())
+        pred = ("" if self.prediction_drift is None else
+                f"; prediction drift {self.prediction_drift:.3g}"
+                f"{' (drifted)' if self.prediction_drifted else ''}")
+        alerts = "".join(f"\nALERT {a['condition']!r}: {a['reason']}"
+                         + (f" → pipeline {a['pipeline']} queued ({a['pipeline_run_id'][:8]})"
+                            if a["pipeline_run_id"] else "") for a in self.alerts)
+        return (f"{self.model}@{self.version} batch {self.id}: {self.rows:,} rows, "
+                f"{self.report.summary()}{pred}{'; ' + perf if perf else ''}{alerts}")
+
+    def _repr_html_(self) -> str:
+        head, *rest = self.summary().split("\n")
+        alerts = "".join(f"<p style='color:#c62828'>{html.escape(line)}</p>" for line in rest)
+        return f"<div><p><b>{html.escape(head)}</b></p>{alerts}{self.report._repr_html_()}</div>"
+
+
+def epoch(value: Any) -> float:
+    """Seconds since the epoch from None (now), a number, a datetime or an ISO string."""
+    if value is None:
+        return time.time()
+    if isinstance(value, bool):
+        raise MLOpsUsageError(f"timestamp must be a time, got {value!r}")
+    if isinstance(value, (int, float)):
+        return float(value)
+    import pandas as pd
+
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise MLOpsUsageError(f"timestamp {value!r} is not a time (a datetime, ISO text or "
+                              "seconds since the epoch)") from None
+    if stamp is pd.NaT:
+        raise MLOpsUsageError("timestamp is missing (NaT)")
+    if stamp.tzinfo is None:  # naive times are UTC, as the store's are
+        stamp = stamp.tz_localize("UTC")
+    return float(stamp.timestamp())
+
+
+def _series(values: Any, rows: int, what: str) -> pd.Series | None:
+    import pandas as pd
+
+    if values is None:
+        return None
+    if isinstance(values, pd.DataFrame):
+        if values.shape[1] != 1:
+            raise MLOpsUsageError(f"{what} must be one column, got {values.shape[1]}")
+        values = values.iloc[:, 0]
+    series = pd.Series(values).reset_index(drop=True) if not isinstance(values, pd.Series) \
+        else values.reset_index(drop=True)
+    if len(series) != rows:
+        raise MLOpsUsageError(f"{what} has {len(series)} values but the batch has {rows} rows")
+    return series
+
+
+def _task(version: ModelVersion, reference: Reference, predictions: pd.Series) -> str:
+    kind = (version.signature.output.get("kind") if version.signature else None) or "unknown"
+    if kind in ("classification", "regression"):
+        return kind
+    if reference.predictions is not None:
+        return "classification" if reference.predictions.kind == "categorical" or (
+            reference.predictions.counts is not None) else "regression"
+    import pandas as pd
+
+    floats = pd.api.types.is_float_dtype(predictions)
+    return "regression" if floats and (predictions % 1 != 0).any() else "classification"
+
+
+def performance(task: str, actuals: pd.Series, predictions: pd.Series, model: Any = None,
+                inputs: pd.DataFrame | None = None) -> dict[str, float]:
+    """accuracy, f1 and (with probabilities) roc_auc for a classifier; rmse, mae otherwise."""
+    import numpy as np
+    from sklearn import metrics
+
+    y, p = actuals.to_numpy(), predictions.to_numpy()
+    try:
+        if task == "regression":
+            err = y.astype("float64") - p.astype("float64")
+            return {"rmse": float(np.sqrt(np.mean(err ** 2))), "mae": float(np.mean(np.abs(err)))}
+        labels = sorted(set(y.tolist()) | set(p.tolist()), key=str)
+        out = {"accuracy": float(metrics.accuracy_score(y, p))}
+        if len(labels) <= 2:
+            out["f1"] = float(metrics.f1_score(y, p, pos_label=labels[-1], average="binary",
+                                               zero_division=0))
+        else:
+            out["f1"] = float(metrics.f1_score(y, p, average="macro", zero_division=0))
+    except (TypeError, ValueError) as exc:
+        raise MLOpsUsageError(f"actuals and predictions cannot be compared: {exc}") from None
+    if model is not None and inputs is not None and hasattr(model, "predict_proba") \
+            and len(set(y.tolist())) > 1:
+        try:
+            proba = model.predict_proba(inputs)
+            classes = list(model.classes_)
+            out["roc_auc"] = float(
+                metrics.roc_auc_score(y == classes[1], proba[:, 1]) if len(classes) == 2
+                else metrics.roc_auc_score(y, proba, multi_class="ovr", labels=classes))
+        except (ValueError, TypeError, IndexError, AttributeError):
+            pass  # labels the model never saw: no AUC for this batch
+    return out
+
+
+def monitor(model_ref: str, batch: pd.DataFrame, predictions: Any = None, actuals: Any = None,
+            timestamp: Any = None, source: str = "api",
+            window: tuple[float, float] | None = None) -> MonitoringBatch:
+    """Record one monitoring batch of `model_ref` ("clf@production"): drift of `batch`'s
+    inputs against the training sketches stored at registration, prediction drift (given
+    `predictions`), and performance (given `actuals`; predictions are then computed if not
+    given). Alert rules are checked; a breach queues its pipeline and calls its webhook."""
+    import pandas as pd
+
+    from ..registry.versions import get_model_version
+    from .references import model_reference
+
+    if not isinstance(batch, pd.DataFrame):
+        raise MLOpsUsageError(f"the batch is a DataFrame of model inputs, got "
+                              f"{type(batch).__name__}")
+    if not len(batch):
+        raise MLOpsUsageError("the batch has no rows")
+    at = epoch(timestamp)
+    preds = _series(predictions, len(batch), "predictions")
+    truth = _series(actuals, len(batch), "actuals")
+    version = get_model_version(model_ref)
+    reference = model_reference(version)
+    report = drift_report(reference, batch, columns=list(reference.columns))
+    report.labels = (f"{version.ref} training data", f"batch at {_iso(at)}")
+    model = None
+    if truth is not None:
+        inputs = batch[list(reference.columns)]
+        model = version.load()
+        if preds is None:
+            preds = pd.Series(model.predict(inputs))
+    pred_stat, pred_drifted, pred_sketch = None, None, None
+    if preds is not None and reference.predictions is not None:
+        pred_sketch = sketch_series(preds.rename("prediction"))
+        if pred_sketch.kind == reference.predictions.kind and pred_sketch.n:
+            method = get_method(choose(reference.predictions, pred_sketch))
+            stat = method.fn(reference.predictions, pred_sketch)
+            pred_stat = stat if math.isfinite(stat) else None
+            pred_drifted = method.drifted(stat, method.threshold)
+    metrics = {}
+    if truth is not None:
+        metrics = performance(_task(version, reference, preds), truth, preds, model,
+                              batch[list(reference.columns)])
+    result = MonitoringBatch(0, version.name, version.version, at, len(batch), report,
+                             pred_stat, pred_drifted, metrics)
+    report.current.predictions = pred_sketch
+    _store(result, source, window)
+    return result
+
+
+def _iso(at: float) -> str:
+    return datetime.fromtimestamp(at, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _store(result: MonitoringBatch, source: str, window: tuple[float, float] | None) -> None:
+    """One transaction: the batch row, its alerts and their queued runs; then notify."""
+    from .alerts import breaches, notify
+
+    store = get_store()
+    payload = {"report": result.report.to_dict(),
+               "current": base64.b64encode(result.report.current.to_bytes()).decode()}
+    digest, _ = store.artifacts.put_bytes(json.dumps(payload).encode())
+    report = result.report
+    with store.write("model", result.model, "monitored") as conn:
+        model_id = conn.execute(select(models.c.id).where(models.c.name == result.model)
+                                ).scalar_one()
+        result.id = conn.execute(drift_batches.insert().values(
+            model_id=model_id, version=result.version, source=source, at=result.at,
+            window_start=window[0] if window else None, window_end=window[1] if window else None,
+            rows=result.rows, columns=len(report.columns),
+            drifted_columns=len(report.drifted_columns), drift_share=report.drift_share,
+            drifted=report.drifted, prediction_drift=result.prediction_drift,
+            prediction_drifted=result.prediction_drifted, metrics=json.dumps(result.metrics),
+            report_digest=digest, created_at=time.time())).inserted_primary_key[0]
+        result.alerts = breaches(conn, model_id, result.id, result.values())
+    notify(result.alerts)
+
+
+def stored_report(batch_id: int) -> DriftReport:
+    """The report of a stored batch, rebuilt (its figure included) from what was kept."""
+    from ..errors import NotFoundError
+    from ..registry.versions import get_model_version
+    from .references import model_reference
+
+    store = get_store()
+    with store.read() as conn:
+        row = conn.execute(select(drift_batches.c.report_digest, drift_batches.c.version,
+                                  models.c.name).join(models, models.c.id == drift_batches.c.model_id)
+                           .where(drift_batches.c.id == batch_id)).first()
+    if row is None:
+        raise NotFoundError(f"no monitoring batch {batch_id}")
+    payload = json.loads(store.artifacts.get_bytes(row.report_digest))
+    data = payload["report"]
+    columns = [ColumnDrift(c["column"], c["type"], c["method"],
+                           float("nan") if c["statistic"] is None else c["statistic"],
+                           c["threshold"], c["drifted"], c["reference"], c["current"], c["note"])
+               for c in data["columns"]]
+    reference = model_reference(get_model_version(f"{row.name}@{row.version}"))
+    current = Reference.from_bytes(base64.b64decode(payload["current"]))
+    return DriftReport(columns, reference, current, data["dataset_threshold"],
+                       (data["reference"], data["current"]))
+
+
+def monitor_serving(model_ref: str, window: str | float = "1h", include_current: bool = False,
+                    now: float | None = None) -> list[MonitoringBatch]:
+    """Turn the scoring server's sample of `model_ref` (a model, or one version or alias of it)
+    into one monitoring batch per `window` of time, for every window not yet monitored
+    (the one still open only with `include_current`)."""
+    from ..pipelines.spec import seconds
+    from ..registry.versions import get_model_version
+    from ..serving.samples import PREDICTION, TIMESTAMP, monitoring_data
+
+    try:
+        width = seconds(window)
+    except ValueError as exc:
+        raise MLOpsUsageError(str(exc)) from None
+    if not width or width <= 0:
+        raise MLOpsUsageError(f"the window must be positive, got {window!r}")
+    parsed = refs.parse(model_ref)
+    only = None
+    if parsed.version is not None or parsed.alias or parsed.latest or parsed.digest:
+        only = get_model_version(model_ref).version
+    else:
+        get_model_version(parsed.name)
+    now = time.time() if now is None else now
+    store = get_store()
+    with store.read() as conn:
+        model_id = conn.execute(select(models.c.id).where(models.c.name == parsed.name)).scalar_one()
+        done = dict(conn.execute(select(drift_batches.c.version,
+                                        func.max(drift_batches.c.window_end))
+                                 .where(drift_batches.c.model_id == model_id,
+                                        drift_batches.c.source == "serving")
+                                 .group_by(drift_batches.c.version)).all())
+    if only is not None:
+        since = done.get(only)
+    else:
+        since = min(done.values()) if done else None
+    data = monitoring_data(parsed.name, only, "serving", since)
+    if data.empty:
+        return []
+    stamps = data[TIMESTAMP].map(lambda t: t.timestamp()).to_numpy()
+    data = data.assign(_window=(stamps // width) * width)
+    out = []
+    for (number, start), part in data.groupby(["version", "_window"], sort=True):
+        end = start + width
+        if end > now and not include_current:
+            continue
+        if start < done.get(number, float("-inf")):
+            continue
+        inputs = part.drop(columns=[PREDICTION, TIMESTAMP, "version", "source", "_window"])
+        out.append(monitor(f"{parsed.name}@{number}", inputs.reset_index(drop=True),
+                           predictions=part[PREDICTION].reset_index(drop=True), timestamp=end,
+                           source="serving", window=(float(start), float(end))))
+    return out
