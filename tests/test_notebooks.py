@@ -126,10 +126,11 @@ def test_demo_runs_the_quickstart_and_says_what_the_store_holds(mlops, project, 
 
     copy_notebook(project)
     copy_notebook(project, "models.ipynb")
+    copy_notebook(project, "monitoring.ipynb")
     folder = project / "notebooks"
     assert main(["demo", "--no-lab", "--notebooks", str(folder)]) == 0
     out = capsys.readouterr().out
-    for name in ("quickstart.ipynb", "models.ipynb"):
+    for name in ("quickstart.ipynb", "models.ipynb", "monitoring.ipynb"):
         assert f"running {folder / name} with papermill" in out
         executed = project / ".mlops" / "demo" / name
         assert f"executed copy: {executed}" in out
@@ -141,6 +142,11 @@ def test_demo_runs_the_quickstart_and_says_what_the_store_holds(mlops, project, 
     assert sorted(frame["name"]) == ["forest", "sgd-epochs"]
     assert (frame["notebook"] == "notebooks/quickstart.ipynb").all()
     assert "starting jupyter lab" not in out
+    # the monitoring notebook's week: drift grows until the alert rule fires
+    history = mlops.drift_history("wine-clf").to_frame()
+    assert len(history) == 7 and not history.drifted.iloc[0] and history.drifted.iloc[-1]
+    assert history.alerts.iloc[-1] == 1 and history.alerts.iloc[0] == 0
+    assert history["f1"].notna().all()
 
 
 @pytest.mark.slow

@@ -119,9 +119,11 @@ def list_alerts(model: str | None = None, rules: bool = False, limit: int = 100
             return pd.DataFrame(found, columns=["id", "model", "ref", "condition", "pipeline",
                                                 "webhook", "created_by", "created_at"])
         found = alert_rows(conn, model_id, limit)
-    return pd.DataFrame(found, columns=["id", "model", "version", "at", "rule_id", "condition",
-                                        "reason", "pipeline", "pipeline_run_id",
-                                        "webhook_status", "drift_share"])
+    frame = pd.DataFrame(found, columns=["id", "model", "version", "at", "rule_id", "condition",
+                                         "reason", "pipeline", "pipeline_run_id",
+                                         "webhook_status", "drift_share"])
+    frame["at"] = pd.to_datetime(frame["at"], unit="s", utc=True)
+    return frame
 
 
 def alert_rows(conn: Any, model_id: int | None, limit: int = 100) -> list[dict[str, Any]]:

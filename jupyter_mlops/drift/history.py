@@ -53,6 +53,9 @@ class DriftHistory:
     def to_dict(self) -> dict[str, Any]:
         return {"model": self.model, "batches": self.rows, "alerts": self.alerts}
 
+    def __repr__(self) -> str:
+        return f"<DriftHistory {self.model}: {len(self.rows)} batches, {len(self.alerts)} alerts>"
+
     def _repr_html_(self) -> str:
         import html
 
