@@ -205,6 +205,19 @@ def test_a_breach_queues_one_retraining_run_and_posts_to_the_webhook(backend, pr
     assert len(mlops.list_pipeline_runs("retrain")) == 1 and len(hook.received) == 1
 
 
+def test_an_alert_whose_pipeline_went_away_is_still_recorded(project, mlops, wine):
+    frame, X, y = wine
+    register(mlops, wine)
+    notebook(project / "a.ipynb", "x = 1", "y = x")
+    mlops.export_pipeline("retrain", notebooks=["a.ipynb"])
+    mlops.add_alert("wine-clf", "drifted_columns >= 3", pipeline="retrain")
+    (project / "pipelines" / "retrain.yaml").unlink()
+    batch = mlops.monitor("wine-clf", shifted(X))
+    assert len(batch.alerts) == 1 and batch.alerts[0]["pipeline_run_id"] is None
+    assert "pipeline retrain not queued" in batch.alerts[0]["reason"]
+    assert counts(mlops)["pipeline_runs"] == 0
+
+
 def test_a_queued_run_is_claimed_once_and_the_scheduler_starts_one_left_waiting(project, mlops):
     from jupyter_mlops.pipelines import runner, scheduler
 

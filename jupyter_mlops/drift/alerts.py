@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 from sqlalchemy import select, update
 
 from .. import expr, refs
-from ..errors import MLOpsUsageError, NotFoundError
+from ..errors import MLOpsError, MLOpsUsageError, NotFoundError
 from ..store import get_store
 from ..store.tables import alert_rules, alerts, drift_batches, models
 
@@ -175,7 +175,12 @@ def breaches(conn: Any, model_id: int, batch_id: int, values: dict[str, Any]
         if not expr.evaluate(node, lookup):
             continue
         reason = "; ".join(expr.reasons(node, lookup))
-        run_id = queue_pipeline(conn, rule.pipeline, "alert") if rule.pipeline else None
+        run_id = None
+        if rule.pipeline:
+            try:
+                run_id = queue_pipeline(conn, rule.pipeline, "alert")
+            except MLOpsError as exc:  # the spec went away or broke: the alert still counts
+                reason += f" (pipeline {rule.pipeline} not queued: {exc})"
         observed = {k: v for k, v in values.items() if k != "statistics"}
         alert_id = conn.execute(alerts.insert().values(
             rule_id=rule.id, batch_id=batch_id, observed=json.dumps(observed), reason=reason,
