@@ -297,7 +297,7 @@ def test_bad_input_leaves_the_store_untouched(project, mlops, wine):
         mlops.drift_report("no-data@1", X)
 
 
-def test_the_drift_magic(ip, mlops, wine):
+def test_the_drift_magic(ip, mlops, wine, capsys):
     from IPython.core.error import UsageError
 
     frame, X, y = wine
@@ -320,6 +320,11 @@ def test_the_drift_magic(ip, mlops, wine):
         with pytest.raises(UsageError, match=message):
             ip.run_line_magic("drift", line)
     assert ip.run_line_magic("drift", "--help") is None
+    assert ip.run_line_magic("drift", "monitor --help") is None
+    ip.run_line_magic("pinfo", "%drift")
+    out = capsys.readouterr().out
+    assert "%drift alert MODEL" in out and "usage: %drift monitor MODEL VAR" in out
+    assert "Measure drift, monitor a model" in out
     assert len(mlops.drift_history("wine-clf").rows) == 1  # errors wrote nothing
 
 
