@@ -154,6 +154,83 @@ export interface ILineage {
   figure: Figure;
 }
 
+export interface IDriftColumn {
+  column: string;
+  type: string;
+  method: string;
+  statistic: number | null;
+  threshold: number;
+  drifted: boolean;
+  reference: Record<string, unknown>;
+  current: Record<string, unknown>;
+  note: string;
+}
+
+/** A monitoring batch's stored drift report, with its figure. */
+export interface IDriftReport {
+  batch_id: number;
+  model: string;
+  version: number;
+  at: number;
+  reference: string;
+  current: string;
+  reference_rows: number;
+  current_rows: number;
+  drifted: boolean;
+  drift_share: number;
+  dataset_threshold: number;
+  drifted_columns: string[];
+  columns: IDriftColumn[];
+  figure: Figure;
+}
+
+export interface IAlert {
+  id: number;
+  model: string;
+  version: number;
+  at: number;
+  rule_id: number;
+  condition: string;
+  reason: string;
+  pipeline: string | null;
+  pipeline_run_id: string | null;
+  webhook_status: string | null;
+  drift_share: number;
+  batch_id: number;
+  observed: Record<string, unknown>;
+}
+
+export interface IAlertRule {
+  id: number;
+  model: string;
+  ref: string;
+  condition: string;
+  pipeline: string | null;
+  webhook: string | null;
+  created_by: string | null;
+  created_at: number;
+}
+
+export interface IMonitoredModel {
+  model: string;
+  versions: number[];
+  batches: number;
+  last_at: number | null;
+  last_drift_share: number | null;
+  last_drifted: boolean | null;
+  alerts: number;
+  rules: number;
+}
+
+export interface IModelDrift {
+  model: string;
+  history: { model: string; batches: Row[]; alerts: IAlert[] };
+  figure: Figure;
+  rules: IAlertRule[];
+  alerts: IAlert[];
+  last_report: IDriftReport | null;
+}
+
 type Query = Record<string, string | number | string[] | undefined>;
 
 function queryString(query: Query): string {
@@ -255,6 +332,10 @@ export const api = {
     post<{ started: boolean }>(['pipelines', name, 'runs'], { params }),
   pipelineRun: (id: string) => request<IPipelineRun>(['pipeline-runs', id]),
   resumePipelineRun: (id: string) => post<{ resumed: boolean }>(['pipeline-runs', id, 'resume'], {}),
+  drift: () => request<{ models: IMonitoredModel[] }>(['drift']),
+  modelDrift: (name: string) => request<IModelDrift>(['drift', name]),
+  driftBatch: (name: string, batchId: number) =>
+    request<IDriftReport>(['drift', name, 'batches', String(batchId)]),
   executedNotebookUrl: (runId: string, stepId: string) =>
     apiUrl(['pipeline-runs', runId, 'steps', stepId, 'notebook'])
 };

@@ -1,6 +1,6 @@
 /**
- * Views opened in the main area: a run, a comparison, a dataset, a model. One tab per
- * subject; opening it again brings the tab forward.
+ * Views opened in the main area: a run, a comparison, a dataset, a model, a pipeline, a
+ * model's drift. One tab per subject; opening it again brings the tab forward.
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { MainAreaWidget, ReactWidget } from '@jupyterlab/apputils';
@@ -12,6 +12,7 @@ import { RunView } from './sections/runs/RunView';
 import { DatasetView } from './sections/datasets/DatasetView';
 import { ModelView } from './sections/models/ModelView';
 import { PipelineView } from './sections/pipelines/PipelineView';
+import { DriftView } from './sections/drift/DriftView';
 
 export class Views {
   constructor(
@@ -50,6 +51,12 @@ export class Views {
   openPipeline(name: string): void {
     this._open(`jp-mlops-pipeline-${name}`, `Pipeline ${name}`, () => (
       <PipelineView name={name} model={this.model} views={this} />
+    ));
+  }
+
+  openDrift(name: string): void {
+    this._open(`jp-mlops-drift-${name}`, `Drift ${name}`, () => (
+      <DriftView name={name} model={this.model} views={this} />
     ));
   }
 

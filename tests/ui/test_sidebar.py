@@ -78,7 +78,7 @@ def test_sidebar_shows_the_notebooks_runs_and_user_text_as_text(page, shots):
     assert page.locator(".jp-mlops-sidebar img").count() == 0  # the name was not parsed as HTML
     assert page.dialogs == []
     assert page.locator(".jp-mlops-section-title").all_text_contents() == [
-        "▾ Runs", "▾ Datasets", "▾ Models", "▾ Pipelines"]
+        "▾ Runs", "▾ Datasets", "▾ Models", "▾ Drift", "▾ Pipelines"]
     assert "wine-train" in page.locator(".jp-mlops-section-datasets").inner_text()
     page.screenshot(path=str(shots / "sidebar-light.png"))
 

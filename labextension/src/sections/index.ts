@@ -3,11 +3,12 @@
  * module, so its section is simply absent. Adding one is a line here.
  */
 import { datasetsSection } from './datasets/DatasetsSection';
+import { driftSection } from './drift/DriftSection';
 import { modelsSection } from './models/ModelsSection';
 import { pipelinesSection } from './pipelines/PipelinesSection';
 import type { ISection } from './registry';
 import { runsSection } from './runs/RunsSection';
 
-export const SECTIONS: ISection[] = [runsSection, datasetsSection, modelsSection, pipelinesSection].sort(
+export const SECTIONS: ISection[] = [runsSection, datasetsSection, modelsSection, driftSection, pipelinesSection].sort(
   (a, b) => a.rank - b.rank
 );
