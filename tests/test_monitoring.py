@@ -343,9 +343,12 @@ def test_the_drift_cli(project, mlops, wine, tmp_path, capsys):
     assert main(["drift", "report", "wine-clf@production", str(tmp_path / "cur.csv"),
                  "--format", "json", "--fail-on-drift"]) == 1
     assert json.loads(capsys.readouterr().out)["drifted"] is True
-    assert main(["drift", "alert", "wine-clf", "drift_share > 0.2"]) == 0
+    assert main(["drift", "alert", "wine-clf", "drift_share > 0.2",
+                 "--webhook", "http://127.0.0.1:9/hook?token=s3cret"]) == 0
     assert main(["drift", "alerts", "wine-clf", "--rules", "--format", "json"]) == 0
-    assert json.loads(capsys.readouterr().out.splitlines()[-1])["condition"] == "drift_share > 0.2"
+    rule = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert rule["condition"] == "drift_share > 0.2"
+    assert rule["webhook"] == "http://127.0.0.1:9/hook?token=***"  # secrets never printed
     assert main(["drift", "history", "wine-clf"]) == 0
     assert main(["drift", "unalert", "1"]) == 0
     assert main(["drift", "report", "ghost@1", str(tmp_path / "cur.csv")]) == 2

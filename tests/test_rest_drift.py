@@ -116,7 +116,8 @@ async def test_one_models_history_rules_alerts_and_last_report(backend, api, mon
     assert set(body) == {"model", "history", "figure", "rules", "alerts", "last_report"}
     assert body["model"] == "wine-clf"
     history = body["history"]
-    assert set(history) == {"model", "batches", "alerts"}
+    assert set(history) == {"model", "batches", "alerts", "rules"}
+    assert history["rules"] == body["rules"]
     assert [b["id"] for b in history["batches"]] == [clean.id, shifted.id]  # oldest first
     assert set(history["batches"][0]) == BATCH_KEYS
     assert [b["alerts"] for b in history["batches"]] == [0, 1]

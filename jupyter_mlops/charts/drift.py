@@ -72,9 +72,10 @@ def report_figure(report: DriftReport) -> go.Figure:
     grid = (panels + 1) // 2
     specs = [[{"colspan": 2}, None]] + [[{}, {}] for _ in range(grid)]
     titles = ["score ÷ threshold (a column drifts at 1)"] + [c.column for c in drifted]
+    # pixels: the score row 260, each row of distributions 260, room for rotated names
+    height = 120 + 260 * (1 + grid) + 110 * (grid > 0) + 40 * max(grid - 1, 0)
     fig = make_subplots(rows=1 + grid, cols=2, specs=specs, subplot_titles=titles,
-                        vertical_spacing=0.12 if grid else 0.05,
-                        row_heights=[max(0.35, 1 / (1 + grid))] + [1] * grid if grid else None)
+                        vertical_spacing=(150 / height) if grid else 0.05)
     fig.add_trace(go.Bar(
         x=[c.column for c in cols], y=[s if math.isfinite(s) else None for s in scores],
         marker={"color": [DRIFT if c.drifted else STEADY for c in cols]}, showlegend=False,
@@ -83,7 +84,8 @@ def report_figure(report: DriftReport) -> go.Figure:
                       "(threshold %{customdata[2]})<br>%{customdata[3]}<extra></extra>"),
         row=1, col=1)
     fig.add_hline(y=1.0, line={"dash": "dash", "color": "#888"}, row=1, col=1)
-    fig.update_yaxes(type="log", row=1, col=1)
+    fig.update_yaxes(type="log", dtick=1, row=1, col=1)
+    fig.update_xaxes(tickangle=-40, row=1, col=1)
     for i, col in enumerate(drifted):
         x, p, q, axis = _distribution(report.reference.columns[col.column],
                                       report.current.columns[col.column])
@@ -97,7 +99,7 @@ def report_figure(report: DriftReport) -> go.Figure:
         if axis == "category":
             fig.update_xaxes(type="category", row=row, col=colno)
         fig.update_yaxes(tickformat=".0%", row=row, col=colno)
-    fig.update_layout(barmode="overlay", height=320 + 260 * grid, template="plotly_white",
+    fig.update_layout(barmode="overlay", height=height, template="plotly_white",
                       margin={"l": 50, "r": 10, "t": 50, "b": 40},
                       title={"text": report.summary(), "font": {"size": 13}},
                       legend={"orientation": "h", "y": -0.08})
@@ -105,8 +107,8 @@ def report_figure(report: DriftReport) -> go.Figure:
 
 
 def history_figure(frame: pd.DataFrame, alerts: list[dict[str, Any]] | None = None) -> go.Figure:
-    """Drift share and prediction drift over time (alerts marked), and below it each
-    performance metric recorded with actuals; one line per model version."""
+    """Drift share over time (batches whose predictions drifted and alerts marked), and below
+    it each performance metric recorded with actuals; one line per model version."""
     import plotly.graph_objects as go
     from plotly.colors import qualitative
     from plotly.subplots import make_subplots
@@ -124,10 +126,16 @@ def history_figure(frame: pd.DataFrame, alerts: list[dict[str, Any]] | None = No
                                  name=f"v{version} drift share", line={"color": colour},
                                  hovertemplate="%{x}<br>drift share %{y:.0%}<extra></extra>"),
                       row=1, col=1)
-        if part["prediction_drift"].notna().any():
-            fig.add_trace(go.Scatter(x=part["at"], y=part["prediction_drift"],
-                                     mode="lines+markers", name=f"v{version} prediction drift",
-                                     line={"color": colour, "dash": "dot"}), row=1, col=1)
+        moved = part[part["prediction_drifted"].fillna(False).astype(bool)]
+        if len(moved):  # its statistic may be a p-value or a distance: marked, not drawn
+            fig.add_trace(go.Scatter(x=moved["at"], y=moved["drift_share"], mode="markers",
+                                     name=f"v{version} predictions drifted",
+                                     marker={"symbol": "diamond-open", "size": 13,
+                                             "color": colour, "line": {"width": 2}},
+                                     customdata=moved["prediction_drift"],
+                                     hovertemplate="%{x}<br>predictions drifted (statistic "
+                                                   "%{customdata:.3g})<extra></extra>"),
+                          row=1, col=1)
         for j, metric in enumerate(metrics):
             fig.add_trace(go.Scatter(x=part["at"], y=part[metric], mode="lines+markers",
                                      name=f"v{version} {metric}",

@@ -44,10 +44,13 @@ class AlertRule:
     created_at: float
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-safe, with secrets in the webhook URL (tokens, passwords) redacted."""
+        from ..config import redact
+
         return {"id": self.id, "model": self.model, "ref": self.ref,
                 "condition": self.condition, "pipeline": self.pipeline,
-                "webhook": self.webhook, "created_by": self.created_by,
-                "created_at": self.created_at}
+                "webhook": redact(self.webhook) if self.webhook else None,
+                "created_by": self.created_by, "created_at": self.created_at}
 
 
 def _check_webhook(url: str) -> str:
@@ -128,6 +131,8 @@ def list_alerts(model: str | None = None, rules: bool = False, limit: int = 100
 
 def alert_rows(conn: Any, model_id: int | None, limit: int = 100) -> list[dict[str, Any]]:
     """Alerts with their rule and batch, newest first (for history, REST and the sidebar)."""
+    from ..config import redact
+
     query = (select(alerts.c.id, models.c.name.label("model"), drift_batches.c.version,
                     drift_batches.c.at, alerts.c.rule_id, alert_rules.c.condition,
                     alerts.c.reason, alert_rules.c.pipeline, alerts.c.pipeline_run_id,
@@ -143,6 +148,8 @@ def alert_rows(conn: Any, model_id: int | None, limit: int = 100) -> list[dict[s
     for row in conn.execute(query).mappings():
         item = dict(row)
         item["observed"] = json.loads(item["observed"])
+        if item["webhook_status"]:
+            item["webhook_status"] = redact(item["webhook_status"])
         out.append(item)
     return out
 

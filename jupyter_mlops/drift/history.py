@@ -13,7 +13,7 @@ from .. import refs
 from ..errors import MLOpsUsageError, NotFoundError
 from ..store import get_store
 from ..store.tables import drift_batches, models
-from .alerts import alert_rows
+from .alerts import alert_rows, rules_for
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,11 +28,12 @@ COLUMNS = ["id", "at", "version", "source", "rows", "columns", "drifted_columns"
 @dataclass
 class DriftHistory:
     """What `drift_history` returns: `.to_frame()` (one row a batch, oldest first),
-    `.alerts`, `.figure()`, `.to_dict()` and a rich display."""
+    `.alerts` (newest first), `.rules` (active), `.figure()`, `.to_dict()`, rich display."""
 
     model: str
     rows: list[dict[str, Any]]
     alerts: list[dict[str, Any]]
+    rules: list[dict[str, Any]]
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
@@ -51,7 +52,8 @@ class DriftHistory:
         return history_figure(self.to_frame(), marks)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "batches": self.rows, "alerts": self.alerts}
+        return {"model": self.model, "batches": self.rows, "alerts": self.alerts,
+                "rules": self.rules}
 
     def __repr__(self) -> str:
         return f"<DriftHistory {self.model}: {len(self.rows)} batches, {len(self.alerts)} alerts>"
@@ -88,6 +90,7 @@ def drift_history(model_ref: str, limit: int = 1000) -> DriftHistory:
         batches = conn.execute(query).mappings().all()
         alerts = [a for a in alert_rows(conn, model_id, limit)
                   if only is None or a["version"] == only]
+        rules = [r.to_dict() for r in rules_for(conn, model_id)]
     per_batch: dict[int, int] = {}
     for alert in alerts:
         per_batch[alert["batch_id"]] = per_batch.get(alert["batch_id"], 0) + 1
@@ -96,4 +99,52 @@ def drift_history(model_ref: str, limit: int = 1000) -> DriftHistory:
         metrics = json.loads(b["metrics"])
         rows.append({**{k: b[k] for k in COLUMNS[:11]},
                      **{m: metrics.get(m) for m in METRICS}, "alerts": per_batch.get(b["id"], 0)})
-    return DriftHistory(parsed.name, rows, alerts)
+    return DriftHistory(parsed.name, rows, alerts, rules)
+
+
+def monitored_models() -> dict[str, Any]:
+    """Every model with a monitoring batch or an active alert rule: versions monitored,
+    batches, the last batch's drift share and verdict, alerts raised, active rules."""
+    from sqlalchemy import func
+
+    from ..store.tables import alert_rules, alerts
+
+    with get_store().read() as conn:
+        batches = {r.model_id: r for r in conn.execute(
+            select(drift_batches.c.model_id, func.count().label("batches"),
+                   func.max(drift_batches.c.at).label("last_at"))
+            .group_by(drift_batches.c.model_id))}
+        versions: dict[int, list[int]] = {}
+        for model_id, version in conn.execute(
+                select(drift_batches.c.model_id, drift_batches.c.version).distinct()
+                .order_by(drift_batches.c.model_id, drift_batches.c.version)):
+            versions.setdefault(model_id, []).append(version)
+        ranked = select(drift_batches.c.model_id, drift_batches.c.drift_share,
+                        drift_batches.c.drifted,
+                        func.row_number().over(
+                            partition_by=drift_batches.c.model_id,
+                            order_by=(drift_batches.c.at.desc(), drift_batches.c.id.desc()),
+                        ).label("n")).subquery()
+        last = {r.model_id: r for r in conn.execute(
+            select(ranked.c.model_id, ranked.c.drift_share, ranked.c.drifted)
+            .where(ranked.c.n == 1))}
+        raised = dict(conn.execute(
+            select(drift_batches.c.model_id, func.count(alerts.c.id)).select_from(alerts)
+            .join(drift_batches, drift_batches.c.id == alerts.c.batch_id)
+            .group_by(drift_batches.c.model_id)).all())
+        rules = dict(conn.execute(
+            select(alert_rules.c.model_id, func.count(alert_rules.c.id))
+            .where(alert_rules.c.active.is_(True)).group_by(alert_rules.c.model_id)).all())
+        ids = set(batches) | set(rules)
+        names = dict(conn.execute(select(models.c.id, models.c.name)
+                                  .where(models.c.id.in_(ids))).all()) if ids else {}
+    out = []
+    for model_id in sorted(ids, key=lambda i: names[i]):
+        summary, latest = batches.get(model_id), last.get(model_id)
+        out.append({"model": names[model_id], "versions": versions.get(model_id, []),
+                    "batches": summary.batches if summary else 0,
+                    "last_at": summary.last_at if summary else None,
+                    "last_drift_share": latest.drift_share if latest else None,
+                    "last_drifted": latest.drifted if latest else None,
+                    "alerts": raised.get(model_id, 0), "rules": rules.get(model_id, 0)})
+    return {"models": out}

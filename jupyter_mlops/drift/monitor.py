@@ -250,26 +250,38 @@ def _store(result: MonitoringBatch, source: str, window: tuple[float, float] | N
     notify(result.alerts)
 
 
+def get_batch(batch_id: int, model: str | None = None) -> dict[str, Any]:
+    """A stored batch's row (id, model, version, at, report_digest), of `model` if named."""
+    from ..errors import NotFoundError
+
+    query = (select(drift_batches.c.id, models.c.name.label("model"), drift_batches.c.version,
+                    drift_batches.c.at, drift_batches.c.report_digest)
+             .join(models, models.c.id == drift_batches.c.model_id)
+             .where(drift_batches.c.id == batch_id))
+    with get_store().read() as conn:
+        if model is not None and conn.execute(
+                select(models.c.id).where(models.c.name == model)).first() is None:
+            raise NotFoundError(f"no model named {model!r}")
+        row = conn.execute(query).mappings().first()
+    if row is None or (model is not None and row["model"] != model):
+        raise NotFoundError(f"model {model!r} has no monitoring batch {batch_id}" if model
+                            else f"no monitoring batch {batch_id}")
+    return dict(row)
+
+
 def stored_report(batch_id: int) -> DriftReport:
     """The report of a stored batch, rebuilt (its figure included) from what was kept."""
-    from ..errors import NotFoundError
     from ..registry.versions import get_model_version
     from .references import model_reference
 
-    store = get_store()
-    with store.read() as conn:
-        row = conn.execute(select(drift_batches.c.report_digest, drift_batches.c.version,
-                                  models.c.name).join(models, models.c.id == drift_batches.c.model_id)
-                           .where(drift_batches.c.id == batch_id)).first()
-    if row is None:
-        raise NotFoundError(f"no monitoring batch {batch_id}")
-    payload = json.loads(store.artifacts.get_bytes(row.report_digest))
+    row = get_batch(batch_id)
+    payload = json.loads(get_store().artifacts.get_bytes(row["report_digest"]))
     data = payload["report"]
     columns = [ColumnDrift(c["column"], c["type"], c["method"],
                            float("nan") if c["statistic"] is None else c["statistic"],
                            c["threshold"], c["drifted"], c["reference"], c["current"], c["note"])
                for c in data["columns"]]
-    reference = model_reference(get_model_version(f"{row.name}@{row.version}"))
+    reference = model_reference(get_model_version(f"{row['model']}@{row['version']}"))
     current = Reference.from_bytes(base64.b64decode(payload["current"]))
     return DriftReport(columns, reference, current, data["dataset_threshold"],
                        (data["reference"], data["current"]))

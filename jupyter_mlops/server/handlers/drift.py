@@ -6,72 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...errors import MLOpsUsageError, NotFoundError
+from ...errors import MLOpsUsageError
 from .base import MLOpsHandler, reads
-
-
-def _monitored() -> dict[str, Any]:
-    """One row a model with a monitoring batch or an active alert rule."""
-    from sqlalchemy import func, select
-
-    from ...store import get_store
-    from ...store.tables import alert_rules, alerts, drift_batches, models
-
-    with get_store().read() as conn:
-        batches = {r.model_id: r for r in conn.execute(
-            select(drift_batches.c.model_id, func.count().label("batches"),
-                   func.max(drift_batches.c.at).label("last_at"))
-            .group_by(drift_batches.c.model_id))}
-        versions: dict[int, list[int]] = {}
-        for model_id, version in conn.execute(
-                select(drift_batches.c.model_id, drift_batches.c.version).distinct()
-                .order_by(drift_batches.c.model_id, drift_batches.c.version)):
-            versions.setdefault(model_id, []).append(version)
-        ranked = select(drift_batches.c.model_id, drift_batches.c.drift_share,
-                        drift_batches.c.drifted,
-                        func.row_number().over(
-                            partition_by=drift_batches.c.model_id,
-                            order_by=(drift_batches.c.at.desc(), drift_batches.c.id.desc()),
-                        ).label("n")).subquery()
-        last = {r.model_id: r for r in conn.execute(
-            select(ranked.c.model_id, ranked.c.drift_share, ranked.c.drifted)
-            .where(ranked.c.n == 1))}
-        raised = dict(conn.execute(
-            select(drift_batches.c.model_id, func.count(alerts.c.id)).select_from(alerts)
-            .join(drift_batches, drift_batches.c.id == alerts.c.batch_id)
-            .group_by(drift_batches.c.model_id)).all())
-        rules = dict(conn.execute(
-            select(alert_rules.c.model_id, func.count(alert_rules.c.id))
-            .where(alert_rules.c.active.is_(True)).group_by(alert_rules.c.model_id)).all())
-        ids = set(batches) | set(rules)
-        names = dict(conn.execute(select(models.c.id, models.c.name)
-                                  .where(models.c.id.in_(ids))).all()) if ids else {}
-    out = []
-    for model_id in sorted(ids, key=lambda i: names[i]):
-        summary, latest = batches.get(model_id), last.get(model_id)
-        out.append({"model": names[model_id], "versions": versions.get(model_id, []),
-                    "batches": summary.batches if summary else 0,
-                    "last_at": summary.last_at if summary else None,
-                    "last_drift_share": latest.drift_share if latest else None,
-                    "last_drifted": latest.drifted if latest else None,
-                    "alerts": raised.get(model_id, 0), "rules": rules.get(model_id, 0)})
-    return {"models": out}
-
-
-def _redacted(alert: dict[str, Any]) -> dict[str, Any]:
-    from ...config import redact
-
-    status = alert.get("webhook_status")
-    return {**alert, "webhook_status": redact(status) if status else status}
-
-
-def _rule(rule: Any) -> dict[str, Any]:
-    from ...config import redact
-
-    data = rule.to_dict()
-    if data["webhook"]:
-        data["webhook"] = redact(data["webhook"])
-    return data
 
 
 def _report(batch: dict[str, Any]) -> dict[str, Any]:
@@ -84,23 +20,12 @@ def _report(batch: dict[str, Any]) -> dict[str, Any]:
 
 
 def _model_drift(name: str, limit: int) -> dict[str, Any]:
-    from sqlalchemy import select
-
-    from ...drift.alerts import rules_for
     from ...drift.history import drift_history
-    from ...store import get_store
-    from ...store.tables import models
 
     history = drift_history(name, limit=limit)
-    with get_store().read() as conn:
-        model_id = conn.execute(select(models.c.id).where(models.c.name == history.model)
-                                ).scalar_one()
-        rules = [_rule(r) for r in rules_for(conn, model_id)]
-    alerts = [_redacted(a) for a in history.alerts]
     last = history.rows[-1] if history.rows else None  # oldest first
-    return {"model": history.model,
-            "history": {**history.to_dict(), "alerts": alerts},
-            "figure": history.figure(), "rules": rules, "alerts": alerts,
+    return {"model": history.model, "history": history.to_dict(), "figure": history.figure(),
+            "rules": history.rules, "alerts": history.alerts,
             "last_report": _report({**last, "model": history.model}) if last else None}
 
 
@@ -115,25 +40,10 @@ def _batch_id(text: str) -> int:
 
 
 def _batch(name: str, batch_id: str) -> dict[str, Any]:
-    from sqlalchemy import select
-
     from ... import refs
-    from ...store import get_store
-    from ...store.tables import drift_batches, models
+    from ...drift.monitor import get_batch
 
-    number = _batch_id(batch_id)
-    model = refs.parse(name).name
-    with get_store().read() as conn:
-        if conn.execute(select(models.c.id).where(models.c.name == model)).scalar() is None:
-            raise NotFoundError(f"no model named {model!r}")
-        row = conn.execute(select(drift_batches.c.id, drift_batches.c.version,
-                                  drift_batches.c.at)
-                           .join(models, models.c.id == drift_batches.c.model_id)
-                           .where(drift_batches.c.id == number, models.c.name == model)
-                           ).mappings().first()
-    if row is None:
-        raise NotFoundError(f"model {model!r} has no monitoring batch {number}")
-    return _report({**row, "model": model})
+    return _report(get_batch(_batch_id(batch_id), model=refs.parse(name).name))
 
 
 class DriftModelsHandler(MLOpsHandler):
@@ -142,7 +52,9 @@ class DriftModelsHandler(MLOpsHandler):
 
     @reads
     async def get(self) -> None:
-        self.reply(await self.call(_monitored))
+        from ...drift.history import monitored_models
+
+        self.reply(await self.call(monitored_models))
 
 
 class DriftModelHandler(MLOpsHandler):
