@@ -5,9 +5,7 @@ webhook, the scoring server's sample turned into batches, and the adapters."""
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pandas as pd
 import pytest
@@ -15,6 +13,7 @@ from sklearn.datasets import load_diabetes, load_wine
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sqlalchemy import func, select
 from test_pipelines import notebook
+from webhook import Receiver
 
 from jupyter_mlops.errors import MLOpsUsageError, NotFoundError
 from jupyter_mlops.store import tables
@@ -47,32 +46,9 @@ def counts(mlops) -> dict[str, int]:
                           tables.pipeline_runs, tables.drift_references)}
 
 
-class Hook:
-    """A webhook receiver on a free loopback port, recording each JSON body it gets."""
-
-    def __init__(self):
-        received = self.received = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/alerts"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-
-
 @pytest.fixture
 def hook():
-    receiver = Hook()
+    receiver = Receiver()
     yield receiver
     receiver.close()
 
@@ -186,7 +162,7 @@ def test_a_breach_queues_one_retraining_run_and_posts_to_the_webhook(backend, pr
         mlops.list_pipeline_runs("retrain")))
     assert len(runs) == 1 and runs.run_id.iloc[0] == alert["pipeline_run_id"]
     assert runs.trigger.iloc[0] == "alert"
-    wait_for(lambda: hook.received)
+    hook.wait()
     assert len(hook.received) == 1
     body = hook.received[0]
     assert body["alert_id"] == alert["alert_id"] and body["pipeline_run_id"] == runs.run_id.iloc[0]

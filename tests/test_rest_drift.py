@@ -5,12 +5,11 @@ JSON 4xx. The numbers themselves are tested at the API (test_drift.py, test_moni
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from tornado.httpclient import HTTPClientError
+from webhook import Receiver
 
 BATCH_KEYS = {"id", "at", "version", "source", "rows", "columns", "drifted_columns",
               "drift_share", "drifted", "prediction_drift", "prediction_drifted", "accuracy",
@@ -46,23 +45,9 @@ def api(jp_fetch):
 
 @pytest.fixture
 def hook():
-    """A local webhook receiver: the bodies it got."""
-    got: list[dict] = []
-
-    class Receiver(BaseHTTPRequestHandler):
-        def do_POST(self):
-            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/hook", got
-    server.shutdown()
-    server.server_close()
+    receiver = Receiver()
+    yield receiver
+    receiver.close()
 
 
 @pytest.fixture
@@ -80,17 +65,17 @@ def monitored(mlops, hook):
         mlops.register_model(model, "wine-clf", alias="production")
         mlops.register_model(model, "idle")
         mlops.register_model(model, "watched", alias="production")
-    url, got = hook
     clean = mlops.monitor("wine-clf@production", X, actuals=y, timestamp=time.time() - 3600)
-    mlops.add_alert("wine-clf@production", "drift_share > 0.1", webhook=f"{url}?token=s3cret")
+    mlops.add_alert("wine-clf@production", "drift_share > 0.1", webhook=f"{hook.url}?token=s3cret")
     mlops.add_alert("watched@production", "f1 < 0.5")
     shifted = mlops.monitor("wine-clf@production",
                             X.assign(alcohol=X.alcohol + 1.5, proline=X.proline * 1.6),
                             actuals=y)
     assert len(shifted.alerts) == 1
+    hook.wait()
     deadline = time.monotonic() + 10
-    while not (got and mlops.list_alerts("wine-clf")["webhook_status"].notna().all()):
-        assert time.monotonic() < deadline, "the webhook was not called"
+    while not mlops.list_alerts("wine-clf")["webhook_status"].notna().all():
+        assert time.monotonic() < deadline, "the webhook's answer was not recorded"
         time.sleep(0.05)
     return clean, shifted
 

@@ -106,6 +106,43 @@ def lab(lab_project, tmp_path_factory):
 
 
 @pytest.fixture
+def open_lab(browser, lab):
+    """A function opening JupyterLab with the sidebar shown, waiting for `ready` (a CSS
+    selector); the page records dialogs (`page.dialogs`), and on failure a screenshot goes to
+    /tmp/mlops-ui-failure.png with the console printed."""
+    base, token = lab
+    contexts = []
+
+    def open_(ready: str, height: int = 900, timeout: int = 15_000):
+        context = browser.new_context(viewport={"width": 1400, "height": height})
+        contexts.append(context)
+        page = context.new_page()
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        console: list[str] = []
+        page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+        page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+        page.dialogs = dialogs
+        page.goto(f"{base}lab?token={token}")
+        page.wait_for_selector("#jp-main-dock-panel", timeout=90_000)
+        try:
+            tab = page.locator('li[data-id="jp-mlops-sidebar"]')
+            tab.wait_for(timeout=60_000)
+            if not page.locator("#jp-mlops-sidebar").is_visible():  # the workspace may restore it
+                tab.click()
+            page.wait_for_selector(ready, timeout=timeout)
+        except Exception:
+            page.screenshot(path="/tmp/mlops-ui-failure.png")
+            print("\n".join(console))
+            raise
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
 def shots(request, tmp_path_factory):
     """Where a test saves its screenshots (UI_SCREENSHOTS to keep them somewhere)."""
     folder = Path(os.environ.get("UI_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))

@@ -41,30 +41,8 @@ def seeded(lab_project):
 
 
 @pytest.fixture
-def page(browser, lab, seeded):
-    base, token = lab
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    console: list[str] = []
-    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
-    page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
-    page.dialogs = dialogs
-    page.goto(f"{base}lab?token={token}")
-    page.wait_for_selector("#jp-main-dock-panel", timeout=90_000)
-    try:
-        tab = page.locator('li[data-id="jp-mlops-sidebar"]')
-        tab.wait_for(timeout=60_000)
-        if not page.locator("#jp-mlops-sidebar").is_visible():  # the workspace may restore it
-            tab.click()
-        page.wait_for_selector(".jp-mlops-row[data-run-id]", timeout=WAIT)
-    except Exception:
-        page.screenshot(path="/tmp/mlops-ui-failure.png")
-        print("\n".join(console))
-        raise
-    yield page
-    context.close()
+def page(open_lab, seeded):
+    return open_lab(".jp-mlops-row[data-run-id]")
 
 
 def rows(page):

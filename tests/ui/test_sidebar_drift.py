@@ -4,35 +4,19 @@ rules, the batches and a batch's per-column report with its figure."""
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from webhook import Receiver
 
 WAIT = 15_000  # ms
 
 
 @pytest.fixture(scope="module")
 def hook():
-    """A local webhook receiver (the alert rule posts to it)."""
-    got: list[dict] = []
-
-    class Receiver(BaseHTTPRequestHandler):
-        def do_POST(self):
-            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/hook", got
-    server.shutdown()
-    server.server_close()
+    receiver = Receiver()
+    yield receiver
+    receiver.close()
 
 
 @pytest.fixture(scope="module")
@@ -51,42 +35,16 @@ def monitored(lab_project, hook):
         mlops.register_model(model, "wine-clf", alias="production")
     now = time.time()
     mlops.monitor("wine-clf@production", X, actuals=y, timestamp=now - 7200)
-    url, got = hook
-    mlops.add_alert("wine-clf@production", "drift_share > 0.1", webhook=url)
+    mlops.add_alert("wine-clf@production", "drift_share > 0.1", webhook=hook.url)
     mlops.monitor("wine-clf@production", X.assign(alcohol=X.alcohol + 1.5, proline=X.proline * 1.6),
                   actuals=y, timestamp=now - 3600)
-    deadline = time.monotonic() + 10
-    while not got:
-        assert time.monotonic() < deadline, "the webhook was not called"
-        time.sleep(0.05)
+    hook.wait()
     return mlops, X, y
 
 
 @pytest.fixture
-def page(browser, lab, monitored):
-    base, token = lab
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    console: list[str] = []
-    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
-    page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
-    page.dialogs = dialogs
-    page.goto(f"{base}lab?token={token}")
-    page.wait_for_selector("#jp-main-dock-panel", timeout=90_000)
-    try:
-        tab = page.locator('li[data-id="jp-mlops-sidebar"]')
-        tab.wait_for(timeout=60_000)
-        if not page.locator("#jp-mlops-sidebar").is_visible():  # the workspace may restore it
-            tab.click()
-        page.wait_for_selector(".jp-mlops-section-drift .jp-mlops-item", timeout=WAIT)
-    except Exception:
-        page.screenshot(path="/tmp/mlops-ui-drift-failure.png")
-        print("\n".join(console))
-        raise
-    yield page
-    context.close()
+def page(open_lab, monitored):
+    return open_lab(".jp-mlops-section-drift .jp-mlops-item", height=1000)
 
 
 def test_drift_section_and_view(page, monitored, shots):
