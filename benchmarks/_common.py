@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -109,3 +110,26 @@ def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
                                for i, (c, w) in enumerate(zip(r[:4], widths, strict=True)))
                      + ("  " + r[4] if r[4] else ""))
     return lines
+
+
+def dumps(results: dict) -> str:
+    """The results as indented JSON, with each list of numbers (the raw samples) on one line."""
+    text = json.dumps(results, indent=1, default=str)
+    return re.sub(r"\[\s*(-?[0-9][-0-9.e+]*(?:,\s*-?[0-9][-0-9.e+]*)*)\s*\]",
+                  lambda m: "[" + ", ".join(m.group(1).replace(",", " ").split()) + "]", text)
+
+
+def save(results: dict, render: Callable[[dict], str], name: str, quick: bool,
+         out: str | None = None) -> None:
+    """Write results/<name>-<date>[-quick].json (first: a rendering bug loses nothing), then
+    print the table and write it beside as .txt."""
+    import datetime
+
+    path = Path(out) if out else ROOT / "benchmarks" / "results" / (
+        f"{name}-{datetime.date.today().isoformat()}{'-quick' if quick else ''}.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dumps(results) + "\n")
+    table = render(results)
+    print(table)
+    path.with_suffix(".txt").write_text(table + "\n")
+    print(f"\nresults: {path} and {path.with_suffix('.txt').name}")

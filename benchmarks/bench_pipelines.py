@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, Driver, run_worker
+from _common import ROOT, Driver, run_worker, save
 from _common import check as _check
 from _common import code_digest as _code_digest
 from _common import git_describe as _git_describe
@@ -876,11 +876,6 @@ def render(res: dict) -> str:
 _HEADER = ("figure", "pipeline", "papermill", "ratio", "notes")
 
 
-def dumps(results: dict) -> str:
-    """The results as indented JSON, with each list of numbers (the raw samples) on one line."""
-    text = json.dumps(results, indent=1, default=str)
-    return re.sub(r"\[\s*(-?[0-9][-0-9.e+]*(?:,\s*-?[0-9][-0-9.e+]*)*)\s*\]",
-                  lambda m: "[" + ", ".join(m.group(1).replace(",", " ").split()) + "]", text)
 
 
 def main() -> None:
@@ -901,14 +896,7 @@ def main() -> None:
         print(render(results))
         return
     results = Bench(args).run()
-    out = Path(args.out) if args.out else HERE / "results" / (
-        f"pipelines-{datetime.date.today().isoformat()}{'-quick' if args.quick else ''}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(dumps(results) + "\n")  # before the table: a rendering bug loses nothing
-    table = render(results)
-    print(table)
-    out.with_suffix(".txt").write_text(table + "\n")
-    print(f"\nresults: {out} and {out.with_suffix('.txt').name}")
+    save(results, render, "pipelines", args.quick, args.out)
 
 
 if __name__ == "__main__":

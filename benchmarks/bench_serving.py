@@ -23,7 +23,6 @@ import http.client
 import json
 import os
 import platform
-import re
 import shutil
 import signal
 import socket
@@ -34,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, Driver, run_worker
+from _common import ROOT, Driver, run_worker, save
 from _common import check as _check
 from _common import code_digest as _code_digest
 from _common import git_describe as _git_describe
@@ -703,11 +702,6 @@ def render(res: dict) -> str:
 _HEADER = ("figure", "jupyter-mlops", "MLflow", "ratio", "notes")
 
 
-def dumps(results: dict) -> str:
-    """The results as indented JSON, with each list of numbers (the raw samples) on one line."""
-    text = json.dumps(results, indent=1, default=str)
-    return re.sub(r"\[\s*(-?[0-9][-0-9.e+]*(?:,\s*-?[0-9][-0-9.e+]*)*)\s*\]",
-                  lambda m: "[" + ", ".join(m.group(1).replace(",", " ").split()) + "]", text)
 
 
 def main() -> None:
@@ -740,14 +734,7 @@ def main() -> None:
             sys.exit(f"setup_peer.sh mlflow-serving failed:\n{proc.stderr[-2000:]}")
         args.peer_python = proc.stdout.strip().splitlines()[-1]
     results = Bench(args).run()
-    table = render(results)
-    print(table)
-    out = Path(args.out) if args.out else HERE / "results" / (
-        f"serving-{datetime.date.today().isoformat()}{'-quick' if args.quick else ''}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(dumps(results) + "\n")
-    out.with_suffix(".txt").write_text(table + "\n")
-    print(f"\nresults: {out} and {out.with_suffix('.txt').name}")
+    save(results, render, "serving", args.quick, args.out)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from _common import MARK, ROOT, Driver, run_worker
+from _common import MARK, ROOT, Driver, run_worker, save
 from _common import check as _check
 from _common import code_digest as _code_digest
 from _common import git_describe as _git_describe
@@ -48,7 +48,7 @@ from _common import med as _med
 from _common import secs as _secs
 from _common import table as _table
 from _common import worker_main as _worker_main
-from bench_serving import Connection, dumps, free_port, session_cpu
+from bench_serving import Connection, free_port, session_cpu
 from bench_serving import pct as _pct
 from bench_tracking import SEARCH_FILTER, expected_hits, run_values
 
@@ -1064,14 +1064,7 @@ def main() -> None:
     if not os.path.exists(CHROMIUM):
         sys.exit(f"no {CHROMIUM}: apt-get install -y chromium (never `playwright install`)")
     results = Bench(args).run()
-    table = render(results)
-    print(table)
-    out = Path(args.out) if args.out else HERE / "results" / (
-        f"sidebar-{datetime.date.today().isoformat()}{'-quick' if args.quick else ''}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(dumps(results) + "\n")
-    out.with_suffix(".txt").write_text(table + "\n")
-    print(f"\nresults: {out} and {out.with_suffix('.txt').name}")
+    save(results, render, "sidebar", args.quick, args.out)
 
 
 if __name__ == "__main__":
