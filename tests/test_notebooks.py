@@ -178,4 +178,5 @@ def test_demo_without_notebooks_is_bad_usage(project, capsys, tmp_path):
 
     assert main(["demo", "--no-lab", "--notebooks", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("jupyter mlops: error: no quickstart.ipynb, models.ipynb in ")
+    assert err.startswith("jupyter mlops: error: no quickstart.ipynb, models.ipynb, "
+                          "monitoring.ipynb in ")
