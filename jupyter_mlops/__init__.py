@@ -55,6 +55,14 @@ _API = {
     "Signature": "registry.signature",
     "register_flavor": "registry.flavors",
     "score_batch": "serving.batch",
+    # features
+    "feature_view": "features.views",
+    "FeatureView": "features.views",
+    "get_view": "features.views",
+    "list_views": "features.views",
+    "materialize": "features.offline",
+    "get_historical_features": "features.offline",
+    "get_online_features": "features.online",
     # drift and monitoring
     "drift_report": "drift.report",
     "DriftReport": "drift.report",

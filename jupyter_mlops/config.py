@@ -18,6 +18,8 @@ SETTINGS: dict[str, tuple[str, type, Any, str]] = {
     "project_root": ("MLOPS_PROJECT_ROOT", str, None, "folder whose .mlops/ holds the store"),
     "store_uri": ("MLOPS_STORE_URI", str, None, "metadata store (sqlite:///… or postgresql://…)"),
     "artifact_uri": ("MLOPS_ARTIFACT_URI", str, None, "artifact store (a folder, s3://…, gs://…)"),
+    "online_store": ("MLOPS_ONLINE_STORE", str, None,
+                     "online features (sqlite:///… file or redis://…)"),
     "experiment": ("MLOPS_EXPERIMENT", str, "Default", "experiment for runs that name none"),
     "flush_interval": ("MLOPS_FLUSH_INTERVAL", float, 0.5, "seconds between background flushes"),
     "heartbeat_interval": ("MLOPS_HEARTBEAT_INTERVAL", float, 10.0, "seconds between heartbeats"),
@@ -147,6 +149,8 @@ def load() -> Settings:
         values["store_uri"] = f"sqlite:///{mlops_dir / 'mlops.db'}"
     if values["artifact_uri"] is None:
         values["artifact_uri"] = str(mlops_dir / "artifacts")
+    if values["online_store"] is None:
+        values["online_store"] = f"sqlite:///{mlops_dir / 'online.db'}"
     settings = Settings(values, sources)
     _cache = ((env_key, _mtime(settings)), settings)
     return settings

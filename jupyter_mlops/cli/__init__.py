@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from ..config import redact
 from ..errors import MLOpsError, MLOpsUsageError
 
-GROUPS = ("runs", "experiments", "datasets", "models", "drift", "pipeline", "serve", "monitor",
-          "scheduler", "store", "config", "gc", "demo")
+GROUPS = ("runs", "experiments", "datasets", "models", "features", "drift", "pipeline", "serve",
+          "monitor", "scheduler", "store", "config", "gc", "demo")
 
 
 class Parser(argparse.ArgumentParser):

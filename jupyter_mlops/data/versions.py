@@ -253,9 +253,14 @@ def load_dataset(ref: str, as_path: bool = False) -> Any:
     """A DataFrame for DataFrames and tabular files (csv, parquet, json lines), else (or with
     `as_path=True`) a local path. Bytes are checked against their digest; a file tracked with
     copy=False that changed since is refused with a clear message."""
+    from ..features.views import READS
+
     version = get_version(ref)
     data = read_version(version, as_path)
     _link(get_store(), version, None)
+    reads = READS.get()
+    if reads is not None:  # a feature view is being computed: it read this version
+        reads.append(f"dataset:{version.ref}")
     return data
 
 

@@ -11,6 +11,7 @@ from typing import Any
 def register_all(ip: Any) -> None:
     from .dataset import DatasetMagics
     from .drift import DriftMagics
+    from .feature import FeatureMagics
     from .pipeline import PipelineMagics
     from .register import RegisterMagics
     from .track import TrackMagics
@@ -20,3 +21,4 @@ def register_all(ip: Any) -> None:
     ip.register_magics(RegisterMagics)
     ip.register_magics(PipelineMagics)
     ip.register_magics(DriftMagics)
+    ip.register_magics(FeatureMagics)

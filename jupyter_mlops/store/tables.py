@@ -414,10 +414,49 @@ alerts = Table(
     Index("ix_alerts_batch", "batch_id"),
 )
 
+# Feature views: each definition (source, entities, timestamp, ttl, schema) a numbered
+# version, and each materialization of a version (parquet in the artifact store).
+feature_views = Table(
+    "feature_views",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("function", String(255)),
+    Column("entities", Text, nullable=False),
+    Column("timestamp", String(255), nullable=False),
+    Column("ttl", Number),
+    Column("features", Text, nullable=False),
+    Column("description", Text),
+    Column("tags", Text, nullable=False),
+    Column("created_by", String(255)),
+    Column("created_at", Time, nullable=False),
+    UniqueConstraint("name", "version", name="uq_feature_views_version"),
+)
+
+feature_materializations = Table(
+    "feature_materializations",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("view_id", Integer, ForeignKey("feature_views.id"), nullable=False),
+    Column("blob_digest", String(64), nullable=False),
+    Column("rows", BigInteger, nullable=False),
+    Column("start", Time),
+    Column("end", Time),
+    Column("profile", Text, nullable=False),
+    Column("inputs", Text, nullable=False),
+    Column("online", Boolean, nullable=False),
+    Column("created_at", Time, nullable=False),
+    Index("ix_feature_materializations_view", "view_id", "created_at"),
+)
+
 # (table, digest column) pairs that keep a blob alive; later capabilities add theirs.
 BLOB_REFERENCES: list[tuple[Table, str]] = [
     (artifacts, "digest"), (dataset_versions, "blob_digest"), (dataset_files, "digest"),
     (model_versions, "digest"), (monitoring_batches, "blob_digest"),
     (step_runs, "notebook_digest"), (drift_references, "blob_digest"),
-    (drift_batches, "report_digest"),
+    (drift_batches, "report_digest"), (feature_materializations, "blob_digest"),
 ]

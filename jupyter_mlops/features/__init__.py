@@ -1,0 +1,2 @@
+"""Feature store: views (definitions, versions), offline materialization and point-in-time
+training sets (DuckDB over parquet), online stores (SQLite, Redis)."""

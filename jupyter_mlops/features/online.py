@@ -1,0 +1,209 @@
+"""Online features: each entity key's latest row of a view, for low-latency lookups.
+
+Embedded default: a SQLite file (`.mlops/online.db`); for a team, Redis
+(`MLOPS_ONLINE_STORE=redis://host:6379/0`). Each key holds one value (the row's time and its
+features, as JSON), so re-materializing replaces a key in one write and a reader never sees
+half of an update. Writes are batched (one transaction in SQLite, pipelines in Redis); keys
+past the view's ttl read as missing (in Redis they also expire)."""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .. import config
+from ..errors import MLOpsUsageError, StoreError
+from .views import FeatureView, get_view
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+BATCH = 10_000  # keys per pipeline or executemany
+
+
+def entity_key(values: list[Any]) -> str:
+    """The key of an entity: its key values as JSON (1.0 and 1 are the same key)."""
+    plain = []
+    for value in values:
+        value = value.item() if hasattr(value, "item") else value
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        plain.append(value)
+    return json.dumps(plain, default=str, separators=(",", ":"))
+
+
+class OnlineStore(Protocol):
+    def put(self, view: str, items: list[tuple[str, str, float | None]]) -> None:
+        """(key, value JSON, seconds to live or None) for each key, replacing what was there."""
+
+    def get(self, view: str, keys: list[str]) -> list[str | None]:
+        """The value JSON of each key, None where there is none."""
+
+
+class SQLiteOnline:
+    """The embedded online store: one table, (view, key) → value."""
+
+    def __init__(self, path: str):
+        from pathlib import Path
+
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._local = threading.local()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("CREATE TABLE IF NOT EXISTS online_features (view TEXT NOT NULL, "
+                         "key TEXT NOT NULL, value TEXT NOT NULL, expires REAL, "
+                         "PRIMARY KEY (view, key)) WITHOUT ROWID")
+            self._local.conn = conn
+        return conn
+
+    def put(self, view: str, items: list[tuple[str, str, float | None]]) -> None:
+        now = time.time()
+        rows = [(view, k, v, None if live is None else now + live) for k, v, live in items]
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany("INSERT INTO online_features (view, key, value, expires) "
+                             "VALUES (?, ?, ?, ?) ON CONFLICT (view, key) DO UPDATE SET "
+                             "value = excluded.value, expires = excluded.expires", rows)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def get(self, view: str, keys: list[str]) -> list[str | None]:
+        found: dict[str, tuple[str, float | None]] = {}
+        conn = self._conn()
+        for start in range(0, len(keys), 500):
+            part = keys[start:start + 500]
+            marks = ",".join("?" * len(part))
+            for key, value, expires in conn.execute(
+                    f"SELECT key, value, expires FROM online_features WHERE view = ? AND key IN "
+                    f"({marks})", [view, *part]):
+                found[key] = (value, expires)
+        now = time.time()
+        return [found[k][0] if k in found and (found[k][1] is None or found[k][1] > now)
+                else None for k in keys]
+
+
+class RedisOnline:
+    """The team online store: one Redis string per key, `mlops:fv:<view>:<key>`."""
+
+    def __init__(self, url: str):
+        import redis
+
+        self.client = redis.Redis.from_url(url)
+        try:
+            self.client.ping()
+        except redis.RedisError as exc:
+            raise StoreError(f"online store {config.redact(url)}: {exc}") from None
+
+    @staticmethod
+    def _name(view: str, key: str) -> str:
+        return f"mlops:fv:{view}:{key}"
+
+    def put(self, view: str, items: list[tuple[str, str, float | None]]) -> None:
+        for start in range(0, len(items), BATCH):
+            pipe = self.client.pipeline(transaction=False)
+            for key, value, live in items[start:start + BATCH]:
+                pipe.set(self._name(view, key), value,
+                         px=None if live is None else max(1, math.ceil(live * 1000)))
+            pipe.execute()
+
+    def get(self, view: str, keys: list[str]) -> list[str | None]:
+        if not keys:
+            return []
+        values = self.client.mget([self._name(view, k) for k in keys])
+        return [None if v is None else v.decode() for v in values]
+
+
+_stores: dict[str, OnlineStore] = {}
+
+
+def online_store() -> OnlineStore:
+    """The online store the settings name (one per URI per process)."""
+    uri = config.load().online_store
+    if uri not in _stores:
+        if uri.startswith(("redis://", "rediss://", "unix://")):
+            _stores[uri] = RedisOnline(uri)
+        elif uri.startswith("sqlite:///"):
+            _stores[uri] = SQLiteOnline(uri.removeprefix("sqlite:///"))
+        else:
+            raise MLOpsUsageError(f"MLOPS_ONLINE_STORE must be sqlite:///PATH or redis://…, got "
+                                  f"{config.redact(uri)}")
+    return _stores[uri]
+
+
+def _stamp(value: Any) -> float:
+    return float(value.timestamp()) if hasattr(value, "timestamp") else float(value)
+
+
+def write(store: OnlineStore, view: FeatureView, frame: pd.DataFrame,
+          now: float | None = None) -> int:
+    """Each entity's latest row (within the ttl) into the store; the number of keys."""
+    now = time.time() if now is None else now
+    latest = frame.drop_duplicates(subset=list(view.entities), keep="last")
+    stamps = [_stamp(t) for t in latest[view.timestamp]]
+    keys = latest[list(view.entities)].to_numpy().tolist()
+    values = latest[view.feature_names].astype(object).where(latest[view.feature_names].notna(),
+                                                             None).to_numpy().tolist()
+    items = []
+    for key, stamp, row in zip(keys, stamps, values, strict=True):
+        live = None if view.ttl is None else view.ttl - (now - stamp)
+        if live is not None and live <= 0:
+            continue
+        items.append((entity_key(key), json.dumps([stamp, row], default=str), live))
+    for start in range(0, len(items), BATCH * 10):
+        store.put(view.name, items[start:start + BATCH * 10])
+    return len(items)
+
+
+def get_online_features(features: list[str], entity_rows: Any) -> pd.DataFrame:
+    """The features' latest values for each entity row (a list of dicts or a DataFrame of
+    key columns), in that order; missing or expired keys give nulls."""
+    import pandas as pd
+
+    from .offline import _requested
+
+    rows = entity_rows if isinstance(entity_rows, pd.DataFrame) else pd.DataFrame(
+        list(entity_rows) if entity_rows is not None else [])
+    if rows.empty:
+        raise MLOpsUsageError("entity_rows is empty: give dicts (or a DataFrame) of entity keys")
+    wanted = _requested(features)
+    store = online_store()
+    out = rows.reset_index(drop=True).copy()
+    counts: dict[str, int] = {}
+    for names in wanted.values():
+        for f in names:
+            counts[f] = counts.get(f, 0) + 1
+    now = time.time()
+    for ref, names in wanted.items():
+        view = get_view(ref)
+        absent = [e for e in view.entities if e not in out.columns]
+        if absent:
+            raise MLOpsUsageError(f"entity_rows lack {', '.join(absent)}, the key of view "
+                                  f"{view.name}")
+        unknown = [f for f in names if f not in view.feature_names]
+        if unknown:
+            raise MLOpsUsageError(f"view {view.ref} has no feature {', '.join(unknown)}")
+        positions = [view.feature_names.index(f) for f in names]
+        keys = [entity_key(k) for k in out[list(view.entities)].to_numpy().tolist()]
+        columns: list[list[Any]] = [[] for _ in names]
+        for value in store.get(view.name, keys):
+            stamp, row = json.loads(value) if value else (None, None)
+            fresh = row is not None and (view.ttl is None or now - stamp <= view.ttl)
+            for column, at in zip(columns, positions, strict=True):
+                column.append(row[at] if fresh else None)
+        for feature, column in zip(names, columns, strict=True):
+            label = f"{view.name}__{feature}" if counts[feature] > 1 or feature in out.columns \
+                else feature
+            out[label] = column
+    return out

@@ -1,0 +1,328 @@
+"""Feature views: a named function (or DuckDB query) producing rows of entity keys, an event
+timestamp and feature columns. Each distinct definition is a numbered version in the store;
+defining the same one again changes nothing.
+
+A Python view's stored source is its function without decorators; a fresh process (the CLI,
+the scheduler) materializes it by running that source, so the function must import what it
+uses. Its namespace holds `pd`, `np` and `mlops` (jupyter_mlops)."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import html
+import inspect
+import json
+import re
+import textwrap
+import time
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from .. import refs
+from ..errors import MLOpsUsageError, NotFoundError
+from ..store import get_store
+from ..store.tables import feature_views
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# functions defined in this process, by (view, digest): run them rather than their source
+_FUNCTIONS: dict[tuple[str, str], Callable[[], Any]] = {}
+# the dataset versions a view's source reads while it runs (see data.versions.load_dataset)
+READS: ContextVar[list[str] | None] = ContextVar("mlops_feature_reads", default=None)
+DATASET_CALL = re.compile(r"""dataset\(\s*'([^']+)'\s*\)""")
+
+
+@dataclass(frozen=True)
+class FeatureView:
+    """One version of a view: `.name`, `.version`, `.entities`, `.timestamp`, `.ttl`
+    (seconds or None), `.features` [(name, dtype)], `.kind` (python or sql), `.source`."""
+
+    name: str
+    version: int
+    digest: str
+    kind: str
+    source: str
+    entities: tuple[str, ...]
+    timestamp: str
+    ttl: float | None
+    features: tuple[tuple[str, str], ...]
+    function: str | None = None
+    description: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    created_by: str | None = None
+    created_at: float = 0.0
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [name for name, _ in self.features]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "digest": self.digest,
+                "kind": self.kind, "entities": list(self.entities), "timestamp": self.timestamp,
+                "ttl": self.ttl, "features": [{"name": n, "dtype": d} for n, d in self.features],
+                "description": self.description, "tags": self.tags, "source": self.source,
+                "created_by": self.created_by, "created_at": self.created_at}
+
+    def _repr_html_(self) -> str:
+        feats = ", ".join(f"{html.escape(n)} <i>{html.escape(d)}</i>" for n, d in self.features)
+        ttl = f"ttl {self.ttl:g} s" if self.ttl else "no ttl"
+        return (f"<div><b>feature view {html.escape(self.ref)}</b> · entities "
+                f"{html.escape(', '.join(self.entities))} · time {html.escape(self.timestamp)}"
+                f" · {ttl} · {self.kind}<br>{feats}</div>")
+
+
+def _duration(ttl: Any) -> float | None:
+    from ..pipelines.spec import seconds
+
+    if ttl is None:
+        return None
+    if hasattr(ttl, "total_seconds"):
+        ttl = ttl.total_seconds()
+    try:
+        value = seconds(ttl)
+    except ValueError as exc:
+        raise MLOpsUsageError(f"ttl: {exc}") from None
+    if value is None or value <= 0:
+        raise MLOpsUsageError(f"ttl must be a positive duration, got {ttl!r}")
+    return value
+
+
+def _function_source(fn: Callable[[], Any]) -> tuple[str, str]:
+    """(source without decorators, function name)."""
+    try:
+        text = textwrap.dedent(inspect.getsource(fn))
+    except (OSError, TypeError):
+        raise MLOpsUsageError(f"the source of {getattr(fn, '__name__', fn)!r} cannot be read "
+                              "(define the view in a file or a notebook cell)") from None
+    tree = ast.parse(text)
+    node = tree.body[0]
+    if not isinstance(node, ast.FunctionDef):
+        raise MLOpsUsageError("a feature view is a function (def) returning a DataFrame")
+    node.decorator_list = []
+    return ast.unparse(node), node.name
+
+
+def check_frame(frame: Any, entities: tuple[str, ...], timestamp: str,
+                unique: bool = True) -> pd.DataFrame:
+    """The view's rows, or one clear error: keys, timestamp, its type and zone, duplicates."""
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        raise MLOpsUsageError(f"a feature view returns a DataFrame, not a {type(frame).__name__}")
+    missing = [c for c in (*entities, timestamp) if c not in frame.columns]
+    if missing:
+        raise MLOpsUsageError(f"the view's rows lack column{'s' if len(missing) > 1 else ''} "
+                              f"{', '.join(missing)} (they have: {', '.join(map(str, frame.columns))})")
+    stamps = frame[timestamp]
+    if stamps.dtype == object and len(stamps):
+        zones = {getattr(v, "tzinfo", None) is None for v in stamps.dropna()}
+        if len(zones) > 1:
+            raise MLOpsUsageError(f"timestamp column {timestamp!r} mixes time zone-aware and "
+                                  "naive times: make them all one or the other")
+    if not pd.api.types.is_datetime64_any_dtype(stamps):
+        raise MLOpsUsageError(f"timestamp column {timestamp!r} holds {stamps.dtype}, not "
+                              "datetimes (convert it with pd.to_datetime)")
+    if stamps.isna().any():
+        raise MLOpsUsageError(f"timestamp column {timestamp!r} has missing times")
+    if unique:
+        dupes = frame.duplicated(subset=[*entities, timestamp])
+        if dupes.any():
+            first = frame.loc[dupes, [*entities, timestamp]].iloc[0].tolist()
+            raise MLOpsUsageError(f"{int(dupes.sum())} rows repeat an (entity, timestamp) pair, "
+                                  f"e.g. {first}: a view has one row per entity and time")
+    features = [c for c in frame.columns if c not in (*entities, timestamp)]
+    if not features:
+        raise MLOpsUsageError("the view has no feature columns besides its keys and timestamp")
+    return frame
+
+
+def run_source(kind: str, source: str, function: str | None) -> tuple[pd.DataFrame, list[str]]:
+    """Run a stored definition; (its rows, the dataset versions it read)."""
+    reads: list[str] = []
+    token = READS.set(reads)
+    try:
+        if kind == "sql":
+            return _run_sql(source, reads), reads
+        import numpy as np
+        import pandas as pd
+
+        import jupyter_mlops
+
+        namespace: dict[str, Any] = {"pd": pd, "np": np, "mlops": jupyter_mlops}
+        exec(compile(source, f"<feature view {function}>", "exec"), namespace)  # noqa: S102
+        return namespace[function](), reads
+    finally:
+        READS.reset(token)
+
+
+def _run_sql(query: str, reads: list[str]) -> pd.DataFrame:
+    """A DuckDB query; dataset('name@version') reads a registered dataset version."""
+    import duckdb
+
+    from ..data.versions import _materialize, get_version
+
+    con = duckdb.connect()
+    try:
+        def table(match: re.Match) -> str:
+            version = get_version(match.group(1))
+            reads.append(f"dataset:{version.ref}")
+            path = str(_materialize(get_store(), version)).replace("'", "''")
+            reader = {"frame": "read_parquet", "parquet": "read_parquet",
+                      "csv": "read_csv_auto", "jsonl": "read_json_auto"}.get(
+                version.format if version.kind == "file" else version.kind)
+            if reader is None:
+                raise MLOpsUsageError(f"dataset {version.ref} is not a table DuckDB can read")
+            return f"{reader}('{path}')"
+
+        return con.execute(DATASET_CALL.sub(table, query)).df()
+    except duckdb.Error as exc:
+        raise MLOpsUsageError(f"the view's query failed: {exc}") from None
+    finally:
+        con.close()
+
+
+def define_view(name: str, entities: Any, timestamp: str, source: Callable[[], Any] | str,
+                ttl: Any = None, description: str | None = None,
+                tags: dict[str, str] | None = None, sql: bool = False,
+                text: str | None = None) -> FeatureView:
+    """Store a view defined by a function (or, with `sql=True`, a DuckDB query), after running
+    it once to check its rows and record its features. Unchanged: the existing version.
+    `text` is the function's source when it cannot be read from a file (a %%feature cell)."""
+    from ..tracking import capture
+
+    name = refs.check_name(name, "feature view name")
+    if isinstance(entities, str):
+        entities = [e.strip() for e in entities.split(",") if e.strip()]
+    entities = tuple(entities or ())
+    if not entities:
+        raise MLOpsUsageError("a feature view needs at least one entity column")
+    if not isinstance(timestamp, str) or not timestamp:
+        raise MLOpsUsageError("timestamp names the view's event-time column")
+    seconds_ttl = _duration(ttl)
+    if sql:
+        if not isinstance(source, str) or not source.strip():
+            raise MLOpsUsageError("a SQL view needs a query")
+        kind, text, function = "sql", source.strip(), None
+    else:
+        if not callable(source):
+            raise MLOpsUsageError("feature_view decorates a function returning a DataFrame")
+        kind = "python"
+        if text is None:
+            text, function = _function_source(source)
+        else:
+            function = source.__name__
+    digest = hashlib.sha256(json.dumps([kind, text, list(entities), timestamp, seconds_ttl],
+                                       ).encode()).hexdigest()
+    existing = _latest(name)
+    if existing is not None and existing.digest == digest:
+        if callable(source):
+            _FUNCTIONS[(name, digest)] = source
+        return existing
+    frame = source() if callable(source) else run_source(kind, text, function)[0]
+    frame = check_frame(frame, entities, timestamp)
+    features = tuple((str(c), str(frame[c].dtype)) for c in frame.columns
+                     if c not in (*entities, timestamp))
+    if callable(source):
+        _FUNCTIONS[(name, digest)] = source
+    with get_store().write("feature_view", name, "defined") as conn:
+        number = conn.execute(select(func.coalesce(func.max(feature_views.c.version), 0))
+                              .where(feature_views.c.name == name)).scalar() + 1
+        conn.execute(feature_views.insert().values(
+            name=name, version=number, digest=digest, kind=kind, source=text, function=function,
+            entities=json.dumps(entities), timestamp=timestamp, ttl=seconds_ttl,
+            features=json.dumps(features), description=description,
+            tags=json.dumps(tags or {}), created_by=capture.user(), created_at=time.time()))
+    return get_view(f"{name}@{number}")
+
+
+def feature_view(name: str, entities: Any, timestamp: str, ttl: Any = None,
+                 description: str | None = None, tags: dict[str, str] | None = None):
+    """Decorator: `@mlops.feature_view("customer", entities=["customer_id"],
+    timestamp="event_time", ttl="30d")` over a function returning the view's rows."""
+    def decorate(fn: Callable[[], Any]) -> FeatureView:
+        return define_view(name, entities, timestamp, fn, ttl, description, tags)
+
+    return decorate
+
+
+def _entity(row: Any) -> FeatureView:
+    return FeatureView(
+        name=row["name"], version=row["version"], digest=row["digest"], kind=row["kind"],
+        source=row["source"], entities=tuple(json.loads(row["entities"])),
+        timestamp=row["timestamp"], ttl=row["ttl"],
+        features=tuple(tuple(f) for f in json.loads(row["features"])), function=row["function"],
+        description=row["description"], tags=json.loads(row["tags"]),
+        created_by=row["created_by"], created_at=row["created_at"])
+
+
+def _latest(name: str) -> FeatureView | None:
+    with get_store().read() as conn:
+        row = conn.execute(select(feature_views).where(feature_views.c.name == name)
+                           .order_by(feature_views.c.version.desc()).limit(1)).mappings().first()
+    return _entity(row) if row else None
+
+
+def get_view(ref: str) -> FeatureView:
+    """A view version: `name` or `name@latest` (the newest), `name@3`."""
+    parsed = refs.parse(ref)
+    if parsed.kind not in (None, "feature") or parsed.alias or parsed.digest:
+        raise MLOpsUsageError(f"{ref!r} is not a feature view reference (name or name@N)")
+    query = select(feature_views).where(feature_views.c.name == parsed.name)
+    if parsed.version is not None:
+        query = query.where(feature_views.c.version == parsed.version)
+    with get_store().read() as conn:
+        row = conn.execute(query.order_by(feature_views.c.version.desc()).limit(1)
+                           ).mappings().first()
+        if row is None:
+            known = conn.execute(select(feature_views.c.id).where(
+                feature_views.c.name == parsed.name)).first()
+    if row is None:
+        raise NotFoundError(f"feature view {parsed.name!r} has no version {parsed.version}"
+                            if known else f"no feature view named {parsed.name!r}")
+    return _entity(row)
+
+
+def rows_of(view: FeatureView) -> tuple[pd.DataFrame, list[str]]:
+    """Compute the view's rows: the function defined in this process if it is this version,
+    else the stored source. (rows, dataset versions read)."""
+    fn = _FUNCTIONS.get((view.name, view.digest))
+    if fn is None:
+        frame, reads = run_source(view.kind, view.source, view.function)
+    else:
+        reads: list[str] = []
+        token = READS.set(reads)
+        try:
+            frame = fn()
+        finally:
+            READS.reset(token)
+    return check_frame(frame, view.entities, view.timestamp), reads
+
+
+def list_views() -> pd.DataFrame:
+    """Every view's newest version: name, version, entities, timestamp, ttl, features."""
+    import pandas as pd
+
+    with get_store().read() as conn:
+        rows = conn.execute(select(feature_views).order_by(
+            feature_views.c.name, feature_views.c.version.desc())).mappings().all()
+    seen: dict[str, dict] = {}
+    for row in rows:
+        if row["name"] not in seen:
+            view = _entity(row)
+            seen[view.name] = {"name": view.name, "version": view.version,
+                               "entities": ", ".join(view.entities),
+                               "timestamp": view.timestamp, "ttl": view.ttl,
+                               "features": len(view.features), "kind": view.kind,
+                               "created_at": pd.Timestamp(view.created_at, unit="s", tz="UTC")}
+    return pd.DataFrame(list(seen.values()), columns=["name", "version", "entities", "timestamp",
+                                                      "ttl", "features", "kind", "created_at"])

@@ -1,0 +1,321 @@
+"""The feature store: definitions and their versions, point-in-time training sets against a
+brute force in plain pandas (hypothesis), SQL views over dataset versions, lineage, the
+embedded and Redis online stores (atomic replacement), the adapters, and bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from jupyter_mlops.errors import MLOpsUsageError
+from jupyter_mlops.store import tables
+
+T0 = pd.Timestamp("2026-01-01")
+SOURCE: dict[str, pd.DataFrame] = {}  # what the test views return (their source reads it)
+
+
+def counts(mlops) -> dict[str, int]:
+    with mlops.get_store().read() as conn:
+        return {t.name: conn.execute(select(func.count()).select_from(t)).scalar()
+                for t in (tables.feature_views, tables.feature_materializations)}
+
+
+def define_views(mlops, ttl_minutes):
+    @mlops.feature_view("spend", entities=["customer_id"], timestamp="ts",
+                        ttl=None if ttl_minutes is None else ttl_minutes * 60)
+    def spend():
+        return SOURCE["spend"]
+
+    @mlops.feature_view("visits", entities=["customer_id", "region"], timestamp="ts")
+    def visits():
+        return SOURCE["visits"]
+
+    return spend, visits
+
+
+def brute_force(entities: pd.DataFrame, rows: pd.DataFrame, keys: list[str], feature: str,
+                ttl: pd.Timedelta | None) -> list:
+    """For each entity row: the latest row of its key at or before its time, within ttl."""
+    out = []
+    for _, e in entities.iterrows():
+        match = rows
+        for k in keys:
+            match = match[match[k] == e[k]]
+        match = match[match.ts <= e.event_timestamp]
+        if ttl is not None:
+            match = match[match.ts >= e.event_timestamp - ttl]
+        out.append(match.sort_values("ts")[feature].iloc[-1] if len(match) else None)
+    return out
+
+
+feature_rows = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 1), st.integers(0, 40),
+                                  st.floats(-100, 100, allow_nan=False)), min_size=1, max_size=40)
+entity_rows = st.lists(st.tuples(st.integers(0, 4), st.integers(0, 1), st.integers(0, 45)),
+                       min_size=1, max_size=25)
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=feature_rows, other=feature_rows, wanted=entity_rows,
+       ttl=st.one_of(st.none(), st.integers(1, 20)))
+def test_point_in_time_join_matches_a_brute_force(mlops, rows, other, wanted, ttl):
+    spend_rows = pd.DataFrame(rows, columns=["customer_id", "region", "minute", "amount"])
+    spend_rows = spend_rows.drop_duplicates(["customer_id", "minute"])
+    visit_rows = pd.DataFrame(other, columns=["customer_id", "region", "minute", "count"])
+    visit_rows = visit_rows.drop_duplicates(["customer_id", "region", "minute"])
+    for frame in (spend_rows, visit_rows):
+        frame["ts"] = T0 + pd.to_timedelta(frame.pop("minute"), unit="min")
+    SOURCE["spend"] = spend_rows.drop(columns="region")
+    SOURCE["visits"] = visit_rows
+    define_views(mlops, ttl)
+    mlops.materialize("spend")
+    mlops.materialize("visits")
+    entities = pd.DataFrame(wanted, columns=["customer_id", "region", "minute"])
+    entities["event_timestamp"] = T0 + pd.to_timedelta(entities.pop("minute"), unit="min")
+    entities.index = entities.index[::-1]  # any index: kept as given
+    got = mlops.get_historical_features(entities, ["spend:amount", "visits:count"])
+    assert len(got) == len(entities) and list(got.index) == list(entities.index)
+    pd.testing.assert_frame_equal(got[entities.columns], entities)
+    ttl_delta = None if ttl is None else pd.Timedelta(minutes=ttl)
+    expected = brute_force(entities, SOURCE["spend"], ["customer_id"], "amount", ttl_delta)
+    assert [None if pd.isna(v) else v for v in got["amount"]] == expected
+    expected = brute_force(entities, visit_rows, ["customer_id", "region"], "count", None)
+    assert [None if pd.isna(v) else v for v in got["count"]] == expected
+
+
+def test_definitions_are_versioned_by_their_source(project, mlops):
+    SOURCE["spend"] = pd.DataFrame({"customer_id": [1, 2], "ts": [T0, T0], "amount": [1.0, 2.0]})
+    first, _ = define_views(mlops, None)
+    again, _ = define_views(mlops, None)
+    assert first.version == again.version == 1 and counts(mlops)["feature_views"] == 2
+    assert first.features == (("amount", "float64"),) and first.entities == ("customer_id",)
+    longer, _ = define_views(mlops, 30)  # a new ttl: a new version
+    assert longer.version == 2 and longer.ttl == 1800
+    assert mlops.get_view("spend@1").ttl is None and mlops.get_view("spend").version == 2
+    assert list(mlops.list_views().name) == ["spend", "visits"]
+
+
+def returning(rows):
+    def bad():
+        return rows
+
+    return bad
+
+
+def test_bad_definitions_store_nothing(project, mlops):
+    good = pd.DataFrame({"id": [1, 2], "ts": [T0, T0], "x": [1.0, 2.0]})
+    cases = [
+        (good.drop(columns="id"), "lack column id"),
+        (good.drop(columns="ts"), "lack column ts"),
+        (good.assign(ts=["2026-01-01", "2026-01-02"]), "holds (object|str), not datetimes"),
+        (pd.concat([good, good]), "2 rows repeat an \\(entity, timestamp\\) pair"),
+        (good.assign(ts=[T0, pd.Timestamp("2026-01-01", tz="UTC")]), "mixes time zone-aware"),
+        (good[["id", "ts"]], "no feature columns"),
+        ([1, 2], "returns a DataFrame, not a list"),
+    ]
+    for rows, message in cases:
+        with pytest.raises(MLOpsUsageError, match=message):
+            mlops.feature_view("bad", entities=["id"], timestamp="ts")(returning(rows))
+    for call, message in [
+        (lambda: mlops.feature_view("bad", entities=[], timestamp="ts")(returning(good)),
+         "at least one entity"),
+        (lambda: mlops.feature_view("bad", entities="id", timestamp="ts", ttl="soon")(
+            returning(good)), "ttl: 'soon' is not a duration"),
+        (lambda: mlops.feature_view("a:b", entities="id", timestamp="ts")(returning(good)),
+         "may not contain :"),
+        (lambda: mlops.feature_view("bad", entities="id", timestamp="ts")(lambda: good),
+         "a feature view is a function \\(def\\)"),
+        (lambda: mlops.materialize("ghost"), "no feature view named 'ghost'"),
+        (lambda: mlops.get_view("bad@2"), "no feature view named 'bad'"),
+    ]:
+        with pytest.raises(MLOpsUsageError, match=message):
+            call()
+    assert counts(mlops) == {"feature_views": 0, "feature_materializations": 0}
+
+
+def test_training_set_errors_and_naming(project, mlops):
+    SOURCE["spend"] = pd.DataFrame({"customer_id": [1, 2], "ts": [T0, T0], "amount": [1.0, 2.0]})
+    SOURCE["visits"] = pd.DataFrame({"customer_id": [1], "region": [0], "ts": [T0],
+                                     "count": [5]})
+    define_views(mlops, None)
+    entities = pd.DataFrame({"customer_id": [1, 2], "region": [0, 0],
+                             "event_timestamp": [T0, T0], "amount": [9, 9]})
+    got = mlops.get_historical_features(entities, ["spend:amount", "visits:count"])
+    assert list(got.columns) == ["customer_id", "region", "event_timestamp", "amount",
+                                 "spend__amount", "count"]  # amount was taken by entity_df
+    full = mlops.get_historical_features(entities, ["visits:count"], full_feature_names=True)
+    assert "visits__count" in full.columns
+    for call, message in [
+        (lambda: mlops.get_historical_features(entities, "spend:amount"), "is a list"),
+        (lambda: mlops.get_historical_features(entities, ["amount"]), "not a \"view:feature\""),
+        (lambda: mlops.get_historical_features(entities, ["spend:nope"]), "has no feature nope"),
+        (lambda: mlops.get_historical_features(entities.drop(columns="region"),
+                                               ["visits:count"]), "lacks region"),
+        (lambda: mlops.get_historical_features(entities, ["spend:amount"], timestamp="when"),
+         "no timestamp column 'when'"),
+        (lambda: mlops.get_historical_features(
+            entities.assign(event_timestamp=entities.event_timestamp.dt.tz_localize("UTC")),
+            ["spend:amount"]), "naive but entity_df's are time zone-aware"),
+    ]:
+        with pytest.raises(MLOpsUsageError, match=message):
+            call()
+
+
+def test_sql_views_read_datasets_and_runs_record_their_training_sets(project, mlops):
+    tx = pd.DataFrame({"customer_id": [1, 1, 2], "ts": pd.to_datetime(
+        ["2026-01-01", "2026-01-05", "2026-01-03"]), "amount": [10.0, 20.0, 5.0]})
+    mlops.version_dataset(tx, "transactions")
+    from jupyter_mlops.features.views import define_view
+
+    view = define_view("totals", "customer_id", "ts", """
+        SELECT customer_id, ts, sum(amount) OVER (PARTITION BY customer_id ORDER BY ts) AS total
+        FROM dataset('transactions@latest')""", sql=True)
+    assert view.kind == "sql" and view.feature_names == ["total"]
+    done = mlops.materialize("totals")
+    assert done.inputs == ("dataset:transactions@1",) and done.rows == 3
+    entities = pd.DataFrame({"customer_id": [1, 1, 2],
+                             "event_timestamp": pd.to_datetime(["2026-01-02", "2026-01-09",
+                                                                "2026-01-02"])})
+    with mlops.start_run(name="train") as run:
+        got = mlops.get_historical_features(entities, ["totals:total"])
+    assert got.total.tolist()[:2] == [10.0, 30.0] and pd.isna(got.total.iloc[2])
+    inputs = {link.ref: link.role for link in mlops.get_run(run.id).inputs}
+    assert inputs["feature:totals@1"] is None
+    assert inputs["dataset:training-set-totals@1"] == "train"
+    graph = mlops.lineage(run.id, depth=3)
+    edges = {(e.source, e.target) for e in graph.edges}
+    assert ("dataset:transactions@1", "feature:totals@1") in edges
+    assert ("feature:totals@1", f"run:{run.id}") in edges
+
+
+def test_a_fresh_process_materializes_a_python_view_from_its_stored_source(project, mlops):
+    @mlops.feature_view("squares", entities=["k"], timestamp="ts")
+    def squares():
+        import pandas as pd
+
+        return pd.DataFrame({"k": range(5), "ts": pd.Timestamp("2026-01-01"),
+                             "sq": [k * k for k in range(5)]})
+
+    proc = subprocess.run([sys.executable, "-m", "jupyter_mlops.cli", "features", "materialize",
+                           "squares"], capture_output=True, text=True, cwd=project,
+                          env={**os.environ}, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "squares@1: 5 rows" in proc.stdout
+    shown = subprocess.run([sys.executable, "-m", "jupyter_mlops.cli", "features", "show",
+                            "squares"], capture_output=True, text=True, cwd=project, timeout=60)
+    data = json.loads(shown.stdout)
+    assert data["materialized"]["rows"] == 5 and "def squares():" in data["source"]
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def online(request, project, monkeypatch):
+    if request.param == "redis":
+        import redis
+
+        url = "redis://127.0.0.1:6379/15"
+        try:
+            redis.Redis.from_url(url).flushdb()
+        except redis.RedisError:
+            if os.environ.get("CI") == "true":
+                pytest.fail("Redis on 127.0.0.1:6379 is required under CI=true")
+            pytest.skip("no Redis on 127.0.0.1:6379")
+        monkeypatch.setenv("MLOPS_ONLINE_STORE", url)
+    return request.param
+
+
+def test_online_features_latest_within_ttl_in_order(online, mlops):
+    now = pd.Timestamp.now().floor("s")
+    SOURCE["spend"] = pd.DataFrame({
+        "customer_id": [1, 1, 2, 3], "amount": [1.0, 2.0, 3.0, 4.0],
+        "ts": [now - pd.Timedelta("2h"), now - pd.Timedelta("1h"), now - pd.Timedelta("3h"),
+               now - pd.Timedelta(days=3)]})
+    define_views(mlops, 24 * 60)
+    done = mlops.materialize("spend", online=True)
+    assert done.online == 2  # customer 3's row is older than the ttl
+    got = mlops.get_online_features(["spend:amount"], [{"customer_id": 2}, {"customer_id": 3},
+                                                       {"customer_id": 9}, {"customer_id": 1}])
+    assert got.customer_id.tolist() == [2, 3, 9, 1]
+    assert [None if pd.isna(v) else v for v in got.amount] == [3.0, None, None, 2.0]
+    frame = mlops.get_online_features(["spend:amount"], pd.DataFrame({"customer_id": [1.0]}))
+    assert frame.amount.tolist() == [2.0]  # 1.0 and 1 are the same key
+    with pytest.raises(MLOpsUsageError, match="entity_rows lack customer_id"):
+        mlops.get_online_features(["spend:amount"], [{"id": 1}])
+
+
+def test_rematerializing_replaces_keys_atomically(online, mlops):
+    now = pd.Timestamp.now().floor("s")
+    keys = list(range(300))
+
+    def generation(g: int) -> pd.DataFrame:
+        return pd.DataFrame({"customer_id": keys, "ts": now, "a": float(g), "b": float(g)})
+
+    SOURCE["pair"] = generation(0)
+
+    @mlops.feature_view("pair", entities=["customer_id"], timestamp="ts")
+    def pair():
+        return SOURCE["pair"]
+
+    mlops.materialize("pair", online=True)
+    torn, stop = [], threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            got = mlops.get_online_features(["pair:a", "pair:b"],
+                                            [{"customer_id": k} for k in keys])
+            torn.extend(got[got.a != got.b].customer_id.tolist())
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for g in range(1, 6):
+            SOURCE["pair"] = generation(g)
+            mlops.materialize("pair", online=True)
+    finally:
+        stop.set()
+        thread.join()
+    assert torn == []
+    final = mlops.get_online_features(["pair:a"], [{"customer_id": 7}])
+    assert final.a.tolist() == [5.0]
+
+
+def test_the_feature_magic(ip, mlops, capsys):
+    from IPython.core.error import UsageError
+
+    ip.user_ns["base"] = pd.Timestamp("2026-01-01")
+    cell = ("import pandas as pd\nrows = pd.DataFrame({'k': [1, 2], 'ts': [base, base], "
+            "'x': [0.5, 1.5]})\nrows")
+    view = ip.run_cell_magic("feature", "demo --entities k --timestamp ts --ttl 30d", cell)
+    assert view.ref == "demo@1" and view.ttl == 30 * 86400
+    assert ip.run_cell_magic("feature", "demo --entities k --timestamp ts --ttl 30d",
+                             cell).version == 1
+    ip.run_line_magic("feature", "materialize demo")
+    assert "demo@1: 2 rows" in capsys.readouterr().out
+    ip.run_line_magic("feature", "show demo")
+    ip.user_ns["ents"] = pd.DataFrame({"k": [2], "event_timestamp": [pd.Timestamp("2026-01-02")]})
+    ip.run_line_magic("feature", "get ents --features demo:x --into train")
+    assert ip.user_ns["train"].x.tolist() == [1.5]
+    assert list(ip.run_line_magic("feature", "list").name) == ["demo"]
+    online = ip.run_line_magic("feature", "online demo:x --entity k=2")
+    assert online.x.isna().all()  # never materialized online
+    for line, message in [("get nothing --features demo:x", "no variable named 'nothing'"),
+                          ("show ghost", "no feature view named 'ghost'"),
+                          ("online demo:x --entity k", "--entity takes KEY=VALUE"),
+                          ("frobnicate", "unknown subcommand")]:
+        with pytest.raises(UsageError, match=message):
+            ip.run_line_magic("feature", line)
+    with pytest.raises(UsageError, match="last line must be the view's DataFrame"):
+        ip.run_cell_magic("feature", "bad --entities k --timestamp ts", "x = 1")
+    with pytest.raises(UsageError, match="the following arguments are required: --timestamp"):
+        ip.run_cell_magic("feature", "bad --entities k", "rows")
+    assert ip.run_line_magic("feature", "--help") is None
+    assert "%%feature NAME --entities" in capsys.readouterr().out
+    assert counts(mlops)["feature_views"] == 1
