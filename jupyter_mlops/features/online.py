@@ -2,7 +2,7 @@
 
 Embedded default: a SQLite file (`.mlops/online.db`); for a team, Redis
 (`MLOPS_ONLINE_STORE=redis://host:6379/0`). Each key holds one value (the row's time and its
-features, as JSON), so re-materializing replaces a key in one write and a reader never sees
+features by name, as JSON), so re-materializing replaces a key in one write and a reader never sees
 half of an update. Writes are batched (one transaction in SQLite, pipelines in Redis); keys
 past the view's ttl read as missing (in Redis they also expire)."""
 
@@ -153,57 +153,87 @@ def write(store: OnlineStore, view: FeatureView, frame: pd.DataFrame,
     latest = frame.drop_duplicates(subset=list(view.entities), keep="last")
     stamps = [_stamp(t) for t in latest[view.timestamp]]
     keys = latest[list(view.entities)].to_numpy().tolist()
-    values = latest[view.feature_names].astype(object).where(latest[view.feature_names].notna(),
-                                                             None).to_numpy().tolist()
+    names = view.feature_names
+    values = latest[names].astype(object).where(latest[names].notna(), None).to_numpy().tolist()
     items = []
     for key, stamp, row in zip(keys, stamps, values, strict=True):
         live = None if view.ttl is None else view.ttl - (now - stamp)
         if live is not None and live <= 0:
             continue
-        items.append((entity_key(key), json.dumps([stamp, row], default=str), live))
+        items.append((entity_key(key), json.dumps([stamp, dict(zip(names, row, strict=True))],
+                                                  default=str), live))
     for start in range(0, len(items), BATCH * 10):
         store.put(view.name, items[start:start + BATCH * 10])
     return len(items)
 
 
-def get_online_features(features: list[str], entity_rows: Any) -> pd.DataFrame:
-    """The features' latest values for each entity row (a list of dicts or a DataFrame of
-    key columns), in that order; missing or expired keys give nulls."""
+_views: dict[tuple[str, str], tuple[float, FeatureView]] = {}
+VIEW_CACHE_SECONDS = 5.0  # a new view version reaches online lookups within this long
+
+
+def _cached_view(ref: str) -> FeatureView:
+    """View definitions for lookups, re-read from the metadata store at most every 5 s."""
+    now, key = time.monotonic(), (config.load().store_uri, ref)
+    hit = _views.get(key)
+    if hit is None or now - hit[0] > VIEW_CACHE_SECONDS:
+        hit = _views[key] = (now, get_view(ref))
+    return hit[1]
+
+
+def online_lookup(features: list[str], entity_rows: Any) -> dict[str, list[Any]]:
+    """The lookup itself: {column: [value for each entity row]} for features named
+    "view:feature" (column: the feature, or view__feature when two views share a name);
+    `entity_rows` is a list of dicts or a DataFrame of key columns. Missing or expired keys
+    give None."""
     import pandas as pd
 
     from .offline import _requested
 
-    rows = entity_rows if isinstance(entity_rows, pd.DataFrame) else pd.DataFrame(
-        list(entity_rows) if entity_rows is not None else [])
-    if rows.empty:
-        raise MLOpsUsageError("entity_rows is empty: give dicts (or a DataFrame) of entity keys")
     wanted = _requested(features)
-    store = online_store()
-    out = rows.reset_index(drop=True).copy()
+    frame = isinstance(entity_rows, pd.DataFrame)
+    if entity_rows is None or len(entity_rows) == 0:
+        raise MLOpsUsageError("entity_rows is empty: give dicts (or a DataFrame) of entity keys")
     counts: dict[str, int] = {}
     for names in wanted.values():
         for f in names:
             counts[f] = counts.get(f, 0) + 1
-    now = time.time()
+    store, now, out = online_store(), time.time(), {}
     for ref, names in wanted.items():
-        view = get_view(ref)
-        absent = [e for e in view.entities if e not in out.columns]
+        view = _cached_view(ref)
+        present = entity_rows.columns if frame else entity_rows[0]
+        absent = [e for e in view.entities if e not in present]
         if absent:
             raise MLOpsUsageError(f"entity_rows lack {', '.join(absent)}, the key of view "
                                   f"{view.name}")
         unknown = [f for f in names if f not in view.feature_names]
         if unknown:
             raise MLOpsUsageError(f"view {view.ref} has no feature {', '.join(unknown)}")
-        positions = [view.feature_names.index(f) for f in names]
-        keys = [entity_key(k) for k in out[list(view.entities)].to_numpy().tolist()]
+        try:
+            key_rows = (entity_rows[list(view.entities)].to_numpy().tolist() if frame else
+                        [[row[e] for e in view.entities] for row in entity_rows])
+        except (KeyError, TypeError):
+            raise MLOpsUsageError(f"every entity row needs {', '.join(view.entities)}") from None
         columns: list[list[Any]] = [[] for _ in names]
-        for value in store.get(view.name, keys):
+        for value in store.get(view.name, [entity_key(k) for k in key_rows]):
             stamp, row = json.loads(value) if value else (None, None)
             fresh = row is not None and (view.ttl is None or now - stamp <= view.ttl)
-            for column, at in zip(columns, positions, strict=True):
-                column.append(row[at] if fresh else None)
+            for column, feature in zip(columns, names, strict=True):
+                column.append(row.get(feature) if fresh else None)
         for feature, column in zip(names, columns, strict=True):
-            label = f"{view.name}__{feature}" if counts[feature] > 1 or feature in out.columns \
-                else feature
-            out[label] = column
+            out[f"{view.name}__{feature}" if counts[feature] > 1 else feature] = column
+    return out
+
+
+def get_online_features(features: list[str], entity_rows: Any) -> pd.DataFrame:
+    """The features' latest values for each entity row (a list of dicts or a DataFrame of
+    key columns), in that order, beside the keys; missing or expired keys give nulls."""
+    import pandas as pd
+
+    if not isinstance(entity_rows, (list, tuple, pd.DataFrame)):
+        raise MLOpsUsageError("entity_rows is a list of dicts or a DataFrame of entity keys")
+    values = online_lookup(features, entity_rows)
+    out = (entity_rows.reset_index(drop=True).copy() if isinstance(entity_rows, pd.DataFrame)
+           else pd.DataFrame(list(entity_rows)))
+    for label, column in values.items():
+        out[label if label not in out.columns else f"{label}_online"] = column
     return out
