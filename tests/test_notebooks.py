@@ -127,10 +127,11 @@ def test_demo_runs_the_quickstart_and_says_what_the_store_holds(mlops, project, 
     copy_notebook(project)
     copy_notebook(project, "models.ipynb")
     copy_notebook(project, "monitoring.ipynb")
+    copy_notebook(project, "features.ipynb")
     folder = project / "notebooks"
     assert main(["demo", "--no-lab", "--notebooks", str(folder)]) == 0
     out = capsys.readouterr().out
-    for name in ("quickstart.ipynb", "models.ipynb", "monitoring.ipynb"):
+    for name in ("quickstart.ipynb", "models.ipynb", "monitoring.ipynb", "features.ipynb"):
         assert f"running {folder / name} with papermill" in out
         executed = project / ".mlops" / "demo" / name
         assert f"executed copy: {executed}" in out
@@ -147,6 +148,9 @@ def test_demo_runs_the_quickstart_and_says_what_the_store_holds(mlops, project, 
     assert len(history) == 7 and not history.drifted.iloc[0] and history.drifted.iloc[-1]
     assert history.alerts.iloc[-1] == 1 and history.alerts.iloc[0] == 0
     assert history["f1"].notna().all()
+    # the features notebook: a SQL view over the transactions it versioned, materialized
+    views = mlops.list_views()
+    assert views.name.tolist() == ["spend"] and views.kind.tolist() == ["sql"]
 
 
 @pytest.mark.slow
@@ -179,4 +183,4 @@ def test_demo_without_notebooks_is_bad_usage(project, capsys, tmp_path):
     assert main(["demo", "--no-lab", "--notebooks", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("jupyter mlops: error: no quickstart.ipynb, models.ipynb, "
-                          "monitoring.ipynb in ")
+                          "monitoring.ipynb, features.ipynb in ")
