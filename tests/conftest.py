@@ -6,6 +6,7 @@ reached they are skipped, except under CI=true, where that is a failure."""
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import uuid
 
@@ -139,3 +140,29 @@ def ip(project, tmp_path, monkeypatch):
     # each shell registers an exit hook that resets it (a full gc.collect); not needed here
     atexit.unregister(shell.atexit_operations)
     InteractiveShell.clear_instance()
+
+
+@pytest.fixture
+def jp_server_config(project):
+    """A Jupyter server (pytest-jupyter's) with the extension enabled, on the project's store."""
+    return {"ServerApp": {"jpserver_extensions": {"jupyter_mlops": True}}}
+
+
+@pytest.fixture
+def api(jp_fetch):
+    """GET/POST JSON under mlops/api; returns (status, body) and never raises on 4xx."""
+    from tornado.httpclient import HTTPClientError
+
+    async def call(path: str, method: str = "GET", body=None, params=None, headers=None):
+        try:
+            resp = await jp_fetch("mlops", "api", *path.strip("/").split("/"), method=method,
+                                  params=params, headers=headers,
+                                  body=None if body is None else json.dumps(body),
+                                  allow_nonstandard_methods=True)
+        except HTTPClientError as err:
+            resp = err.response
+        text = resp.body.decode() if resp.body else ""
+        content_type = resp.headers.get("Content-Type", "")
+        return resp.code, (json.loads(text) if "json" in content_type and text else resp)
+
+    return call

@@ -9,36 +9,11 @@ import urllib.parse
 
 import numpy as np
 import pandas as pd
-import pytest
 from tornado.httpclient import HTTPClientError
 
 from jupyter_mlops.server.routes import ROUTES
 
 SAMPLE = {"run_id": "0123456789abcdef", "key": "loss", "name": "thing", "version": "1"}
-
-
-@pytest.fixture
-def jp_server_config(project):
-    return {"ServerApp": {"jpserver_extensions": {"jupyter_mlops": True}}}
-
-
-@pytest.fixture
-def api(jp_fetch):
-    """GET/POST JSON under mlops/api; returns (status, body) and never raises on 4xx."""
-
-    async def call(path: str, method: str = "GET", body=None, params=None, headers=None):
-        try:
-            resp = await jp_fetch("mlops", "api", *path.strip("/").split("/"), method=method,
-                                  params=params, headers=headers,
-                                  body=None if body is None else json.dumps(body),
-                                  allow_nonstandard_methods=True)
-        except HTTPClientError as err:
-            resp = err.response
-        text = resp.body.decode() if resp.body else ""
-        content_type = resp.headers.get("Content-Type", "")
-        return resp.code, (json.loads(text) if "json" in content_type and text else resp)
-
-    return call
 
 
 async def raw(client, url: str, method: str = "GET", headers=None, body=None):

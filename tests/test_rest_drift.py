@@ -4,11 +4,9 @@ JSON 4xx. The numbers themselves are tested at the API (test_drift.py, test_moni
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
-from tornado.httpclient import HTTPClientError
 from webhook import Receiver
 
 BATCH_KEYS = {"id", "at", "version", "source", "rows", "columns", "drifted_columns",
@@ -21,26 +19,6 @@ REPORT_KEYS = {"batch_id", "model", "version", "at", "reference", "current", "re
                "columns", "figure"}
 COLUMN_KEYS = {"column", "type", "method", "statistic", "threshold", "drifted", "reference",
                "current", "note"}
-
-
-@pytest.fixture
-def jp_server_config(project):
-    return {"ServerApp": {"jpserver_extensions": {"jupyter_mlops": True}}}
-
-
-@pytest.fixture
-def api(jp_fetch):
-    """GET JSON under mlops/api; returns (status, body) and never raises on 4xx."""
-
-    async def call(path: str, params=None):
-        try:
-            resp = await jp_fetch("mlops", "api", *path.strip("/").split("/"), params=params)
-        except HTTPClientError as err:
-            resp = err.response
-        assert "json" in resp.headers.get("Content-Type", ""), resp.headers
-        return resp.code, json.loads(resp.body)
-
-    return call
 
 
 @pytest.fixture

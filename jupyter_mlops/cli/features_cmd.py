@@ -16,7 +16,8 @@ def add(sub) -> None:
     add_format(ls)
     ls.set_defaults(func=list_)
 
-    show = cmds.add_parser("show", help="one view version as JSON, with its last materialization")
+    show = cmds.add_parser("show", help="one view version as JSON: versions, materializations, "
+                                     "freshness, profile")
     show.add_argument("ref", help="NAME or NAME@VERSION")
     show.set_defaults(func=show_)
 
@@ -37,15 +38,9 @@ def list_(args) -> int:
 
 
 def show_(args) -> int:
-    from ..features.offline import latest_materialization
-    from ..features.views import get_view
+    from ..features.catalog import describe_view
 
-    view = get_view(args.ref)
-    done = latest_materialization(view)
-    data = view.to_dict()
-    data["materialized"] = None if done is None else {
-        "rows": done.rows, "digest": done.digest, "at": done.created_at, "inputs": done.inputs}
-    print(json.dumps(data, indent=2, default=str))
+    print(json.dumps(describe_view(args.ref).to_dict(), indent=2, default=str))
     return 0
 
 

@@ -93,3 +93,20 @@ def quantile_sketch(profile: dict[str, Any], column: str):
 
     return kll_doubles_sketch.deserialize(
         base64.b64decode(profile["columns"][column]["sketch"]))
+
+
+def profile_table(columns: list[tuple[str, str]], profile: dict[str, Any]) -> pd.DataFrame:
+    """One row per (name, dtype) column: missing values and the profile's main statistics
+    (the table a dataset version and a feature view both show)."""
+    import pandas as pd
+
+    stats = profile.get("columns", {})
+    rows = []
+    for name, dtype in columns:
+        s = stats.get(name, {})
+        top = ", ".join(f"{k} ({v})" for k, v in s.get("top", [])[:3])
+        rows.append({"column": name, "dtype": dtype, "missing": s.get("missing"),
+                     "min": s.get("min"), "mean": s.get("mean"), "max": s.get("max"),
+                     "distinct": s.get("distinct"), "top": top or None})
+    return pd.DataFrame(rows, columns=["column", "dtype", "missing", "min", "mean", "max",
+                                       "distinct", "top"])

@@ -56,18 +56,9 @@ class DatasetVersion:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per column: dtype, missing values and the profile's main statistics."""
-        import pandas as pd
+        from .profile import profile_table
 
-        stats = self.profile.get("columns", {})
-        rows = []
-        for col in self.schema:
-            s = stats.get(col["name"], {})
-            top = ", ".join(f"{k} ({v})" for k, v in s.get("top", [])[:3])
-            rows.append({"column": col["name"], "dtype": col["dtype"],
-                         "missing": s.get("missing"), "min": s.get("min"),
-                         "mean": s.get("mean"), "max": s.get("max"),
-                         "distinct": s.get("distinct"), "top": top or None})
-        return pd.DataFrame(rows)
+        return profile_table([(c["name"], c["dtype"]) for c in self.schema], self.profile)
 
     def _repr_html_(self) -> str:
         rows = "".join(

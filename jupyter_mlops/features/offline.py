@@ -39,6 +39,8 @@ class Materialization:
     created_at: float
     online: int | None = None
     profile: dict[str, Any] = field(default_factory=dict, repr=False)
+    first_event: float | None = None
+    last_event: float | None = None
 
     def __str__(self) -> str:
         online = f", {self.online:,} keys online" if self.online is not None else ""
@@ -104,6 +106,7 @@ def materialize(name: str, start: Any = None, end: Any = None,
     frame = frame.sort_values([*view.entities, view.timestamp], kind="stable")
     frame = frame.reset_index(drop=True)
     _, profile = describe(frame[view.feature_names])
+    first, last = _event_range(frame[view.timestamp])
     store = get_store()
     digest, _ = store.artifacts.put_bytes(_parquet(frame))
     written = None
@@ -120,22 +123,43 @@ def materialize(name: str, start: Any = None, end: Any = None,
         conn.execute(feature_materializations.insert().values(
             view_id=view_id, blob_digest=digest, rows=len(frame), start=lo, end=hi,
             profile=json.dumps(profile), inputs=json.dumps(inputs), online=online,
-            created_at=now))
-    return Materialization(view.ref, len(frame), digest, lo, hi, inputs, now, written, profile)
+            created_at=now, first_event=first, last_event=last,
+            online_keys=written))
+    return Materialization(view.ref, len(frame), digest, lo, hi, inputs, now, written, profile,
+                           first, last)
+
+
+def _event_range(stamps: pd.Series) -> tuple[float | None, float | None]:
+    """The oldest and newest event time as epoch seconds (naive times are UTC)."""
+    if stamps.empty:
+        return None, None
+    return _epoch(stamps.min()), _epoch(stamps.max())
+
+
+def materializations(view: FeatureView, limit: int | None = None) -> list[Materialization]:
+    """The materializations of one view version, newest first."""
+    query = (select(feature_materializations).join(
+        feature_views, feature_views.c.id == feature_materializations.c.view_id)
+        .where(feature_views.c.name == view.name, feature_views.c.version == view.version)
+        .order_by(feature_materializations.c.id.desc()).limit(limit))
+    with get_store().read() as conn:
+        rows = conn.execute(query).mappings().all()
+    return [materialization_of(view.ref, row) for row in rows]
+
+
+def materialization_of(ref: str, row: Any) -> Materialization:
+    """The entity of a feature_materializations row of view version `ref`."""
+    return Materialization(ref, row["rows"], row["blob_digest"], row["start"], row["end"],
+                           tuple(json.loads(row["inputs"])), row["created_at"],
+                           online=row["online_keys"] if row["online"] else None,
+                           profile=json.loads(row["profile"]),
+                           first_event=row["first_event"], last_event=row["last_event"])
 
 
 def latest_materialization(view: FeatureView) -> Materialization | None:
-    with get_store().read() as conn:
-        row = conn.execute(
-            select(feature_materializations).join(
-                feature_views, feature_views.c.id == feature_materializations.c.view_id)
-            .where(feature_views.c.name == view.name, feature_views.c.version == view.version)
-            .order_by(feature_materializations.c.id.desc()).limit(1)).mappings().first()
-    if row is None:
-        return None
-    return Materialization(view.ref, row["rows"], row["blob_digest"], row["start"], row["end"],
-                           tuple(json.loads(row["inputs"])), row["created_at"],
-                           profile=json.loads(row["profile"]))
+    """The view version's newest materialization, or None."""
+    found = materializations(view, limit=1)
+    return found[0] if found else None
 
 
 def local_parquet(digest: str) -> Path:

@@ -108,20 +108,14 @@ class FeatureMagics(Magics):
     def _show(self, rest: list[str]) -> Any:
         from IPython.display import display
 
-        from ..charts.features import feature_distributions
-        from ..features.offline import latest_materialization
-        from ..features.views import get_view
+        from ..features.catalog import describe_view
 
         p = _parser("show")
         p.add_argument("ref")
-        view = get_view(p.parse_args(rest).ref)
-        display(view)
-        done = latest_materialization(view)
-        if done is None:
-            print(f"{view.ref} was never materialized: %feature materialize {view.name}")
-            return None
-        print(done)
-        display(feature_distributions(done.profile, view.ref))
+        described = describe_view(p.parse_args(rest).ref)
+        display(described)
+        if described.latest is not None:
+            display(described.figure())
         return None
 
     def _materialize(self, rest: list[str]) -> Any:

@@ -450,6 +450,9 @@ feature_materializations = Table(
     Column("inputs", Text, nullable=False),
     Column("online", Boolean, nullable=False),
     Column("created_at", Time, nullable=False),
+    Column("first_event", Time),  # the oldest and newest event time materialized
+    Column("last_event", Time),
+    Column("online_keys", BigInteger),  # keys written to the online store, when online
     Index("ix_feature_materializations_view", "view_id", "created_at"),
 )
 
