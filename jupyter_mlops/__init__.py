@@ -63,6 +63,8 @@ _API = {
     "materialize": "features.offline",
     "get_historical_features": "features.offline",
     "get_online_features": "features.online",
+    "feature_catalog": "features.catalog",
+    "describe_view": "features.catalog",
     # drift and monitoring
     "drift_report": "drift.report",
     "DriftReport": "drift.report",

@@ -30,10 +30,14 @@ def feature_distributions(profile: dict[str, Any], title: str = "") -> go.Figure
                                  lowerfence=[q["0.01"]], upperfence=[q["0.99"]],
                                  mean=[stats["mean"]], showlegend=False,
                                  hoverinfo="y"), row=row, col=col)
+            fig.update_xaxes(showticklabels=False, row=row, col=col)  # one box: no x
         elif stats.get("top"):
             levels, counts = zip(*stats["top"][:10], strict=True)
             fig.add_trace(go.Bar(x=list(levels), y=list(counts), name=name, showlegend=False),
                           row=row, col=col)
-    fig.update_layout(height=230 * rows + 60, template="plotly_white", title=title or None,
-                      margin={"l": 40, "r": 10, "t": 50, "b": 30})
+    top = 80 if title else 40  # the figure's title above the panels' own
+    fig.update_layout(height=230 * rows + top + 20, template="plotly_white",
+                      title={"text": title, "y": 1 - 22 / (230 * rows + top + 20),
+                             "yanchor": "top"} if title else None,
+                      margin={"l": 40, "r": 10, "t": top, "b": 30})
     return fig

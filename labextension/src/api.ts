@@ -231,6 +231,55 @@ export interface IModelDrift {
   last_report: IDriftReport | null;
 }
 
+/** A materialization of a feature view version (parquet offline, keys online if asked). */
+export interface IMaterialization {
+  view: string;
+  rows: number;
+  digest: string;
+  at: number;
+  start: number | null;
+  end: number | null;
+  first_event: number | null;
+  last_event: number | null;
+  online: number | null;
+  inputs: string[];
+}
+
+/** How current a view's data is; expired: its newest row is older than the ttl. */
+export interface IFreshness {
+  materialized_at: number | null;
+  last_event: number | null;
+  age: number | null;
+  expired: boolean | null;
+}
+
+export interface IFeatureSummary {
+  name: string;
+  version: number;
+  versions: number;
+  kind: string;
+  entities: string[];
+  timestamp: string;
+  ttl: number | null;
+  features: { name: string; dtype: string }[];
+  description: string | null;
+  created_at: number;
+  materialized: IMaterialization | null;
+  freshness: IFreshness;
+}
+
+/** One view version in full, with the figure of its features' distributions. */
+export interface IFeatureView extends Omit<IFeatureSummary, 'versions'> {
+  digest: string;
+  source: string;
+  created_by: string | null;
+  tags: Record<string, string>;
+  versions: Row[];
+  materializations: IMaterialization[];
+  profile: Row[];
+  figure: Figure;
+}
+
 type Query = Record<string, string | number | string[] | undefined>;
 
 function queryString(query: Query): string {
@@ -317,6 +366,9 @@ export const api = {
     request<IDatasetVersion>(['datasets', name, 'versions', String(version)]),
   datasetDiff: (a: string, b: string, key?: string) =>
     request<IDatasetDiff>(['dataset-diff'], { a, b, key }),
+  features: () => request<{ views: IFeatureSummary[] }>(['features']),
+  featureView: (name: string, version?: number) =>
+    request<IFeatureView>(version === undefined ? ['features', name] : ['features', name, 'versions', String(version)]),
   models: () => request<{ models: Row[] }>(['models']),
   model: (name: string) => request<IModel>(['models', name]),
   modelVersion: (name: string, version: string | number) =>

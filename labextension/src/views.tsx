@@ -1,6 +1,6 @@
 /**
- * Views opened in the main area: a run, a comparison, a dataset, a model, a pipeline, a
- * model's drift. One tab per subject; opening it again brings the tab forward.
+ * Views opened in the main area: a run, a comparison, a dataset, a feature view, a model, a
+ * pipeline, a model's drift. One tab per subject; opening it again brings the tab forward.
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { MainAreaWidget, ReactWidget } from '@jupyterlab/apputils';
@@ -10,6 +10,7 @@ import type { MLOpsModel } from './model';
 import { CompareView } from './sections/runs/CompareView';
 import { RunView } from './sections/runs/RunView';
 import { DatasetView } from './sections/datasets/DatasetView';
+import { FeatureView } from './sections/features/FeatureView';
 import { ModelView } from './sections/models/ModelView';
 import { PipelineView } from './sections/pipelines/PipelineView';
 import { DriftView } from './sections/drift/DriftView';
@@ -40,6 +41,10 @@ export class Views {
     this._open(`jp-mlops-dataset-${name}`, `Dataset ${name}`, () => (
       <DatasetView name={name} model={this.model} />
     ));
+  }
+
+  openFeatureView(name: string): void {
+    this._open(`jp-mlops-feature-${name}`, `Features ${name}`, () => <FeatureView name={name} model={this.model} />);
   }
 
   openModel(name: string): void {

@@ -56,7 +56,7 @@ def test_sidebar_shows_the_notebooks_runs_and_user_text_as_text(page, shots):
     assert page.locator(".jp-mlops-sidebar img").count() == 0  # the name was not parsed as HTML
     assert page.dialogs == []
     assert page.locator(".jp-mlops-section-title").all_text_contents() == [
-        "▾ Runs", "▾ Datasets", "▾ Models", "▾ Drift", "▾ Pipelines"]
+        "▾ Runs", "▾ Datasets", "▾ Features", "▾ Models", "▾ Drift", "▾ Pipelines"]
     assert "wine-train" in page.locator(".jp-mlops-section-datasets").inner_text()
     page.screenshot(path=str(shots / "sidebar-light.png"))
 
@@ -145,7 +145,7 @@ def test_pipeline_view(page, shots):
     section.click()
     view = page.locator(".jp-mlops-pipeline-view")
     view.locator(".js-plotly-plot").first.wait_for(timeout=WAIT)
-    assert "notebook: notebooks/quickstart.ipynb" in view.locator(".jp-mlops-yaml").inner_text()
+    assert "notebook: notebooks/quickstart.ipynb" in view.locator(".jp-mlops-code").inner_text()
     assert view.locator(".jp-mlops-run-now").is_visible()
 
 

@@ -44,6 +44,24 @@ export function when(seconds: number | null | undefined): string {
   return new Date(seconds * 1000).toLocaleString();
 }
 
+/** A length of time in its largest whole unit: 45 s, 12 min, 5 h, 30 d (never broken). */
+export function span(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined) {
+    return '—';
+  }
+  const units: [number, string][] = [
+    [86400, 'd'],
+    [3600, 'h'],
+    [60, 'min']
+  ];
+  for (const [size, unit] of units) {
+    if (seconds >= size) {
+      return `${Math.floor(seconds / size)}\u00a0${unit}`;
+    }
+  }
+  return `${Math.round(seconds)}\u00a0s`;
+}
+
 export function duration(start: number, end: number | null): string {
   const total = Math.max(0, (end ?? Date.now() / 1000) - start);
   if (total < 60) {

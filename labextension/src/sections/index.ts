@@ -4,11 +4,19 @@
  */
 import { datasetsSection } from './datasets/DatasetsSection';
 import { driftSection } from './drift/DriftSection';
+import { featuresSection } from './features/FeaturesSection';
 import { modelsSection } from './models/ModelsSection';
 import { pipelinesSection } from './pipelines/PipelinesSection';
 import type { ISection } from './registry';
 import { runsSection } from './runs/RunsSection';
 
-export const SECTIONS: ISection[] = [runsSection, datasetsSection, modelsSection, driftSection, pipelinesSection].sort(
+export const SECTIONS: ISection[] = [
+  runsSection,
+  datasetsSection,
+  featuresSection,
+  modelsSection,
+  driftSection,
+  pipelinesSection
+].sort(
   (a, b) => a.rank - b.rank
 );

@@ -161,7 +161,7 @@ export function PipelineView(props: { name: string; model: MLOpsModel; views: Vi
         />
       )}
       <h3>Spec</h3>
-      <pre className="jp-mlops-yaml">{info.yaml}</pre>
+      <pre className="jp-mlops-code">{info.yaml}</pre>
     </div>
   );
 }
