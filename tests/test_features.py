@@ -319,3 +319,42 @@ def test_the_feature_magic(ip, mlops, capsys):
     assert ip.run_line_magic("feature", "--help") is None
     assert "%%feature NAME --entities" in capsys.readouterr().out
     assert counts(mlops)["feature_views"] == 1
+
+
+def test_online_values_round_trip_exactly(online, mlops):
+    """Keys and values are encoded a column at a time: every value reads back as it was
+    (floats to the last bit, missing values as nulls), on the fast all-float path too."""
+    now = pd.Timestamp.now().floor("s")
+    floats = [0.1, 1 / 3, 1e-300, 123456789.123456789, 2.0**60]
+    SOURCE["mixed"] = pd.DataFrame({
+        "region": ["north", "south", "é\"s", "north", "west"],
+        "shop": [1, 2, 3, 4, 5], "ts": now,
+        "x": floats, "y": [float("nan"), float("inf"), -float("inf"), 0.0, -0.0],
+        "n": [1, 2, 3, 4, 2**53 + 1], "flag": [True, False, True, False, True],
+        "label": ["a", None, "c\\d", "ü", ""],
+        "when": [now, pd.NaT, now, now, now]})
+    SOURCE["plain"] = pd.DataFrame({"shop": [1, 2, 3, 4, 5], "ts": now, "x": floats})
+
+    @mlops.feature_view("mixed", entities=["region", "shop"], timestamp="ts")
+    def mixed():
+        return SOURCE["mixed"]
+
+    @mlops.feature_view("plain", entities=["shop"], timestamp="ts")
+    def plain():
+        return SOURCE["plain"]
+
+    assert mlops.materialize("mixed", online=True).online == 5
+    assert mlops.materialize("plain", online=True).online == 5
+    from jupyter_mlops.features.online import online_lookup
+
+    rows = SOURCE["mixed"][["region", "shop"]].to_dict("records")
+    got = online_lookup(["mixed:x", "mixed:y", "mixed:n", "mixed:flag", "mixed:label",
+                         "mixed:when"], rows)
+    assert got["x"] == floats and [float(v).hex() for v in got["x"]] == [v.hex() for v in floats]
+    assert got["y"][0] is None and got["y"][1:3] == [float("inf"), -float("inf")]
+    assert str(got["y"][4]) == "-0.0"
+    assert got["n"] == [1, 2, 3, 4, 2**53 + 1] and got["flag"] == [True, False, True, False, True]
+    assert got["label"] == ["a", None, "c\\d", "ü", ""]
+    assert got["when"][1] is None and pd.Timestamp(got["when"][0]) == now
+    fast = online_lookup(["plain:x"], [{"shop": k} for k in (5, 4, 3, 2, 1)])
+    assert fast["x"] == floats[::-1] and isinstance(fast["x"][4], float)

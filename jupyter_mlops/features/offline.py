@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,6 +73,44 @@ def _window(frame: pd.DataFrame, column: str, start: float | None, end: float | 
     return frame[keep]
 
 
+def _plain_keys(frame: pd.DataFrame, columns: list[str]) -> list[Any] | None:
+    """The columns as numpy arrays numpy can order (numbers, times), or None."""
+    import pandas as pd
+
+    arrays = []
+    for c in columns:
+        col = frame[c]
+        if pd.api.types.is_datetime64_any_dtype(col):
+            col = col.dt.as_unit("us").astype("int64")
+        elif not pd.api.types.is_numeric_dtype(col) or col.hasnans:
+            return None
+        arrays.append(col.to_numpy())
+    return arrays
+
+
+def _sorted(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Rows ordered by `columns` (stable), with a fresh index: numpy's lexsort for numeric
+    keys and times (several times faster than sort_values), sort_values otherwise."""
+    import numpy as np
+
+    arrays = _plain_keys(frame, columns)
+    if arrays is None:
+        return frame.sort_values(columns, kind="stable").reset_index(drop=True)
+    return frame.take(np.lexsort(arrays[::-1])).reset_index(drop=True)
+
+
+def _last_rows(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """The last row of each key of a frame sorted by its keys (then time)."""
+    import numpy as np
+
+    arrays = _plain_keys(frame, keys)
+    if arrays is None or not len(frame):
+        return frame.drop_duplicates(subset=keys, keep="last")
+    last = np.ones(len(frame), dtype=bool)
+    last[:-1] = np.logical_or.reduce([a[1:] != a[:-1] for a in arrays])
+    return frame[last]
+
+
 def _parquet(frame: pd.DataFrame) -> bytes:
     """zstd parquet, written a row group at a time under a progress bar on large views."""
     import pyarrow as pa
@@ -102,18 +141,18 @@ def materialize(name: str, start: Any = None, end: Any = None,
     if lo is not None and hi is not None and hi <= lo:
         raise MLOpsUsageError("end must be after start")
     frame, reads = rows_of(view)
-    frame = _window(frame, view.timestamp, lo, hi)
-    frame = frame.sort_values([*view.entities, view.timestamp], kind="stable")
-    frame = frame.reset_index(drop=True)
+    frame = _sorted(_window(frame, view.timestamp, lo, hi), [*view.entities, view.timestamp])
     _, profile = describe(frame[view.feature_names])
     first, last = _event_range(frame[view.timestamp])
     store = get_store()
-    digest, _ = store.artifacts.put_bytes(_parquet(frame))
     written = None
-    if online:
-        from .online import online_store, write
+    with ThreadPoolExecutor(1) as pool:  # zstd parquet (no GIL held) beside the online writes
+        data = pool.submit(_parquet, frame)
+        if online:
+            from .online import online_store, write
 
-        written = write(online_store(), view, frame)
+            written = write(online_store(), view, _last_rows(frame, list(view.entities)))
+        digest, _ = store.artifacts.put_bytes(data.result())
     now = time.time()
     inputs = tuple(dict.fromkeys(reads))
     with store.write("feature_view", view.name, "materialized") as conn:

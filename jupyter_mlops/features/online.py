@@ -25,20 +25,49 @@ if TYPE_CHECKING:
 BATCH = 10_000  # keys per pipeline or executemany
 
 
+def _key_text(value: Any) -> str:
+    value = value.item() if hasattr(value, "item") else value
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return json.dumps(value, default=str)
+
+
 def entity_key(values: list[Any]) -> str:
     """The key of an entity: its key values as JSON (1.0 and 1 are the same key)."""
-    plain = []
-    for value in values:
-        value = value.item() if hasattr(value, "item") else value
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        plain.append(value)
-    return json.dumps(plain, default=str, separators=(",", ":"))
+    return "[" + ",".join(_key_text(v) for v in values) + "]"
+
+
+def _key_column(series: pd.Series) -> list[str]:
+    """`_key_text` of each value of a key column (integers without a call each)."""
+    import pandas as pd
+
+    if pd.api.types.is_integer_dtype(series) and not series.hasnans:
+        return list(map(str, series.tolist()))
+    return [_key_text(v) for v in series.tolist()]
+
+
+def _json_column(series: pd.Series) -> list[str]:
+    """Each value of a feature column as JSON text (missing values as null), a column at a
+    time: repr of a float is its shortest exact form, so nothing is rounded."""
+    import pandas as pd
+
+    values = series.tolist()
+    if pd.api.types.is_float_dtype(series):
+        return ["null" if v != v else repr(v) if math.isfinite(v) else json.dumps(v)
+                for v in values]
+    if pd.api.types.is_integer_dtype(series) and not series.hasnans:
+        return list(map(str, values))
+    if pd.api.types.is_bool_dtype(series) and not series.hasnans:
+        return ["true" if v else "false" for v in values]
+    return ["null" if v is None or v is pd.NaT or v != v else json.dumps(v, default=str)
+            for v in values]
 
 
 class OnlineStore(Protocol):
-    def put(self, view: str, items: list[tuple[str, str, float | None]]) -> None:
-        """(key, value JSON, seconds to live or None) for each key, replacing what was there."""
+    def put(self, view: str, keys: list[str], values: list[str],
+            lives: list[float] | None) -> None:
+        """Each key's value JSON, replacing what was there; `lives`: seconds each key has
+        left (None: they never expire)."""
 
     def get(self, view: str, keys: list[str]) -> list[str | None]:
         """The value JSON of each key, None where there is none."""
@@ -65,9 +94,11 @@ class SQLiteOnline:
             self._local.conn = conn
         return conn
 
-    def put(self, view: str, items: list[tuple[str, str, float | None]]) -> None:
+    def put(self, view: str, keys: list[str], values: list[str],
+            lives: list[float] | None) -> None:
         now = time.time()
-        rows = [(view, k, v, None if live is None else now + live) for k, v, live in items]
+        expires = [None] * len(keys) if lives is None else [now + live for live in lives]
+        rows = zip([view] * len(keys), keys, values, expires, strict=True)
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -110,12 +141,19 @@ class RedisOnline:
     def _name(view: str, key: str) -> str:
         return f"mlops:fv:{view}:{key}"
 
-    def put(self, view: str, items: list[tuple[str, str, float | None]]) -> None:
-        for start in range(0, len(items), BATCH):
+    def put(self, view: str, keys: list[str], values: list[str],
+            lives: list[float] | None) -> None:
+        prefix = self._name(view, "")
+        millis = None if lives is None else [max(1, math.ceil(live * 1000)) for live in lives]
+        for start in range(0, len(keys), BATCH):  # hiredis packs and parses the commands
             pipe = self.client.pipeline(transaction=False)
-            for key, value, live in items[start:start + BATCH]:
-                pipe.set(self._name(view, key), value,
-                         px=None if live is None else max(1, math.ceil(live * 1000)))
+            part = slice(start, start + BATCH)
+            if millis is None:
+                for key, value in zip(keys[part], values[part], strict=True):
+                    pipe.execute_command("SET", prefix + key, value)
+            else:
+                for key, value, ms in zip(keys[part], values[part], millis[part], strict=True):
+                    pipe.execute_command("SET", prefix + key, value, "PX", ms)
             pipe.execute()
 
     def get(self, view: str, keys: list[str]) -> list[str | None]:
@@ -142,29 +180,47 @@ def online_store() -> OnlineStore:
     return _stores[uri]
 
 
-def _stamp(value: Any) -> float:
-    return float(value.timestamp()) if hasattr(value, "timestamp") else float(value)
+def _epoch_seconds(stamps: pd.Series) -> Any:
+    """Event times as float seconds since the epoch (naive times are UTC), a numpy array."""
+    return stamps.dt.as_unit("us").astype("int64").to_numpy() / 1e6
 
 
-def write(store: OnlineStore, view: FeatureView, frame: pd.DataFrame,
+def _values(rows: pd.DataFrame, names: list[str], stamps: Any) -> list[str]:
+    """Each row's value: `[time, {feature: value, ...}]` as JSON. Finite floats (the usual
+    features) go through one %-format a row; other columns are encoded column by column."""
+    import numpy as np
+    import pandas as pd
+
+    labels = [json.dumps(n) for n in names]
+    if all(pd.api.types.is_float_dtype(rows[n]) for n in names) and all(
+            np.isfinite(rows[n].to_numpy()).all() for n in names):
+        fmt = "[%r,{" + ",".join(f"{label.replace('%', '%%')}:%r" for label in labels) + "}]"
+        return [fmt % row for row in zip(stamps.tolist(), *(rows[n].tolist() for n in names),
+                                         strict=True)]
+    fields = [[label + ":" + text for text in _json_column(rows[name])]
+              for name, label in zip(names, labels, strict=True)]
+    return ["[" + stamp + ",{" + ",".join(parts) + "}]" for stamp, *parts in
+            zip(map(repr, stamps.tolist()), *fields, strict=True)]
+
+
+def write(store: OnlineStore, view: FeatureView, latest: pd.DataFrame,
           now: float | None = None) -> int:
-    """Each entity's latest row (within the ttl) into the store; the number of keys."""
+    """Each entity's latest row (`latest`: one row a key), unless past the ttl, into the
+    store; the number of keys written. Keys and values are encoded a column at a time."""
     now = time.time() if now is None else now
-    latest = frame.drop_duplicates(subset=list(view.entities), keep="last")
-    stamps = [_stamp(t) for t in latest[view.timestamp]]
-    keys = latest[list(view.entities)].to_numpy().tolist()
-    names = view.feature_names
-    values = latest[names].astype(object).where(latest[names].notna(), None).to_numpy().tolist()
-    items = []
-    for key, stamp, row in zip(keys, stamps, values, strict=True):
-        live = None if view.ttl is None else view.ttl - (now - stamp)
-        if live is not None and live <= 0:
-            continue
-        items.append((entity_key(key), json.dumps([stamp, dict(zip(names, row, strict=True))],
-                                                  default=str), live))
-    for start in range(0, len(items), BATCH * 10):
-        store.put(view.name, items[start:start + BATCH * 10])
-    return len(items)
+    stamps = _epoch_seconds(latest[view.timestamp])
+    lives = None
+    if view.ttl is not None:
+        left = view.ttl - (now - stamps)
+        keep = left > 0
+        latest, stamps, lives = latest[keep], stamps[keep], left[keep].tolist()
+    columns = [_key_column(latest[e]) for e in view.entities]
+    keys = ["[" + ",".join(parts) + "]" for parts in zip(*columns, strict=True)]
+    values = _values(latest, view.feature_names, stamps)
+    for start in range(0, len(keys), BATCH * 10):
+        part = slice(start, start + BATCH * 10)
+        store.put(view.name, keys[part], values[part], None if lives is None else lives[part])
+    return len(keys)
 
 
 _views: dict[tuple[str, str], tuple[float, FeatureView]] = {}
