@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 
 WAIT = 15_000  # ms
-NOW = pd.Timestamp.now(tz="UTC").floor("s").tz_localize(None)
 SOURCE: dict[str, pd.DataFrame] = {}
 
 
@@ -20,17 +19,18 @@ def views(lab_project):
 
     import jupyter_mlops as mlops
 
+    now = pd.Timestamp.now(tz="UTC").floor("s").tz_localize(None)
     rng = np.random.default_rng(0)
     n = 400
     SOURCE["customers"] = pd.DataFrame({
         "customer_id": np.arange(n) % 100,
-        "ts": NOW - pd.to_timedelta(2 + rng.uniform(0, 20, n).round(3), unit="D"),
+        "ts": now - pd.to_timedelta(2 + rng.uniform(0, 20, n).round(3), unit="D"),
         "spend": rng.lognormal(3, 0.6, n), "visits": rng.poisson(4, n).astype(float),
         "segment": rng.choice(["retail", "pro", "trial"], n, p=[0.6, 0.3, 0.1])})
-    SOURCE["customers"].loc[0, "ts"] = NOW - pd.Timedelta(days=2)
-    SOURCE["stale"] = pd.DataFrame({"customer_id": [1], "ts": [NOW - pd.Timedelta(days=40)],
+    SOURCE["customers"].loc[0, "ts"] = now - pd.Timedelta(days=2)
+    SOURCE["stale"] = pd.DataFrame({"customer_id": [1], "ts": [now - pd.Timedelta(days=40)],
                                     "x": [1.0]})
-    SOURCE["orders"] = pd.DataFrame({"order_id": [7], "ts": [NOW - pd.Timedelta(hours=3)],
+    SOURCE["orders"] = pd.DataFrame({"order_id": [7], "ts": [now - pd.Timedelta(hours=3)],
                                      "total": [9.5]})
     for ttl in ("7d", "30d"):
         @mlops.feature_view("customers", entities=["customer_id"], timestamp="ts", ttl=ttl,
