@@ -65,6 +65,9 @@ _API = {
     "get_online_features": "features.online",
     "feature_catalog": "features.catalog",
     "describe_view": "features.catalog",
+    # automl
+    "automl": "automl.search",
+    "AutoMLResult": "automl.result",
     # drift and monitoring
     "drift_report": "drift.report",
     "DriftReport": "drift.report",

@@ -76,7 +76,7 @@ def test_off_outside_runs_and_when_disabled(project, mlops, autolog):
 def test_a_failing_log_never_breaks_the_fit(project, mlops, autolog, monkeypatch):
     from sklearn.linear_model import LogisticRegression
 
-    monkeypatch.setattr(autolog, "_log_model", lambda *a: (_ for _ in ()).throw(OSError("disk")))
+    monkeypatch.setattr(autolog, "log_model", lambda *a: (_ for _ in ()).throw(OSError("disk")))
     monkeypatch.setattr(autolog, "_warned", False)
     X, y = data()
     with mlops.start_run(), pytest.warns(RuntimeWarning, match="autolog skipped a fit: OSError: disk"):

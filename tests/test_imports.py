@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 HEAVY = ("pandas", "sqlalchemy", "plotly", "sklearn", "papermill", "alembic", "numpy", "scipy",
-         "duckdb", "pyarrow", "skops", "fsspec", "psycopg", "fastapi", "uvicorn", "joblib")
+         "duckdb", "pyarrow", "skops", "fsspec", "psycopg", "fastapi", "uvicorn", "joblib",
+         "optuna", "redis")
 SOURCE_TREE = str(Path(__file__).resolve().parent.parent)
 
 

@@ -128,17 +128,19 @@ def test_demo_runs_the_quickstart_and_says_what_the_store_holds(mlops, project, 
     copy_notebook(project, "models.ipynb")
     copy_notebook(project, "monitoring.ipynb")
     copy_notebook(project, "features.ipynb")
+    copy_notebook(project, "automl.ipynb")
     folder = project / "notebooks"
     assert main(["demo", "--no-lab", "--notebooks", str(folder)]) == 0
     out = capsys.readouterr().out
-    for name in ("quickstart.ipynb", "models.ipynb", "monitoring.ipynb", "features.ipynb"):
+    for name in ("quickstart.ipynb", "models.ipynb", "monitoring.ipynb", "features.ipynb",
+                 "automl.ipynb"):
         assert f"running {folder / name} with papermill" in out
         executed = project / ".mlops" / "demo" / name
         assert f"executed copy: {executed}" in out
         assert_executed_cleanly(executed)
     assert f"store:      sqlite:///{project.resolve()}/.mlops/mlops.db" in out
-    assert "holds:      2 experiment(s), 4 run(s) (4 finished)" in out
-    assert "2 model version(s), 2 alias move(s)" in out
+    assert "holds:      3 experiment(s), 23 run(s) (23 finished)" in out
+    assert "3 model version(s), 2 alias move(s)" in out
     frame = mlops.search_runs(experiment="quickstart")
     assert sorted(frame["name"]) == ["forest", "sgd-epochs"]
     assert (frame["notebook"] == "notebooks/quickstart.ipynb").all()
@@ -151,6 +153,14 @@ def test_demo_runs_the_quickstart_and_says_what_the_store_holds(mlops, project, 
     # the features notebook: a SQL view over the transactions it versioned, materialized
     views = mlops.list_views()
     assert views.name.tolist() == ["spend"] and views.kind.tolist() == ["sql"]
+    # the automl notebook: a search of 12 trials, resumed for 5 more, its winner registered
+    searches = mlops.search_runs(experiment="automl", filter="tags.`mlops.automl` = 'search'")
+    assert len(searches) == 2 and searches.parent_run_id.isna().all()
+    trials = mlops.search_runs(experiment="automl", filter="tags.`mlops.automl.study` = "
+                                                           "'cancer' and name LIKE 'trial-%'")
+    assert len(trials) == 17 and set(trials.parent_run_id) == set(searches.run_id)
+    assert mlops.get_model_version("cancer-clf@1").training_data.startswith(
+        "dataset:cancer-train@")
 
 
 @pytest.mark.slow
@@ -183,4 +193,4 @@ def test_demo_without_notebooks_is_bad_usage(project, capsys, tmp_path):
     assert main(["demo", "--no-lab", "--notebooks", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("jupyter mlops: error: no quickstart.ipynb, models.ipynb, "
-                          "monitoring.ipynb, features.ipynb in ")
+                          "monitoring.ipynb, features.ipynb, automl.ipynb in ")

@@ -7,7 +7,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-DEMO_NOTEBOOKS = ("quickstart.ipynb", "models.ipynb", "monitoring.ipynb", "features.ipynb")
+DEMO_NOTEBOOKS = ("quickstart.ipynb", "models.ipynb", "monitoring.ipynb", "features.ipynb",
+                  "automl.ipynb")
 
 
 def add(sub) -> None:

@@ -120,7 +120,7 @@ def version_dataset(data: Any, name: str, role: str | None = None, copy: bool = 
             f"cannot version a {type(data).__name__}: give a DataFrame, a file or a folder")
     existing = _find(store, name, digest=digest)
     if existing is not None:
-        _link(store, existing, role)
+        link_input(store, existing, role)
         return existing
     blob = None
     if kind == "frame":  # parquet is written on a thread while the profile is computed
@@ -150,7 +150,7 @@ def version_dataset(data: Any, name: str, role: str | None = None, copy: bool = 
            "profile": json.dumps(profile), "created_at": time.time(),
            "run_id": run.id if run else None}
     version = _insert(store, name, row, files)
-    _link(store, version, role)
+    link_input(store, version, role)
     return version
 
 
@@ -248,7 +248,7 @@ def load_dataset(ref: str, as_path: bool = False) -> Any:
 
     version = get_version(ref)
     data = read_version(version, as_path)
-    _link(get_store(), version, None)
+    link_input(get_store(), version, None)
     reads = READS.get()
     if reads is not None:  # a feature view is being computed: it read this version
         reads.append(f"dataset:{version.ref}")
@@ -311,7 +311,7 @@ def _materialize(store, version: DatasetVersion) -> Path:
     return dest
 
 
-def _link(store, version: DatasetVersion, role: str | None) -> None:
+def link_input(store, version: DatasetVersion, role: str | None) -> None:
     """Record the version as an input of the active run (once per role)."""
     from ..tracking.fluent import active_run
 

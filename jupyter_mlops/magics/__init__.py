@@ -9,6 +9,7 @@ from typing import Any
 
 
 def register_all(ip: Any) -> None:
+    from .automl import AutoMLMagics
     from .dataset import DatasetMagics
     from .drift import DriftMagics
     from .feature import FeatureMagics
@@ -22,3 +23,4 @@ def register_all(ip: Any) -> None:
     ip.register_magics(PipelineMagics)
     ip.register_magics(DriftMagics)
     ip.register_magics(FeatureMagics)
+    ip.register_magics(AutoMLMagics)

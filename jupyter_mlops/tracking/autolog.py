@@ -172,13 +172,14 @@ def _log_fit(estimator: Any, args: tuple, kwargs: dict, seconds: float) -> None:
         if best_score is not None:
             metrics["best_cv_score"] = float(best_score)
         fluent.log_metrics(metrics)  # the active run: `run` itself, nested or not
-        _log_model(estimator, run)
+        log_model(estimator, run)
     finally:
         if nested:
             fluent.end_run(run=run)
 
 
-def _log_model(estimator: Any, run: Any) -> None:
+def log_model(estimator: Any, run: Any) -> None:
+    """The fitted estimator as the run's artifact model.skops (it loads without pickle)."""
     import skops.io as sio
 
     from . import fluent

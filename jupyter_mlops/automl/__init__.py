@@ -1,0 +1,1 @@
+"""AutoML as a tracked search: Optuna over scikit-learn pipelines, every trial a nested run."""
