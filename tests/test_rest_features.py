@@ -8,8 +8,8 @@ import time
 
 import pandas as pd
 import pytest
+from feature_views import define
 
-SOURCE: dict[str, pd.DataFrame] = {}  # what the views return
 VIEW_KEYS = {"name", "version", "versions", "kind", "entities", "timestamp", "ttl", "features",
              "description", "created_at", "materialized", "freshness"}
 MATERIALIZED_KEYS = {"view", "rows", "digest", "at", "start", "end", "first_event",
@@ -18,34 +18,13 @@ MATERIALIZED_KEYS = {"view", "rows", "digest", "at", "start", "end", "first_even
 
 @pytest.fixture
 def views(mlops):
-    """customers: two versions, the newest materialized online with its newest row 2 days old
-    (ttl 30 days); stale: materialized, newest row 40 days old (ttl 7 days); orders: never
-    materialized. Returns the time the rows are dated from."""
+    """The shared views (feature_views.py), customers' newest row 2 days old; returns the time
+    the rows are dated from."""
     now = pd.Timestamp.now(tz="UTC").floor("s").tz_localize(None)
-    SOURCE["customers"] = pd.DataFrame({
+    define(mlops, pd.DataFrame({
         "customer_id": [1, 1, 2], "ts": [now - pd.Timedelta(days=9), now - pd.Timedelta(days=2),
                                          now - pd.Timedelta(days=5)],
-        "spend": [10.0, 12.5, 3.0], "segment": ["a", "b", "a"]})
-    SOURCE["stale"] = pd.DataFrame({"customer_id": [1], "ts": [now - pd.Timedelta(days=40)],
-                                    "x": [1.0]})
-    SOURCE["orders"] = pd.DataFrame({"order_id": [7], "ts": [now], "total": [9.5]})
-
-    for ttl in ("7d", "30d"):  # two definitions: versions 1 and 2
-        @mlops.feature_view("customers", entities=["customer_id"], timestamp="ts", ttl=ttl,
-                            description="what customers spend")
-        def customers():
-            return SOURCE["customers"]
-
-    @mlops.feature_view("stale", entities="customer_id", timestamp="ts", ttl="7d")
-    def stale():
-        return SOURCE["stale"]
-
-    @mlops.feature_view("orders", entities="order_id", timestamp="ts")
-    def orders():
-        return SOURCE["orders"]
-
-    mlops.materialize("customers", online=True)
-    mlops.materialize("stale")
+        "spend": [10.0, 12.5, 3.0], "segment": ["a", "b", "a"]}), now)
     return now
 
 

@@ -113,21 +113,17 @@ def infer_task(y: pd.Series) -> str:
 def resolve_metric(name: str | None, task: str, classes: int) -> Metric:
     """The metric called `name` (or the task's default: accuracy, r2) for `task`."""
     name = DEFAULT_METRIC[task] if name is None else str(name).strip().lower()
+    tables = {"classification": CLASSIFICATION, "regression": REGRESSION}
+    other = "regression" if task == "classification" else "classification"
+    if name not in tables[task]:
+        known = ", ".join(tables[task])
+        if name in tables[other]:
+            raise MLOpsUsageError(f"metric {name!r} is for {other}, but the task is {task} "
+                                  f"(use one of: {known})")
+        raise MLOpsUsageError(f"unknown metric {name!r}: for {task} use one of {known}")
     if task == "classification":
-        if name in REGRESSION:
-            raise MLOpsUsageError(f"metric {name!r} is for regression, but the task is "
-                                  f"classification (use one of: {', '.join(CLASSIFICATION)})")
-        if name not in CLASSIFICATION:
-            raise MLOpsUsageError(f"unknown metric {name!r}: for classification use one of "
-                                  f"{', '.join(CLASSIFICATION)}")
         binary, multi, greater, proba = CLASSIFICATION[name]
         return Metric(name, binary if classes == 2 else multi, greater, proba)
-    if name in CLASSIFICATION:
-        raise MLOpsUsageError(f"metric {name!r} is for classification, but the task is "
-                              f"regression (use one of: {', '.join(REGRESSION)})")
-    if name not in REGRESSION:
-        raise MLOpsUsageError(f"unknown metric {name!r}: for regression use one of "
-                              f"{', '.join(REGRESSION)}")
     scorer, greater = REGRESSION[name]
     return Metric(name, scorer, greater)
 

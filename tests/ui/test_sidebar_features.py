@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from feature_views import define
 
 WAIT = 15_000  # ms
-SOURCE: dict[str, pd.DataFrame] = {}
 
 
 @pytest.fixture(scope="module")
 def views(lab_project):
-    """customers: two versions, the newest materialized online, its newest row 2 days old (ttl
-    30 days); stale: its only row 40 days old (ttl 7 days); orders: never materialized."""
+    """The shared views (feature_views.py) over 400 rows of 100 customers, the newest 2 days
+    old; orders dated 3 hours ago."""
     import numpy as np
 
     import jupyter_mlops as mlops
@@ -22,32 +22,13 @@ def views(lab_project):
     now = pd.Timestamp.now(tz="UTC").floor("s").tz_localize(None)
     rng = np.random.default_rng(0)
     n = 400
-    SOURCE["customers"] = pd.DataFrame({
+    customers = pd.DataFrame({
         "customer_id": np.arange(n) % 100,
         "ts": now - pd.to_timedelta(2 + rng.uniform(0, 20, n).round(3), unit="D"),
         "spend": rng.lognormal(3, 0.6, n), "visits": rng.poisson(4, n).astype(float),
         "segment": rng.choice(["retail", "pro", "trial"], n, p=[0.6, 0.3, 0.1])})
-    SOURCE["customers"].loc[0, "ts"] = now - pd.Timedelta(days=2)
-    SOURCE["stale"] = pd.DataFrame({"customer_id": [1], "ts": [now - pd.Timedelta(days=40)],
-                                    "x": [1.0]})
-    SOURCE["orders"] = pd.DataFrame({"order_id": [7], "ts": [now - pd.Timedelta(hours=3)],
-                                     "total": [9.5]})
-    for ttl in ("7d", "30d"):
-        @mlops.feature_view("customers", entities=["customer_id"], timestamp="ts", ttl=ttl,
-                            description="spend and visits per customer")
-        def customers():
-            return SOURCE["customers"]
-
-    @mlops.feature_view("stale", entities="customer_id", timestamp="ts", ttl="7d")
-    def stale():
-        return SOURCE["stale"]
-
-    @mlops.feature_view("orders", entities="order_id", timestamp="ts")
-    def orders():
-        return SOURCE["orders"]
-
-    mlops.materialize("customers", online=True)
-    mlops.materialize("stale")
+    customers.loc[0, "ts"] = now - pd.Timedelta(days=2)
+    define(mlops, customers, now, orders_age=pd.Timedelta(hours=3))
     return mlops
 
 
