@@ -89,6 +89,20 @@ def test_a_search_is_a_parent_run_with_a_run_per_trial_and_a_registered_winner(m
     assert "AutoML automl" in result._repr_html_()
 
 
+def test_progress_after_each_trial(mlops):
+    """What a live display shows: trials done, the best so far, the time left."""
+    X, y = data(load_wine)
+    seen = []
+    result = mlops.automl(X, y, n_trials=3, time_budget=600, cv=3, estimators=FAST,
+                          progress=False, callback=seen.append)
+    assert [p.done for p in seen] == [1, 2, 3] and seen[-1].complete == 3
+    assert seen[-1].best_score == result.best_score
+    assert seen[0].remaining > seen[-1].remaining > 0
+    assert [len(p.rows) for p in seen] == [1, 2, 3]
+    html = seen[-1]._repr_html_()
+    assert "3 trials (3 complete, 0 pruned, 0 failed)" in html and "s left" in html
+
+
 def test_pruned_and_failed_trials_are_recorded_as_such(mlops):
     X, y = data(load_breast_cancer)
     dummy = (DummyClassifier(strategy="uniform", random_state=0),
@@ -226,6 +240,7 @@ def test_the_automl_magic(ip, mlops, capsys):
     assert counts(mlops) == before
     assert ip.run_line_magic("automl", "--help") is None
     assert "%automl X y" in capsys.readouterr().out
+    assert "%automl X y" in ip.find_line_magic("automl").__doc__  # what %automl? shows
 
 
 def test_the_automl_command(project, mlops, capsys):
