@@ -216,6 +216,9 @@ class _Objective:
         self.folds = list(splitter.split(p.X, p.y))
         self.scorer = get_scorer(p.metric.scorer)
         self.by_name = {f.name: f for f in p.families}
+        from ..tracking import fluent
+
+        self.experiment = fluent.active_run().experiment  # the parent's, read once
 
     def __call__(self, trial: optuna.Trial) -> float:
         import optuna
@@ -228,6 +231,7 @@ class _Objective:
         shown = _plain(params)
         trial.set_user_attr("params", shown)
         run = fluent.start_run(name=f"trial-{trial.number}", nested=True,
+                               experiment=self.experiment,
                                params={"estimator": family.name, **shown},
                                tags={"mlops.automl.trial": trial.number,
                                      "mlops.automl.study": self.study.study_name})
