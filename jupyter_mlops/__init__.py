@@ -6,6 +6,8 @@ so pandas, SQLAlchemy and plotly load only when something needs them.
 
 from __future__ import annotations
 
+import sys
+import types
 from importlib import import_module
 from typing import Any
 
@@ -118,6 +120,21 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return __all__
+
+
+class _Facade(types.ModuleType):
+    """Importing a submodule sets it as an attribute of its package. Where a public function
+    shares the submodule's name (`lineage`, `automl`), the name keeps meaning the function;
+    the submodule stays in sys.modules, for `from jupyter_mlops.automl import search` and the
+    like (not `import jupyter_mlops.automl.search as s`, which looks the name up)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _API and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Facade
 
 
 def load_ipython_extension(ip: Any) -> None:

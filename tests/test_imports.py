@@ -69,6 +69,18 @@ def test_public_names_resolve():
     assert set(jupyter_mlops.__all__) <= set(dir(jupyter_mlops))
 
 
+def test_a_submodule_never_hides_the_function_of_its_name():
+    """`lineage` and `automl` are functions and modules: importing the module first (as %automl
+    and the lineage providers do) leaves the public name meaning the function."""
+    out = fresh_python(
+        "import jupyter_mlops as m, jupyter_mlops.lineage, jupyter_mlops.automl.search\n"
+        "from jupyter_mlops.automl import result\n"
+        "from jupyter_mlops.automl import space\n"
+        "print(callable(m.lineage), callable(m.automl), result.__name__, space.__name__)\n")
+    assert out.split() == ["True", "True", "jupyter_mlops.automl.result",
+                           "jupyter_mlops.automl.space"]
+
+
 def test_unknown_attribute_is_an_attribute_error():
     import jupyter_mlops
 
