@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from .. import config, refs
 from ..errors import MLOpsError, MLOpsUsageError
 from .result import AutoMLResult, Progress, trial_rows
-from .space import Family, families, pipeline
+from .space import Family, families, pipeline, preprocessor
 from .tasks import Metric, as_frame, as_series, check_task, resolve_metric
 
 if TYPE_CHECKING:
@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 JOURNAL = "automl/studies.journal"
 PRUNE_AFTER = 5  # complete trials before pruning starts
+CACHE_BYTES = 64 * 2**20  # up to this much data, each fold is preprocessed once for all trials
+LOGGING = 0.5  # seconds kept back from the budget for logging the winner
 STATUS = {"complete": "finished", "pruned": "finished", "failed": "failed", "killed": "killed"}
 
 
@@ -204,7 +206,8 @@ def _plain(params: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Objective:
-    """One trial: a nested run, cross-validated fold by fold, pruned early when hopeless."""
+    """One trial: a nested run, cross-validated fold by fold, pruned early when hopeless or
+    when the rest of the budget is needed to refit the best so far (`reserve`)."""
 
     def __init__(self, p: Plan, study: optuna.Study, deadline: float | None):
         from sklearn.metrics import get_scorer
@@ -216,9 +219,38 @@ class _Objective:
         self.folds = list(splitter.split(p.X, p.y))
         self.scorer = get_scorer(p.metric.scorer)
         self.by_name = {f.name: f for f in p.families}
+        self.reserve = LOGGING  # seconds the refit of the best so far will take
+        self.completed = False
+        small = 2 * p.X.memory_usage(deep=True).sum() <= CACHE_BYTES
+        self.prepared: dict[tuple[int, bool], tuple] | None = {} if small else None
         from ..tracking import fluent
 
         self.experiment = fluent.active_run().experiment  # the parent's, read once
+
+    def fold(self, k: int, scale: bool) -> tuple:
+        """(X train, X test, y train, y test) of fold k, preprocessed (the same for every
+        trial of a family that scales or does not: fitted once per fold on small data)."""
+        key = (k, scale)
+        if self.prepared is not None and key in self.prepared:
+            return self.prepared[key]
+        train, test = self.folds[k]
+        p = self.p
+        prep = preprocessor(p.X, scale)
+        out = (prep.fit_transform(p.X.iloc[train]), prep.transform(p.X.iloc[test]),
+               p.y.iloc[train].to_numpy(), p.y.iloc[test].to_numpy())
+        if self.prepared is not None:
+            self.prepared[key] = out
+        return out
+
+    def learn(self, trial: optuna.trial.FrozenTrial) -> None:
+        """After a trial: keep back enough of the budget to refit the best one on all rows."""
+        if trial.state.name != "COMPLETE":
+            return
+        self.completed = True
+        best = self.study.best_trial
+        folds = best.user_attrs.get("folds") or 1
+        per_fold = (best.user_attrs.get("fit_time") or 0.0) / folds
+        self.reserve = LOGGING + 1.2 * per_fold * self.p.cv / (self.p.cv - 1)
 
     def __call__(self, trial: optuna.Trial) -> float:
         import optuna
@@ -239,14 +271,16 @@ class _Objective:
         scores: list[float] = []
         fit_time, state, error = 0.0, "complete", None
         try:
-            for k, (train, test) in enumerate(self.folds):
-                if k and self.deadline is not None and time.monotonic() > self.deadline:
+            for k in range(len(self.folds)):
+                if k and self.completed and self.deadline is not None and (
+                        time.monotonic() > self.deadline - self.reserve):
                     raise optuna.TrialPruned("the time budget is spent")
-                model = pipeline(family, p.task, params, p.X, p.seed)
+                X_train, X_test, y_train, y_test = self.fold(k, family.scale)
+                model = family.build(p.task, params, p.seed)
                 start = time.perf_counter()
-                model.fit(p.X.iloc[train], p.y.iloc[train])
+                model.fit(X_train, y_train)
                 fit_time += time.perf_counter() - start
-                score = p.metric.sign * self.scorer(model, p.X.iloc[test], p.y.iloc[test])
+                score = p.metric.sign * self.scorer(model, X_test, y_test)
                 if not math.isfinite(score):
                     raise ValueError(f"fold {k + 1} scored {score}")
                 scores.append(float(score))
@@ -295,18 +329,22 @@ def _snapshot(study: optuna.Study, p: Plan, started: float) -> Progress:
                     rows)
 
 
-def _search(p: Plan, study: optuna.Study, progress: bool,
+def _search(p: Plan, study: optuna.Study, started: float, progress: bool,
             callback: Callable[[Progress], None] | None) -> None:
-    """Run trials until n_trials are done or the time budget is spent."""
+    """Run trials until n_trials are done or the time budget (counted from `started`, the
+    call's start) is spent but what refitting the best trial will take."""
     from tqdm.auto import tqdm
 
-    started = time.monotonic()
     deadline = None if p.time_budget is None else started + p.time_budget
+    objective = _Objective(p, study, deadline)
     by_trials = p.n_trials is not None
     bar = tqdm(total=p.n_trials if by_trials else int(math.ceil(p.time_budget)),
                unit="trial" if by_trials else "s", desc="automl", disable=not progress)
 
     def after(study: optuna.Study, trial: Any) -> None:
+        objective.learn(trial)
+        if deadline is not None and time.monotonic() + objective.reserve >= deadline:
+            study.stop()
         snap = _snapshot(study, p, started)
         if by_trials:
             bar.update(1)
@@ -320,9 +358,10 @@ def _search(p: Plan, study: optuna.Study, progress: bool,
 
     try:
         with quiet():
-            study.optimize(_Objective(p, study, deadline), n_trials=p.n_trials,
-                           timeout=p.time_budget, catch=(Exception,), callbacks=[after],
-                           gc_after_trial=False)
+            study.optimize(objective, n_trials=p.n_trials,
+                           timeout=None if deadline is None else max(
+                               1e-3, deadline - time.monotonic()),
+                           catch=(Exception,), callbacks=[after], gc_after_trial=False)
     finally:
         bar.close()
 
@@ -348,6 +387,7 @@ def automl(X: Any, y: Any, task: str = "auto", metric: str | None = None,
     from ..registry.versions import register_model
     from ..tracking import autolog, fluent
 
+    started = time.monotonic()  # the budget counts the whole call
     p = plan(X, y, task, metric, time_budget, estimators, cv, seed, register, n_trials, name)
     with quiet():
         study = _open_study(p, resume)
@@ -367,8 +407,7 @@ def automl(X: Any, y: Any, task: str = "auto", metric: str | None = None,
 
                 link_input(get_store(), p.source, None)
             version_dataset(p.X, f"{p.name}-train", role="train")
-            started = time.monotonic()
-            _search(p, study, progress, callback)
+            _search(p, study, started, progress, callback)
             searched = time.monotonic() - started
             result = _finish(p, study, parent, searched)
             if p.register is not None:
