@@ -2,11 +2,12 @@
 # Builds (or reuses) the venv of a peer a benchmark compares against, and prints the path of
 # its python on the last line of stdout.
 #
-#   bash benchmarks/setup_peer.sh [mlflow|mlflow-serving|dvc|evidently|feast]
+#   bash benchmarks/setup_peer.sh [mlflow|mlflow-serving|dvc|evidently|feast|flaml]
 #
 # mlflow: bench_tracking.py (the default); mlflow-serving: bench_serving.py (MLflow with the
 # scikit-learn of jupyter-mlops's environment, for `mlflow models serve`); dvc: bench_data.py;
-# evidently: bench_drift.py; feast: bench_features.py (Feast with its Redis online store).
+# evidently: bench_drift.py; feast: bench_features.py (Feast with its Redis online store);
+# flaml: bench_automl.py (FLAML's AutoML with LightGBM and XGBoost).
 #
 # The venv lives outside the repo, at $HOME/.cache/jupyter-mlops/bench-<peer>-<hash>, keyed on
 # benchmarks/requirements-<peer>.txt and the Python version: unchanged requirements reuse it,
@@ -21,7 +22,8 @@ case "$PEER" in
   dvc)    CHECK="import dvc, dvc.version; print('dvc', dvc.version.__version__)" ;;
   evidently) CHECK="import evidently, pyarrow; print('evidently', evidently.__version__)" ;;
   feast)  CHECK="import feast, redis, pyarrow; print('feast', feast.__version__)" ;;
-  *) echo "unknown peer '$PEER' (mlflow, mlflow-serving, dvc, evidently or feast)" >&2; exit 2 ;;
+  flaml)  CHECK="import flaml, flaml.automl, lightgbm, xgboost, sklearn; print('flaml', flaml.__version__, 'sklearn', sklearn.__version__)" ;;
+  *) echo "unknown peer '$PEER' (mlflow, mlflow-serving, dvc, evidently, feast or flaml)" >&2; exit 2 ;;
 esac
 REQ="$HERE/requirements-$PEER.txt"
 PY="${PYTHON:-python3}"
