@@ -133,3 +133,19 @@ def save(results: dict, render: Callable[[dict], str], name: str, quick: bool,
     print(table)
     path.with_suffix(".txt").write_text(table + "\n")
     print(f"\nresults: {path} and {path.with_suffix('.txt').name}")
+
+
+def versions(names: list[str], ours: bool) -> dict:
+    """Python's version and each named distribution's (None where absent); with `ours`, the
+    jupyter_mlops measured and the folder it was imported from."""
+    import platform
+    from importlib.metadata import distributions
+
+    have = {d.metadata["Name"].lower(): d.version for d in distributions()}
+    out = {"python": platform.python_version(), **{n: have.get(n) for n in names}}
+    if ours:
+        import jupyter_mlops
+
+        out.update(jupyter_mlops=jupyter_mlops.__version__,
+                   path=str(Path(jupyter_mlops.__file__).parent))
+    return out

@@ -38,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, Driver, check, code_digest, git_describe, med, run_worker, save
+from _common import ROOT, Driver, check, code_digest, git_describe, med, run_worker, save, versions
 from _common import secs as _secs
 from _common import table as _table
 from _common import worker_main as _worker_main
@@ -208,16 +208,8 @@ def task_overhead(a: dict) -> dict:
 
 
 def task_versions(a: dict) -> dict:
-    from importlib.metadata import distributions
-
-    have = {d.metadata["Name"].lower(): d.version for d in distributions()}
-    out = {"python": platform.python_version(), **{n: have.get(n) for n in (
-        "flaml", "optuna", "scikit-learn", "lightgbm", "xgboost", "numpy", "scipy", "pandas")}}
-    if a["side"] == "ours":
-        import jupyter_mlops
-
-        out.update(jupyter_mlops=jupyter_mlops.__version__, path=str(Path(jupyter_mlops.__file__).parent))
-    return out
+    return versions(["flaml", "optuna", "scikit-learn", "lightgbm", "xgboost", "numpy", "scipy",
+                     "pandas"], ours=a["side"] == "ours")
 
 
 TASKS = {name[5:]: fn for name, fn in globals().items() if name.startswith("task_")}

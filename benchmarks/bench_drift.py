@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, Driver, run_worker, save
+from _common import ROOT, Driver, run_worker, save, versions
 from _common import code_digest as _code_digest
 from _common import git_describe as _git_describe
 from _common import med as _med
@@ -439,22 +439,9 @@ def task_evidently(a: dict) -> dict:
 
 
 def task_versions(a: dict) -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": platform.python_version()}
     names = (["evidently", "pandas", "numpy", "scipy", "pyarrow"] if a["side"] == "evidently"
              else ["pandas", "numpy", "scipy", "pyarrow", "datasketches"])
-    for name in names:
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = None
-    if a["side"] == "ours":
-        import jupyter_mlops
-
-        out["jupyter_mlops"] = jupyter_mlops.__version__
-        out["path"] = str(Path(jupyter_mlops.__file__).parent)
-    return out
+    return versions(names, ours=a["side"] == "ours")
 
 
 TASKS = {name[5:]: fn for name, fn in globals().items() if name.startswith("task_")}

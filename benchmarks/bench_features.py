@@ -31,7 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, Driver, check, code_digest, git_describe, med, ratio, run_worker, save
+from _common import ROOT, Driver, check, code_digest, git_describe, med, ratio, run_worker, save, versions
 from _common import secs as _secs
 from _common import table as _table
 from _common import worker_main as _worker_main
@@ -318,17 +318,9 @@ def task_compare(a: dict) -> dict:
 
 
 def task_versions(a: dict) -> dict:
-    from importlib.metadata import distributions
-
-    have = {d.metadata["Name"].lower(): d.version for d in distributions()}
-    out = {"python": platform.python_version(), "redis_server": _redis(0).info("server").get(
-        "redis_version"), **{n: have.get(n) for n in ("feast", "dask", "pandas", "numpy", "pyarrow",
-                                                       "duckdb", "redis", "protobuf")}}
-    if a["side"] == "ours":
-        import jupyter_mlops
-
-        out.update(jupyter_mlops=jupyter_mlops.__version__, path=str(Path(jupyter_mlops.__file__).parent))
-    return out
+    return {"redis_server": _redis(0).info("server").get("redis_version"),
+            **versions(["feast", "dask", "pandas", "numpy", "pyarrow", "duckdb", "redis",
+                        "protobuf"], ours=a["side"] == "ours")}
 
 
 TASKS = {name[5:]: fn for name, fn in globals().items() if name.startswith("task_")}
