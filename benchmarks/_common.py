@@ -149,3 +149,13 @@ def versions(names: list[str], ours: bool) -> dict:
         out.update(jupyter_mlops=jupyter_mlops.__version__,
                    path=str(Path(jupyter_mlops.__file__).parent))
     return out
+
+
+def peer_python(peer: str) -> str:
+    """The python of `peer`'s venv, built or reused by setup_peer.sh (its last line); exits
+    with the script's error when it fails."""
+    proc = subprocess.run(["bash", str(ROOT / "benchmarks" / "setup_peer.sh"), peer],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"setup_peer.sh {peer} failed:\n{proc.stderr[-2000:]}")
+    return proc.stdout.strip().splitlines()[-1]

@@ -28,7 +28,6 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -38,7 +37,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, Driver, check, code_digest, git_describe, med, run_worker, save, versions
+from _common import (
+    ROOT,
+    Driver,
+    check,
+    code_digest,
+    git_describe,
+    med,
+    peer_python,
+    run_worker,
+    save,
+    versions,
+)
 from _common import secs as _secs
 from _common import table as _table
 from _common import worker_main as _worker_main
@@ -423,10 +433,7 @@ def main() -> None:
         res = json.loads(Path(args.render).read_text())
         return print(render(res | {"summary": summarize(res)}))
     if not args.skip_flaml and not args.peer_python:
-        proc = subprocess.run(["bash", str(HERE / "setup_peer.sh"), "flaml"], capture_output=True, text=True)
-        if proc.returncode != 0:
-            sys.exit(f"setup_peer.sh flaml failed:\n{proc.stderr[-2000:]}")
-        args.peer_python = proc.stdout.strip().splitlines()[-1]
+        args.peer_python = peer_python("flaml")
     save(Bench(args).run(), render, "automl", args.quick, args.out)
 
 

@@ -28,7 +28,7 @@ import threading
 import time
 from pathlib import Path
 
-from _common import MARK, ROOT
+from _common import MARK, ROOT, peer_python
 from _common import check as _check
 from _common import code_digest as _code_digest
 from _common import git_describe as _git_describe
@@ -801,11 +801,7 @@ def main() -> None:
     if args.skip_dvc:
         args.peer_python = None
     elif not args.peer_python:
-        proc = subprocess.run(["bash", str(HERE / "setup_peer.sh"), "dvc"], capture_output=True,
-                              text=True)
-        if proc.returncode != 0:
-            sys.exit(f"setup_peer.sh dvc failed:\n{proc.stderr[-2000:]}")
-        args.peer_python = proc.stdout.strip().splitlines()[-1]
+        args.peer_python = peer_python("dvc")
     results = Bench(args).run()
     table = render(results)
     print(table)

@@ -25,13 +25,12 @@ import math
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, Driver, run_worker, save, versions
+from _common import ROOT, Driver, peer_python, run_worker, save, versions
 from _common import code_digest as _code_digest
 from _common import git_describe as _git_describe
 from _common import med as _med
@@ -934,11 +933,7 @@ def main() -> None:
     if "evidently" not in args.tools or args.reuse_evidently:
         args.peer_python = args.peer_python if "evidently" in args.tools else None
     elif not args.peer_python:
-        proc = subprocess.run(["bash", str(HERE / "setup_peer.sh"), "evidently"],
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            sys.exit(f"setup_peer.sh evidently failed:\n{proc.stderr[-2000:]}")
-        args.peer_python = proc.stdout.strip().splitlines()[-1]
+        args.peer_python = peer_python("evidently")
     results = Bench(args).run()
     save(results, render, "drift", args.quick, args.out)
 

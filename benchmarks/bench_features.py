@@ -23,7 +23,6 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +30,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, Driver, check, code_digest, git_describe, med, ratio, run_worker, save, versions
+from _common import (
+    ROOT,
+    Driver,
+    check,
+    code_digest,
+    git_describe,
+    med,
+    peer_python,
+    ratio,
+    run_worker,
+    save,
+    versions,
+)
 from _common import secs as _secs
 from _common import table as _table
 from _common import worker_main as _worker_main
@@ -569,10 +580,7 @@ def main() -> None:
         res = json.loads(Path(args.render).read_text())
         return print(render(res | {"summary": summarize(res)}))
     if not args.peer_python:
-        proc = subprocess.run(["bash", str(HERE / "setup_peer.sh"), "feast"], capture_output=True, text=True)
-        if proc.returncode != 0:
-            sys.exit(f"setup_peer.sh feast failed:\n{proc.stderr[-2000:]}")
-        args.peer_python = proc.stdout.strip().splitlines()[-1]
+        args.peer_python = peer_python("feast")
     save(Bench(args).run(), render, "features", args.quick, args.out)
 
 

@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, Driver, run_worker, save
+from _common import ROOT, Driver, peer_python, run_worker, save
 from _common import check as _check
 from _common import code_digest as _code_digest
 from _common import git_describe as _git_describe
@@ -728,11 +728,7 @@ def main() -> None:
     if args.skip_mlflow:
         args.peer_python = None
     elif not args.peer_python:
-        proc = subprocess.run(["bash", str(HERE / "setup_peer.sh"), "mlflow-serving"],
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            sys.exit(f"setup_peer.sh mlflow-serving failed:\n{proc.stderr[-2000:]}")
-        args.peer_python = proc.stdout.strip().splitlines()[-1]
+        args.peer_python = peer_python("mlflow-serving")
     results = Bench(args).run()
     save(results, render, "serving", args.quick, args.out)
 
