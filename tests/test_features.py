@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -332,7 +333,12 @@ def test_online_values_round_trip_exactly(online, mlops):
         "x": floats, "y": [float("nan"), float("inf"), -float("inf"), 0.0, -0.0],
         "n": [1, 2, 3, 4, 2**53 + 1], "flag": [True, False, True, False, True],
         "label": ["a", None, "c\\d", "ü", ""],
-        "when": [now, pd.NaT, now, now, now]})
+        "when": [now, pd.NaT, now, now, now],
+        "whole": [2.0, -0.0, 1e16, 1e22, -7.0],
+        "half": np.array([0.1, 1.5, -2.0, 3.25, 1e-8], dtype="float32"),
+        "count": pd.array([1, None, 3, 2**62, -5], dtype="Int64"),
+        "share": pd.array([0.25, None, 1.0, 0.5, 0.75], dtype="Float64"),
+        "ok": pd.array([True, None, False, True, False], dtype="boolean")})
     SOURCE["plain"] = pd.DataFrame({"shop": [1, 2, 3, 4, 5], "ts": now, "x": floats})
 
     @mlops.feature_view("mixed", entities=["region", "shop"], timestamp="ts")
@@ -356,5 +362,86 @@ def test_online_values_round_trip_exactly(online, mlops):
     assert got["n"] == [1, 2, 3, 4, 2**53 + 1] and got["flag"] == [True, False, True, False, True]
     assert got["label"] == ["a", None, "c\\d", "ü", ""]
     assert got["when"][1] is None and pd.Timestamp(got["when"][0]) == now
+    nullable = online_lookup(["mixed:whole", "mixed:half", "mixed:count", "mixed:share",
+                              "mixed:ok"], rows)
+    assert nullable["whole"] == [2.0, -0.0, 1e16, 1e22, -7.0]
+    assert all(isinstance(v, float) for v in nullable["whole"])  # whole floats stay floats
+    assert str(nullable["whole"][1]) == "-0.0"
+    assert nullable["half"] == [float(v) for v in SOURCE["mixed"].half]  # each float32 exactly
+    assert nullable["count"] == [1, None, 3, 2**62, -5]
+    assert nullable["share"] == [0.25, None, 1.0, 0.5, 0.75]
+    assert nullable["ok"] == [True, None, False, True, False]
     fast = online_lookup(["plain:x"], [{"shop": k} for k in (5, 4, 3, 2, 1)])
     assert fast["x"] == floats[::-1] and isinstance(fast["x"][4], float)
+
+
+key_values = st.one_of(
+    st.integers(-3, 3), st.sampled_from(["a", "b", "é", ""]),
+    st.sampled_from([0.5, -1.0, float("nan")]), st.none())
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(key_values, st.integers(0, 3), st.integers(0, 4)), max_size=30),
+       kind=st.sampled_from(["mixed", "int", "float", "text", "time"]))
+def test_row_order_finds_repeats_and_last_rows_like_pandas(rows, kind):
+    """The numpy row order (numbers as they are, other keys by their codes) agrees with
+    pandas' duplicated and sort + drop_duplicates on every kind of key, missing values too."""
+    from jupyter_mlops.features import frames
+
+    frame = pd.DataFrame(rows, columns=["key", "other", "minute"], dtype=object)
+    frame["key"] = {"mixed": frame.key, "int": frame.other.astype("int64"),
+                    "float": frame.other.astype(float).where(frame.minute != 2),
+                    "text": frame.other.map("k{}".format),
+                    "time": T0 + pd.to_timedelta(frame.other.astype(int), unit="D")}[kind]
+    frame["ts"] = T0 + pd.to_timedelta(frame.pop("minute").astype(int), unit="min")
+    frame["x"] = range(len(frame))
+    columns = ["key", "ts"]
+    repeated = frame.duplicated(subset=columns)
+    if repeated.any():
+        with pytest.raises(MLOpsUsageError, match=f"{int(repeated.sum())} rows repeat"):
+            frames.refuse_duplicates(frame, columns)
+        frame = frame[~repeated].reset_index(drop=True)
+    frames.refuse_duplicates(frame, columns)
+    arrays = frames.key_arrays(frame, columns)
+    order = frames.row_order(arrays)
+    ordered = frame.take(order)
+    for _, group in ordered.groupby(frame.key.take(order).astype(str), sort=False):
+        assert group.ts.is_monotonic_increasing  # each entity's rows in time order
+    latest = frame.take(frames.last_positions(arrays[:-1], order))
+    expected = frame.sort_values("ts").drop_duplicates(subset=["key"], keep="last")
+    assert sorted(latest.x) == sorted(expected.x)
+
+
+def test_materialize_windows_orders_and_refuses_repeats(online, mlops):
+    """start/end keep rows with start <= time < end (offline and online); the parquet holds
+    them by entity, then time, whatever order the view returned; a view whose rows come to
+    repeat an (entity, time) pair is refused at materialization and nothing is stored."""
+    import pyarrow.parquet as pq
+
+    from jupyter_mlops.features.offline import local_parquet
+    from jupyter_mlops.features.online import online_lookup
+
+    now = pd.Timestamp.now().floor("s")
+    stamps = [now - pd.Timedelta(hours=h) for h in (5, 1, 3, 2, 4, 6)]
+    SOURCE["shops"] = pd.DataFrame({"shop": ["b", "a", "b", "a", "c", "a"], "ts": stamps,
+                                    "sales": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]})
+
+    @mlops.feature_view("shops", entities=["shop"], timestamp="ts")
+    def shops():
+        return SOURCE["shops"]
+
+    done = mlops.materialize("shops", start=now - pd.Timedelta(hours=5),
+                             end=now - pd.Timedelta(hours=1), online=True)
+    assert done.rows == 4 and done.online == 3
+    stored = pq.read_table(local_parquet(done.digest)).to_pandas()
+    assert stored.shop.tolist() == ["a", "b", "b", "c"] and stored.sales.tolist() == [
+        4.0, 1.0, 3.0, 5.0]
+    got = online_lookup(["shops:sales"], [{"shop": s} for s in ("a", "b", "c")])
+    assert got["sales"] == [4.0, 3.0, 5.0]  # the hour-old row is past the window's end
+    SOURCE["shops"] = pd.concat([SOURCE["shops"], SOURCE["shops"].iloc[[2]]])
+    before = counts(mlops)
+    with pytest.raises(MLOpsUsageError, match="1 rows repeat an \\(entity, timestamp\\) pair, "
+                                              "e.g. \\['b'"):
+        mlops.materialize("shops", online=True)
+    assert counts(mlops) == before
+    assert online_lookup(["shops:sales"], [{"shop": "a"}])["sales"] == [4.0]

@@ -9,7 +9,6 @@ past the view's ttl read as missing (in Redis they also expire)."""
 from __future__ import annotations
 
 import json
-import math
 import sqlite3
 import threading
 import time
@@ -37,37 +36,70 @@ def entity_key(values: list[Any]) -> str:
     return "[" + ",".join(_key_text(v) for v in values) + "]"
 
 
-def _key_column(series: pd.Series) -> list[str]:
-    """`_key_text` of each value of a key column (integers without a call each)."""
+def _keys(rows: pd.DataFrame, entities: tuple[str, ...]) -> list[str]:
+    """`entity_key` of each row, a column at a time: integer and boolean keys by Arrow, other
+    values through `_key_text`."""
     import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-    if pd.api.types.is_integer_dtype(series) and not series.hasnans:
-        return list(map(str, series.tolist()))
-    return [_key_text(v) for v in series.tolist()]
+    texts = []
+    for e in entities:
+        column = rows[e]
+        if (pd.api.types.is_integer_dtype(column) or pd.api.types.is_bool_dtype(column)) \
+                and not column.hasnans:
+            texts.append(pc.cast(pa.array(column), pa.string()))
+        else:
+            texts.append(pa.array([_key_text(v) for v in column.tolist()], pa.string()))
+    return pc.binary_join_element_wise(
+        "[", pc.binary_join_element_wise(*texts, ","), "]", "").to_pylist()
 
 
 def _json_column(series: pd.Series) -> list[str]:
-    """Each value of a feature column as JSON text (missing values as null), a column at a
-    time: repr of a float is its shortest exact form, so nothing is rounded."""
+    """Each value of a column that is not numbers or booleans as JSON text (missing values as
+    null), in Python: text, times, categories, objects."""
     import pandas as pd
 
-    values = series.tolist()
-    if pd.api.types.is_float_dtype(series):
-        return ["null" if v != v else repr(v) if math.isfinite(v) else json.dumps(v)
-                for v in values]
-    if pd.api.types.is_integer_dtype(series) and not series.hasnans:
-        return list(map(str, values))
-    if pd.api.types.is_bool_dtype(series) and not series.hasnans:
-        return ["true" if v else "false" for v in values]
-    return ["null" if v is None or v is pd.NaT or v != v else json.dumps(v, default=str)
-            for v in values]
+    return ["null" if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v)
+            else json.dumps(v, default=str) for v in series.tolist()]
+
+
+def _number_texts(series: pd.Series) -> Any:
+    """A column of numbers or booleans as JSON texts, vectorized by Arrow (a pyarrow string
+    array): each float its shortest exact text, whole floats keeping a ".0" (so they read back
+    as floats), ±inf as ±Infinity (as Python's json writes them), NaN and missing values as
+    null."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not pd.api.types.is_float_dtype(series):
+        return pc.cast(pa.array(series), pa.string()).fill_null("null")
+    numbers = series.to_numpy(dtype="float64", na_value=np.nan)
+    texts = pc.cast(pa.array(numbers, from_pandas=True), pa.string())  # NaN -> null
+    whole = np.isfinite(numbers) & (numbers == np.floor(numbers))
+    if whole.any():  # Arrow writes 2.0 as "2" (but 1e+16 as it is)
+        whole &= ~pc.match_substring(texts, "e").fill_null(True).to_numpy(zero_copy_only=False)
+        texts = pc.if_else(whole, pc.binary_join_element_wise(texts, ".0", ""), texts)
+    if np.isinf(numbers).any():
+        texts = pc.replace_substring(texts, "inf", "Infinity")
+    return texts.fill_null("null")
+
+
+def _plain(series: pd.Series) -> bool:
+    """Numbers or booleans, which Arrow encodes (not complex numbers)."""
+    import pandas as pd
+
+    return (pd.api.types.is_bool_dtype(series) or pd.api.types.is_integer_dtype(series)
+            or pd.api.types.is_float_dtype(series))
 
 
 class OnlineStore(Protocol):
     def put(self, view: str, keys: list[str], values: list[str],
-            lives: list[float] | None) -> None:
-        """Each key's value JSON, replacing what was there; `lives`: seconds each key has
-        left (None: they never expire)."""
+            lives: Any) -> None:
+        """Each key's value JSON, replacing what was there; `lives`: an array of the seconds
+        each key has left (None: they never expire)."""
 
     def get(self, view: str, keys: list[str]) -> list[str | None]:
         """The value JSON of each key, None where there is none."""
@@ -95,9 +127,8 @@ class SQLiteOnline:
         return conn
 
     def put(self, view: str, keys: list[str], values: list[str],
-            lives: list[float] | None) -> None:
-        now = time.time()
-        expires = [None] * len(keys) if lives is None else [now + live for live in lives]
+            lives: Any) -> None:
+        expires = [None] * len(keys) if lives is None else (time.time() + lives).tolist()
         rows = zip([view] * len(keys), keys, values, expires, strict=True)
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
@@ -125,6 +156,14 @@ class SQLiteOnline:
                 else None for k in keys]
 
 
+def _millis(lives: Any) -> list[int]:
+    """Seconds left as whole milliseconds, rounded up, at least 1 (Redis PX)."""
+    import numpy as np
+
+    return np.maximum(1, np.ceil(np.asarray(lives, dtype="float64") * 1000)).astype(
+        "int64").tolist()
+
+
 class RedisOnline:
     """The team online store: one Redis string per key, `mlops:fv:<view>:<key>`."""
 
@@ -141,20 +180,37 @@ class RedisOnline:
     def _name(view: str, key: str) -> str:
         return f"mlops:fv:{view}:{key}"
 
-    def put(self, view: str, keys: list[str], values: list[str],
-            lives: list[float] | None) -> None:
+    def put(self, view: str, keys: list[str], values: list[str], lives: Any) -> None:
+        """SET (with PX when keys expire), packed by hiredis straight onto one connection a
+        batch at a time, each batch's replies read once the next one is on its way: the
+        pipelining of redis-py's Pipeline without its per-command Python bookkeeping (3x
+        faster on 100k keys)."""
+        from hiredis import pack_command
+
         prefix = self._name(view, "")
-        millis = None if lives is None else [max(1, math.ceil(live * 1000)) for live in lives]
-        for start in range(0, len(keys), BATCH):  # hiredis packs and parses the commands
-            pipe = self.client.pipeline(transaction=False)
-            part = slice(start, start + BATCH)
-            if millis is None:
-                for key, value in zip(keys[part], values[part], strict=True):
-                    pipe.execute_command("SET", prefix + key, value)
-            else:
-                for key, value, ms in zip(keys[part], values[part], millis[part], strict=True):
-                    pipe.execute_command("SET", prefix + key, value, "PX", ms)
-            pipe.execute()
+        millis = None if lives is None else _millis(lives)
+        pool = self.client.connection_pool
+        conn, pending = pool.get_connection(), 0
+        try:
+            for start in range(0, len(keys), BATCH):
+                part = slice(start, start + BATCH)
+                names = [prefix + key for key in keys[part]]
+                packed = ([pack_command(("SET", n, v)) for n, v in zip(names, values[part],
+                                                                        strict=True)]
+                          if millis is None else
+                          [pack_command(("SET", n, v, "PX", ms)) for n, v, ms in
+                           zip(names, values[part], millis[part], strict=True)])
+                conn.send_packed_command([b"".join(packed)], check_health=start == 0)
+                for _ in range(pending):
+                    conn.read_response()  # raises the first error reply
+                pending = len(packed)
+            for _ in range(pending):
+                conn.read_response()
+        except BaseException:
+            conn.disconnect()  # replies may be left unread on it
+            raise
+        finally:
+            pool.release(conn)
 
     def get(self, view: str, keys: list[str]) -> list[str | None]:
         if not keys:
@@ -186,36 +242,35 @@ def _epoch_seconds(stamps: pd.Series) -> Any:
 
 
 def _values(rows: pd.DataFrame, names: list[str], stamps: Any) -> list[str]:
-    """Each row's value: `[time, {feature: value, ...}]` as JSON. Finite floats (the usual
-    features) go through one %-format a row; other columns are encoded column by column."""
-    import numpy as np
+    """Each row's value: `[time, {feature: value, ...}]` as JSON text, joined by Arrow a
+    column at a time; numbers and booleans are encoded by Arrow, other columns in Python."""
     import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-    labels = [json.dumps(n) for n in names]
-    if all(pd.api.types.is_float_dtype(rows[n]) for n in names) and all(
-            np.isfinite(rows[n].to_numpy()).all() for n in names):
-        fmt = "[%r,{" + ",".join(f"{label.replace('%', '%%')}:%r" for label in labels) + "}]"
-        return [fmt % row for row in zip(stamps.tolist(), *(rows[n].tolist() for n in names),
-                                         strict=True)]
-    fields = [[label + ":" + text for text in _json_column(rows[name])]
-              for name, label in zip(names, labels, strict=True)]
-    return ["[" + stamp + ",{" + ",".join(parts) + "}]" for stamp, *parts in
-            zip(map(repr, stamps.tolist()), *fields, strict=True)]
+    parts: list[Any] = ["[", _number_texts(pd.Series(stamps))]
+    for i, name in enumerate(names):
+        column = rows[name]
+        parts.append(("," if i else ",{") + json.dumps(name) + ":")
+        parts.append(_number_texts(column) if _plain(column)
+                     else pa.array(_json_column(column), pa.string()))
+    parts.append("}]")
+    return pc.binary_join_element_wise(*parts, "").to_pylist()
 
 
 def write(store: OnlineStore, view: FeatureView, latest: pd.DataFrame,
           now: float | None = None) -> int:
     """Each entity's latest row (`latest`: one row a key), unless past the ttl, into the
-    store; the number of keys written. Keys and values are encoded a column at a time."""
+    store; the number of keys written. Keys and values are encoded a column at a time, by
+    Arrow where they are numbers."""
     now = time.time() if now is None else now
     stamps = _epoch_seconds(latest[view.timestamp])
     lives = None
     if view.ttl is not None:
         left = view.ttl - (now - stamps)
         keep = left > 0
-        latest, stamps, lives = latest[keep], stamps[keep], left[keep].tolist()
-    columns = [_key_column(latest[e]) for e in view.entities]
-    keys = ["[" + ",".join(parts) + "]" for parts in zip(*columns, strict=True)]
+        latest, stamps, lives = latest[keep], stamps[keep], left[keep]
+    keys = _keys(latest, view.entities)
     values = _values(latest, view.feature_names, stamps)
     for start in range(0, len(keys), BATCH * 10):
         part = slice(start, start + BATCH * 10)

@@ -27,6 +27,7 @@ from .. import refs
 from ..errors import MLOpsUsageError, NotFoundError
 from ..store import get_store
 from ..store.tables import feature_views
+from .frames import refuse_duplicates
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -135,11 +136,7 @@ def check_frame(frame: Any, entities: tuple[str, ...], timestamp: str,
     if stamps.isna().any():
         raise MLOpsUsageError(f"timestamp column {timestamp!r} has missing times")
     if unique:
-        dupes = frame.duplicated(subset=[*entities, timestamp])
-        if dupes.any():
-            first = frame.loc[dupes, [*entities, timestamp]].iloc[0].tolist()
-            raise MLOpsUsageError(f"{int(dupes.sum())} rows repeat an (entity, timestamp) pair, "
-                                  f"e.g. {first}: a view has one row per entity and time")
+        refuse_duplicates(frame, [*entities, timestamp])
     features = [c for c in frame.columns if c not in (*entities, timestamp)]
     if not features:
         raise MLOpsUsageError("the view has no feature columns besides its keys and timestamp")
@@ -294,7 +291,8 @@ def get_view(ref: str) -> FeatureView:
 
 def rows_of(view: FeatureView) -> tuple[pd.DataFrame, list[str]]:
     """Compute the view's rows: the function defined in this process if it is this version,
-    else the stored source. (rows, dataset versions read)."""
+    else the stored source. (rows, dataset versions read). Repeated (entity, timestamp) pairs
+    are left to the caller, which finds them faster once the rows are sorted."""
     fn = _FUNCTIONS.get((view.name, view.digest))
     if fn is None:
         frame, reads = run_source(view.kind, view.source, view.function)
@@ -305,7 +303,7 @@ def rows_of(view: FeatureView) -> tuple[pd.DataFrame, list[str]]:
             frame = fn()
         finally:
             READS.reset(token)
-    return check_frame(frame, view.entities, view.timestamp), reads
+    return check_frame(frame, view.entities, view.timestamp, unique=False), reads
 
 
 def list_views() -> pd.DataFrame:
