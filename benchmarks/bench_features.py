@@ -221,13 +221,17 @@ def _training(join: Callable[[Any], Any], a: dict, **extra) -> dict:
 
 
 def task_train_ours(a: dict) -> dict:
-    """`get_historical_features(entity_df, ["customer_stats:f0", …])`, the view materialized."""
+    """`get_historical_features(entity_df, ["customer_stats:f0", …])`, the view materialized.
+    DuckDB is imported untimed first, as the floor imports it untimed (ours imports it on
+    its first join: `duckdb_import_s`)."""
     t0 = time.perf_counter()
     import jupyter_mlops as mlops
 
     import_s = time.perf_counter() - t0
+    import duckdb  # noqa: F401
+
     return _training(lambda e: mlops.get_historical_features(e, REFS, timestamp="event_timestamp"),
-                     a, import_s=import_s)
+                     a, import_s=import_s, duckdb_import_s=time.perf_counter() - t0 - import_s)
 
 
 def task_train_feast(a: dict) -> dict:
@@ -484,7 +488,8 @@ def summarize(res: dict) -> dict:
     def meds(runs: list[dict], keys: tuple[str, ...], last: str) -> dict:
         return {"n": len(runs), last: runs[-1][last], **{k: med([r.get(k) for r in runs]) for k in keys}}
 
-    s: dict = {"training": {t: meds(runs, ("wall_s", "peak_mb", "peak_before_mb", "import_s", "store_s"),
+    s: dict = {"training": {t: meds(runs, ("wall_s", "peak_mb", "peak_before_mb", "import_s", "store_s",
+                                           "duckdb_import_s"),
                                     "rows")
                             for t, runs in res["training"].items() if runs},
                "materialize": {t: meds(runs, ("wall_s", "offline_s", "online_s", "peak_mb"), "redis_keys")
@@ -555,6 +560,8 @@ def _rows(res: dict) -> list[tuple[str, ...]]:
                     f"row kept {check(x['rows'] == e_rows)}; " + note)
         if key == "feast":
             note += f"; import + FeatureStore() {_secs(x['import_s'] + x['store_s'])}, untimed"
+        if key == "ours" and x.get("duckdb_import_s") is not None:
+            note += f"; import duckdb {_secs(x['duckdb_import_s'])}, untimed as the floor's"
         rows.append((f"training: {name}", _secs(x["wall_s"]), ratio(wf, x["wall_s"]) if key != "feast"
                      else "", ratio(x["wall_s"], wl) if key != "floor" else "", note))
     for size, cases in s["lookups"].items():
