@@ -445,3 +445,43 @@ def test_materialize_windows_orders_and_refuses_repeats(online, mlops):
         mlops.materialize("shops", online=True)
     assert counts(mlops) == before
     assert online_lookup(["shops:sales"], [{"shop": "a"}])["sales"] == [4.0]
+
+
+def test_an_online_store_that_refuses_writes_stores_nothing(project, mlops, monkeypatch):
+    """Redis answering an error (here out of memory) ends the materialization with one clear
+    StoreError; no materialization is recorded, and the store's connections still work."""
+    import redis
+
+    from jupyter_mlops.errors import StoreError
+
+    url = "redis://127.0.0.1:6379/15"
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    except redis.RedisError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Redis on 127.0.0.1:6379 is required under CI=true")
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    monkeypatch.setenv("MLOPS_ONLINE_STORE", url)
+    now = pd.Timestamp.now().floor("s")
+    SOURCE["bulk"] = pd.DataFrame({"customer_id": range(20_000), "ts": now, "amount": 1.0})
+
+    @mlops.feature_view("bulk", entities=["customer_id"], timestamp="ts")
+    def bulk():
+        return SOURCE["bulk"]
+
+    before = counts(mlops)
+    limit, policy = (client.config_get(k)[k] for k in ("maxmemory", "maxmemory-policy"))
+    client.config_set("maxmemory-policy", "noeviction")  # server-wide, restored below
+    client.config_set("maxmemory", 1)
+    try:
+        with pytest.raises(StoreError, match="online store redis://127.0.0.1:6379/15: command "
+                                             "not allowed when used memory > 'maxmemory'"):
+            mlops.materialize("bulk", online=True)
+    finally:
+        client.config_set("maxmemory", limit)
+        client.config_set("maxmemory-policy", policy)
+    assert counts(mlops) == before
+    assert mlops.materialize("bulk", online=True).online == 20_000
+    got = mlops.get_online_features(["bulk:amount"], [{"customer_id": 19_999}])
+    assert got.amount.tolist() == [1.0]
