@@ -217,19 +217,29 @@ def test_a_fresh_process_materializes_a_python_view_from_its_stored_source(proje
     assert data["materialized"]["rows"] == 5 and "def squares():" in data["source"]
 
 
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def use_redis(monkeypatch):
+    """The test's online store is Redis db 15, emptied; its client. Without Redis the test
+    skips, or fails under CI=true."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.flushdb()
+    except redis.RedisError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Redis on 127.0.0.1:6379 is required under CI=true")
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    monkeypatch.setenv("MLOPS_ONLINE_STORE", REDIS_URL)
+    return client
+
+
 @pytest.fixture(params=["sqlite", "redis"])
 def online(request, project, monkeypatch):
     if request.param == "redis":
-        import redis
-
-        url = "redis://127.0.0.1:6379/15"
-        try:
-            redis.Redis.from_url(url).flushdb()
-        except redis.RedisError:
-            if os.environ.get("CI") == "true":
-                pytest.fail("Redis on 127.0.0.1:6379 is required under CI=true")
-            pytest.skip("no Redis on 127.0.0.1:6379")
-        monkeypatch.setenv("MLOPS_ONLINE_STORE", url)
+        use_redis(monkeypatch)
     return request.param
 
 
@@ -450,19 +460,9 @@ def test_materialize_windows_orders_and_refuses_repeats(online, mlops):
 def test_an_online_store_that_refuses_writes_stores_nothing(project, mlops, monkeypatch):
     """Redis answering an error (here out of memory) ends the materialization with one clear
     StoreError; no materialization is recorded, and the store's connections still work."""
-    import redis
-
     from jupyter_mlops.errors import StoreError
 
-    url = "redis://127.0.0.1:6379/15"
-    client = redis.Redis.from_url(url)
-    try:
-        client.flushdb()
-    except redis.RedisError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("Redis on 127.0.0.1:6379 is required under CI=true")
-        pytest.skip("no Redis on 127.0.0.1:6379")
-    monkeypatch.setenv("MLOPS_ONLINE_STORE", url)
+    client = use_redis(monkeypatch)
     now = pd.Timestamp.now().floor("s")
     SOURCE["bulk"] = pd.DataFrame({"customer_id": range(20_000), "ts": now, "amount": 1.0})
 
