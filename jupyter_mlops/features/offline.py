@@ -128,10 +128,10 @@ def materialize(name: str, start: Any = None, end: Any = None,
     arrays = key_arrays(frame, keys)
     order = row_order(arrays)
     refuse_duplicates(frame, keys, arrays, order)
-    if lo is not None or hi is not None:
+    if lo is not None or hi is not None:  # the order of the rows kept, as their new positions
         keep = _in_window(frame[view.timestamp], lo, hi)
+        order = (keep.cumsum() - 1)[order[keep[order]]]
         frame, arrays = frame[keep], [a[keep] for a in arrays]
-        order = row_order(arrays)
     with ThreadPoolExecutor(2) as pool:
         blob = pool.submit(_store_parquet, frame, order)
         keys_online = None if target is None else pool.submit(
