@@ -422,6 +422,26 @@ def test_row_order_finds_repeats_and_last_rows_like_pandas(rows, kind):
     assert sorted(latest.x) == sorted(expected.x)
 
 
+@settings(max_examples=60, deadline=None)
+@given(pairs=st.lists(st.tuples(st.text(max_size=12), st.text(max_size=40),
+                                st.integers(1, 2**40)), min_size=1, max_size=20),
+       expire=st.booleans())
+def test_redis_commands_are_written_as_hiredis_packs_them(pairs, expire):
+    """The SET commands the Redis store builds with Arrow are byte for byte the ones hiredis
+    packs (any text, multi-byte and control characters too, with and without PX)."""
+    import pyarrow as pa
+    from hiredis import pack_command
+
+    from jupyter_mlops.features.online import _resp_sets
+
+    names, values, millis = (list(x) for x in zip(*pairs, strict=True))
+    built = _resp_sets(pa.array(names, pa.string()), pa.array(values, pa.string()),
+                       np.array(millis, dtype="int64") if expire else None)
+    expected = b"".join(pack_command(("SET", n, v, "PX", m) if expire else ("SET", n, v))
+                        for n, v, m in pairs)
+    assert bytes(built) == expected
+
+
 def test_materialize_windows_orders_and_refuses_repeats(online, mlops):
     """start/end keep rows with start <= time < end (offline and online); the parquet holds
     them by entity, then time, whatever order the view returned; a view whose rows come to
