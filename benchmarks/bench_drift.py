@@ -439,7 +439,7 @@ def task_evidently(a: dict) -> dict:
 
 def task_versions(a: dict) -> dict:
     names = (["evidently", "pandas", "numpy", "scipy", "pyarrow"] if a["side"] == "evidently"
-             else ["pandas", "numpy", "scipy", "pyarrow", "datasketches"])
+             else ["pandas", "numpy", "scipy", "pyarrow"])
     return versions(names, ours=a["side"] == "ours")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -43,9 +44,7 @@ def test_frame_versions_dedupe_and_change(backend, mlops):
     assert mlops.load_dataset(f"wine@sha:{v2.digest[:10]}").loc[42, "x"] == -1.0
 
 
-def test_schema_and_mergeable_profile(project, mlops):
-    from jupyter_mlops.data.profile import quantile_sketch
-
+def test_schema_and_profile(project, mlops):
     v = mlops.version_dataset(frame(), "d")
     schema = {c["name"]: c for c in v.schema}
     assert schema["colour"]["categories"] == ["blue", "green", "red"]
@@ -54,11 +53,12 @@ def test_schema_and_mergeable_profile(project, mlops):
     cols = v.profile["columns"]
     assert cols["maybe"]["missing"] == 10
     assert cols["x"]["min"] == 0.0 and cols["x"]["max"] == 49.5
-    assert cols["x"]["quantiles"]["0.5"] == pytest.approx(24.75, abs=1)
+    assert cols["x"]["sum"] == sum(i * 0.5 for i in range(100)) and cols["x"]["count"] == 100
+    levels = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)  # exact, numpy's linear quantiles
+    assert cols["x"]["quantiles"] == dict(zip(map(str, levels), np.quantile(
+        np.arange(100) * 0.5, levels).tolist(), strict=True))
+    assert cols["maybe"]["quantiles"]["0.5"] == 50.0 and "sketch" not in cols["x"]
     assert cols["colour"]["counts"] == {"red": 34, "green": 33, "blue": 33}
-    sketch = quantile_sketch(v.profile, "x")
-    sketch.merge(quantile_sketch(v.profile, "x"))
-    assert sketch.n == 200
 
 
 def test_files_csv_and_bytes(backend, mlops, project):

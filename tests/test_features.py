@@ -392,20 +392,25 @@ key_values = st.one_of(
 
 @settings(max_examples=60, deadline=None)
 @given(rows=st.lists(st.tuples(key_values, st.integers(0, 3), st.integers(0, 4)), max_size=30),
-       kind=st.sampled_from(["mixed", "int", "float", "text", "time"]))
+       kind=st.sampled_from(["mixed", "int", "float", "text", "time", "wide", "flag"]))
 def test_row_order_finds_repeats_and_last_rows_like_pandas(rows, kind):
     """The numpy row order (numbers as they are, other keys by their codes) agrees with
-    pandas' duplicated and sort + drop_duplicates on every kind of key, missing values too."""
+    pandas' duplicated and sort + drop_duplicates on every kind of key, missing values too,
+    whether the keys are packed into one integer or too wide for it ("wide")."""
     from jupyter_mlops.features import frames
 
     frame = pd.DataFrame(rows, columns=["key", "other", "minute"], dtype=object)
     frame["key"] = {"mixed": frame.key, "int": frame.other.astype("int64"),
                     "float": frame.other.astype(float).where(frame.minute != 2),
                     "text": frame.other.map("k{}".format),
-                    "time": T0 + pd.to_timedelta(frame.other.astype(int), unit="D")}[kind]
+                    "time": T0 + pd.to_timedelta(frame.other.astype(int), unit="D"),
+                    "wide": frame.other.astype("int64") * 2**61 - 2**62,
+                    "flag": frame.other.astype(int) % 2 == 0}[kind]
     frame["ts"] = T0 + pd.to_timedelta(frame.pop("minute").astype(int), unit="min")
     frame["x"] = range(len(frame))
     columns = ["key", "ts"]
+    if kind == "mixed":  # the reference: pandas' duplicated with missing keys as one value
+        frame["key"] = frame.key.where(frame.key.notna(), None)  # (None, NaN: one entity)
     repeated = frame.duplicated(subset=columns)
     if repeated.any():
         with pytest.raises(MLOpsUsageError, match=f"{int(repeated.sum())} rows repeat"):
@@ -420,6 +425,15 @@ def test_row_order_finds_repeats_and_last_rows_like_pandas(rows, kind):
     latest = frame.take(frames.last_positions(arrays[:-1], order))
     expected = frame.sort_values("ts").drop_duplicates(subset=["key"], keep="last")
     assert sorted(latest.x) == sorted(expected.x)
+
+
+def test_missing_key_values_are_one_entity_key():
+    """Rows are grouped by entity with every missing value as one: online too, so the key a
+    materialization writes for them is the key a lookup with any missing value reads."""
+    from jupyter_mlops.features.online import entity_key
+
+    assert {entity_key([v]) for v in (None, float("nan"), pd.NA, pd.NaT, np.nan)} == {"[null]"}
+    assert entity_key([np.int64(3), 2.0, "é", True]) == '[3,2,"\\u00e9",true]'
 
 
 @settings(max_examples=60, deadline=None)

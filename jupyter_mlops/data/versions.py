@@ -80,7 +80,7 @@ def version_dataset(data: Any, name: str, role: str | None = None, copy: bool = 
     folder is tracked where it is, by digest. Inside a run it is recorded as an input (`role`:
     train, test, reference…)."""
     from .fingerprint import StatCache, folder_digest, folder_files, frame_digest
-    from .profile import describe
+    from .profile import PROFILE_VERSION, describe
 
     name = refs.check_name(name, "dataset name")
     store = get_store()
@@ -133,7 +133,7 @@ def version_dataset(data: Any, name: str, role: str | None = None, copy: bool = 
             written.result()
         blob, size = store.artifacts.put_bytes(buf.getvalue())
     else:
-        schema, profile = describe(frame) if frame is not None else ([], {"version": 1,
+        schema, profile = describe(frame) if frame is not None else ([], {"version": PROFILE_VERSION,
                                                                           "rows": None})
     if copy and kind == "file":
         blob = digest

@@ -109,9 +109,10 @@ def materialize(name: str, start: Any = None, end: Any = None,
     a profile of every feature. `online=True` also writes each key's latest row (within the
     ttl) to the online store.
 
-    The rows stay as the view returned them; their order by entity and time is computed
-    once, and then three things run side by side: the parquet in that order (Arrow and zstd
-    hold no GIL), the online writes (mostly waiting on the store) and the profile."""
+    The rows stay as the view returned them. The profile starts first, on its own thread;
+    meanwhile the order by entity and time is computed once, and then the parquet in that
+    order (Arrow and zstd hold no GIL) and the online writes (Arrow builds the commands, then
+    it mostly waits on the store) run beside it."""
     from ..data.profile import describe
 
     view = get_view(name)
@@ -126,18 +127,20 @@ def materialize(name: str, start: Any = None, end: Any = None,
     frame, reads = rows_of(view)
     keys = [*view.entities, view.timestamp]
     arrays = key_arrays(frame, keys)
-    order = row_order(arrays)
-    refuse_duplicates(frame, keys, arrays, order)
-    if lo is not None or hi is not None:  # the order of the rows kept, as their new positions
-        keep = _in_window(frame[view.timestamp], lo, hi)
-        order = (keep.cumsum() - 1)[order[keep[order]]]
-        frame, arrays = frame[keep], [a[keep] for a in arrays]
-    with ThreadPoolExecutor(2) as pool:
-        blob = pool.submit(_store_parquet, frame, order)
+    keep = None if lo is None and hi is None else _in_window(frame[view.timestamp], lo, hi)
+    kept = frame if keep is None else frame[keep]
+    with ThreadPoolExecutor(3) as pool:
+        profiled = pool.submit(describe, kept[view.feature_names])
+        order = row_order(arrays)
+        refuse_duplicates(frame, keys, arrays, order)
+        if keep is not None:  # the order of the rows kept, as their new positions
+            order = (keep.cumsum() - 1)[order[keep[order]]]
+            arrays = [a[keep] for a in arrays]
+        blob = pool.submit(_store_parquet, kept, order)
         keys_online = None if target is None else pool.submit(
-            write, target, view, frame.take(last_positions(arrays[:-1], order)))
-        _, profile = describe(frame[view.feature_names])
-        first, last = _event_range(frame[view.timestamp])
+            write, target, view, kept.take(last_positions(arrays[:-1], order)))
+        first, last = _event_range(kept[view.timestamp])
+        _, profile = profiled.result()
         digest = blob.result()
         written = None if keys_online is None else keys_online.result()
     now = time.time()
@@ -147,11 +150,11 @@ def materialize(name: str, start: Any = None, end: Any = None,
             feature_views.c.name == view.name, feature_views.c.version == view.version)
         ).scalar_one()
         conn.execute(feature_materializations.insert().values(
-            view_id=view_id, blob_digest=digest, rows=len(frame), start=lo, end=hi,
+            view_id=view_id, blob_digest=digest, rows=len(kept), start=lo, end=hi,
             profile=json.dumps(profile), inputs=json.dumps(inputs), online=online,
             created_at=now, first_event=first, last_event=last,
             online_keys=written))
-    return Materialization(view.ref, len(frame), digest, lo, hi, inputs, now, written, profile,
+    return Materialization(view.ref, len(kept), digest, lo, hi, inputs, now, written, profile,
                            first, last)
 
 

@@ -25,14 +25,28 @@ BATCH = 10_000  # keys per pipeline or executemany
 
 
 def _key_text(value: Any) -> str:
+    if type(value) is int:  # the common key, at lookup speed
+        return str(value)
     value = value.item() if hasattr(value, "item") else value
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
+    if isinstance(value, float):
+        if value != value:
+            return "null"
+        if value.is_integer():
+            value = int(value)
+    elif value is None or (not isinstance(value, (str, int)) and _missing(value)):
+        return "null"
     return json.dumps(value, default=str)
 
 
+def _missing(value: Any) -> bool:
+    import pandas as pd
+
+    return pd.isna(value) is True
+
+
 def entity_key(values: list[Any]) -> str:
-    """The key of an entity: its key values as JSON (1.0 and 1 are the same key)."""
+    """The key of an entity: its key values as JSON (1.0 and 1 are the same key, and every
+    missing value is null, as rows are grouped by entity)."""
     return "[" + ",".join(_key_text(v) for v in values) + "]"
 
 
