@@ -359,14 +359,13 @@ def online_lookup(features: list[str], entity_rows: Any) -> dict[str, list[Any]]
                         [[row[e] for e in view.entities] for row in entity_rows])
         except (KeyError, TypeError):
             raise MLOpsUsageError(f"every entity row needs {', '.join(view.entities)}") from None
-        columns: list[list[Any]] = [[] for _ in names]
-        for value in store.get(view.name, [entity_key(k) for k in key_rows]):
-            stamp, row = json.loads(value) if value else (None, None)
-            fresh = row is not None and (view.ttl is None or now - stamp <= view.ttl)
-            for column, feature in zip(columns, names, strict=True):
-                column.append(row.get(feature) if fresh else None)
-        for feature, column in zip(names, columns, strict=True):
-            out[f"{view.name}__{feature}" if counts[feature] > 1 else feature] = column
+        found = [json.loads(v) if v else None for v in
+                 store.get(view.name, [entity_key(k) for k in key_rows])]
+        oldest = -float("inf") if view.ttl is None else now - view.ttl
+        rows = [f[1] if f is not None and f[0] >= oldest else {} for f in found]
+        for feature in names:
+            out[f"{view.name}__{feature}" if counts[feature] > 1 else feature] = [
+                row.get(feature) for row in rows]
     return out
 
 
