@@ -257,7 +257,7 @@ def get_historical_features(entity_df: pd.DataFrame, features: list[str],
     try:
         base = entity_df.assign(__mlops_row=np.arange(len(entity_df)))
         con.register("entities", base)
-        select_list, joins = ["e.*"], []
+        select_list, joins = ["e.* EXCLUDE (__mlops_row)"], []
         for i, (ref, view) in enumerate(views.items()):
             done = latest_materialization(view) or materialize(view.ref)
             path = str(local_parquet(done.digest)).replace("'", "''")
@@ -283,7 +283,6 @@ def get_historical_features(entity_df: pd.DataFrame, features: list[str],
         raise MLOpsUsageError(f"the point-in-time join failed: {exc}") from None
     finally:
         con.close()
-    result = result.drop(columns="__mlops_row")
     result.index = entity_df.index
     _record(views, result)
     return result
