@@ -217,8 +217,8 @@ class RedisOnline:
         """SET (with PX when keys expire), written in the Redis protocol by Arrow straight
         onto one connection a batch at a time, each batch's replies read once the next one is
         on its way: the pipelining of redis-py's Pipeline without its per-command Python work
-        (100k keys: 0.94 s with Pipeline, 0.39 s with hiredis's pack_command, less again
-        now). An error reply (out of memory, say) stops the writes with a StoreError; keys
+        (100k keys: 0.94 s through Pipeline; building the commands took 85 ms of GIL-held
+        CPU with hiredis's pack_command, 30 ms without the GIL by Arrow). An error reply (out of memory, say) stops the writes with a StoreError; keys
         already written keep their new values."""
         import pyarrow.compute as pc
         import redis
