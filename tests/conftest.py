@@ -166,3 +166,24 @@ def api(jp_fetch):
         return resp.code, (json.loads(text) if "json" in content_type and text else resp)
 
     return call
+
+
+def cli(capsys, *args: str) -> tuple[int, str, str]:
+    """Run `jupyter mlops ARGS` in this process: (exit code, stdout, stderr)."""
+    from jupyter_mlops.cli import main
+
+    try:
+        code = main(list(args))
+    except SystemExit as exc:  # argparse: --help and bad usage
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def error_line(err: str) -> str:
+    """The error line of a command's bad-usage output, checked to be the only one and to
+    follow the command's usage (as argparse prints its own errors)."""
+    lines = err.splitlines()
+    errors = [line for line in lines if "error:" in line]
+    assert lines[0].startswith("usage: jupyter mlops") and len(errors) == 1, err
+    return errors[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+from conftest import error_line
 
 from jupyter_mlops.cli import main
 
@@ -31,5 +32,5 @@ def test_list_show_diff_pull(project, mlops, capsys, tmp_path):
 def test_errors_and_exit_codes(project, mlops, capsys):
     assert main(["datasets", "show", "nope@1"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "no dataset named 'nope'" in err
+    assert "no dataset named 'nope'" in error_line(err)
     assert main(["datasets", "show", "bad@x@y"]) == 2

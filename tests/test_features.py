@@ -217,6 +217,43 @@ def test_a_fresh_process_materializes_a_python_view_from_its_stored_source(proje
     assert data["materialized"]["rows"] == 5 and "def squares():" in data["source"]
 
 
+def test_the_features_commands(project, mlops, capsys):
+    """`jupyter mlops features list|show|materialize`, `--help` on each, and bad input: the
+    usage and one error line, exit 2, nothing written."""
+    from conftest import cli, error_line
+
+    @mlops.feature_view("shop", entities=["k"], timestamp="ts")
+    def shop():
+        import pandas as pd
+
+        return pd.DataFrame({"k": [1, 2], "ts": pd.Timestamp("2026-01-01"), "x": [0.5, 1.5]})
+
+    code, out, _ = cli(capsys, "features", "list", "--format", "json")
+    assert code == 0 and json.loads(out.splitlines()[0])["name"] == "shop"
+    code, out, _ = cli(capsys, "features", "materialize", "shop", "--online", "--start",
+                       "2025-12-01")
+    assert code == 0 and "shop@1: 2 rows, 2 keys online" in out
+    code, out, _ = cli(capsys, "features", "show", "shop")
+    assert code == 0 and json.loads(out)["materialized"]["rows"] == 2
+    for sub in ((), ("list",), ("show",), ("materialize",)):
+        code, out, err = cli(capsys, "features", *sub, "--help")
+        assert (code, err) == (0, "") and out.startswith(" ".join(
+            ("usage: jupyter mlops features", *sub)))
+    before = counts(mlops)
+    for args, message in [
+            (("show", "ghost"), "no feature view named 'ghost'"),
+            (("materialize", "ghost"), "no feature view named 'ghost'"),
+            (("materialize", "shop", "--start", "2026-02-01", "--end", "2026-01-01"),
+             "end must be after start"),
+            (("materialize", "shop", "--end", "soon"), "timestamp 'soon' is not a time"),
+            (("materialize",), "the following arguments are required: name"),
+            (("frobnicate",), "invalid choice: 'frobnicate'")]:
+        code, out, err = cli(capsys, "features", *args)
+        assert (code, out) == (2, "") and message in error_line(err), (args, err)
+        assert err.startswith("usage: jupyter mlops features")
+    assert counts(mlops) == before
+
+
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
+from conftest import error_line
 
 from jupyter_mlops.cli import main
 from jupyter_mlops.errors import MLOpsUsageError, NotFoundError
@@ -515,10 +516,9 @@ def test_exports_refuse_clearly(wine, mlops, monkeypatch, capsys):
     assert not (wine / "pipelines" / "wine" / "k8s").exists()  # nothing written on a refusal
     assert not (wine / "pipelines" / "typo").exists()
 
-    # the CLI: one line, exit 2
+    # the CLI: the usage and one error line, exit 2
     monkeypatch.delenv("MLOPS_STORE_URI")
     assert main(["pipeline", "export", "wine", "--to", "k8s", "--image", IMAGE]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "needs a shared store" in err[0]
+    assert "needs a shared store" in error_line(capsys.readouterr().err)
     assert main(["pipeline", "export", "wine", "--to", "airflow"]) == 0
     assert capsys.readouterr().out == f"wrote {wine / 'pipelines' / 'wine' / 'airflow' / 'wine.py'}\n"

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import error_line
 from sklearn.datasets import load_wine
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
@@ -167,7 +168,7 @@ def test_serving_a_bad_reference_fails_with_one_line(project, mlops, wine_models
         done = subprocess.run([sys.executable, "-m", "jupyter_mlops.cli", "serve", ref],
                               env=env, capture_output=True, text=True, timeout=60)
         assert done.returncode == code, done.stderr
-        assert message in done.stderr and done.stderr.count("\n") == 1
+        assert message in error_line(done.stderr)
 
 
 def test_batch_scoring_parquet_and_csv(project, mlops, wine_models, tmp_path):

@@ -21,6 +21,14 @@ class Parser(argparse.ArgumentParser):
         print(f"{self.prog}: error: {message}", file=sys.stderr)
         raise SystemExit(2)
 
+    def parse_known_args(self, args=None, namespace=None):
+        """Also keep the usage of the innermost command parsed (`_usage`), which the errors
+        the API finds in the arguments print, as argparse does for its own."""
+        namespace, extras = super().parse_known_args(args, namespace)
+        if not hasattr(namespace, "_usage"):  # subcommands finish first
+            namespace._usage = self.format_usage()
+        return namespace, extras
+
 
 def build() -> Parser:
     from importlib import import_module
@@ -38,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except MLOpsUsageError as exc:
-        print(f"jupyter mlops: error: {redact(str(exc))}", file=sys.stderr)
+        print(f"{args._usage}jupyter mlops: error: {redact(str(exc))}", file=sys.stderr)
         return 2
     except MLOpsError as exc:
         print(f"jupyter mlops: {redact(str(exc))}", file=sys.stderr)

@@ -218,8 +218,9 @@ class RedisOnline:
         onto one connection a batch at a time, each batch's replies read once the next one is
         on its way: the pipelining of redis-py's Pipeline without its per-command Python work
         (100k keys: 0.94 s through Pipeline; building the commands took 85 ms of GIL-held
-        CPU with hiredis's pack_command, 30 ms without the GIL by Arrow). An error reply (out of memory, say) stops the writes with a StoreError; keys
-        already written keep their new values."""
+        CPU with hiredis's pack_command, 30 ms without the GIL by Arrow). An error reply
+        (out of memory, say) stops the writes with a StoreError; keys already written keep
+        their new values."""
         import pyarrow.compute as pc
         import redis
 
