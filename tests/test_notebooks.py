@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import error_line
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -191,6 +192,6 @@ def test_demo_without_notebooks_is_bad_usage(project, capsys, tmp_path):
     from jupyter_mlops.cli import main
 
     assert main(["demo", "--no-lab", "--notebooks", str(tmp_path / "nowhere")]) == 2
-    err = capsys.readouterr().err
+    err = error_line(capsys.readouterr().err)
     assert err.startswith("jupyter mlops: error: no quickstart.ipynb, models.ipynb, "
                           "monitoring.ipynb, features.ipynb, automl.ipynb in ")
