@@ -360,6 +360,28 @@ def test_newer_schema_refuses_writes_but_reads(backend, mlops):
 
 # --------------------------------------------------------------------------- concurrency
 
+def test_opening_a_new_store_waits_for_a_writer_of_its_file(tmp_path):
+    """`PRAGMA journal_mode=WAL` fails at once, without SQLite's busy handler, while another
+    connection holds the write lock of a file not yet in WAL (as when processes create a
+    store at once: it failed 7 of 8 of them together in CI once); opening waits instead."""
+    import sqlite3
+    import threading
+
+    path = tmp_path / "mlops.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.5, holder.execute, ["COMMIT"])
+    release.start()
+    try:
+        store = Store(f"sqlite:///{path}", str(tmp_path / "art"))
+    finally:
+        release.join()
+        holder.close()
+    assert store.revision == schema.HEAD
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
 _OPEN_AT_ONCE = r"""
 import os, sys, time
 go = sys.argv[1]

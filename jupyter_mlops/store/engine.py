@@ -28,6 +28,26 @@ def sqlite_path(uri: str) -> Path | None:
     return Path(path) if path and path != ":memory:" else None
 
 
+def _journal_wal(cursor, timeout: float) -> None:
+    """PRAGMA journal_mode=WAL, retried while "database is locked" for up to `timeout`
+    seconds: converting a new file's journal needs it alone, and SQLite does not run the busy
+    handler for that statement, so processes opening a new store at once could fail together
+    (on a file already in WAL the statement changes nothing and takes no lock)."""
+    import sqlite3
+    import time
+
+    deadline, pause = time.monotonic() + timeout, 0.005
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(2 * pause, 0.1)
+
+
 def create(uri: str, busy_timeout: float):
     """A SQLAlchemy engine for `uri`. SQLite runs in WAL mode with a busy timeout, foreign keys
     and case-sensitive LIKE; write transactions begin IMMEDIATE so writers queue on the lock
@@ -46,7 +66,7 @@ def create(uri: str, busy_timeout: float):
     def _on_connect(dbapi_conn, _record):
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        _journal_wal(cur, busy_timeout)
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         cur.execute("PRAGMA foreign_keys=ON")
