@@ -31,8 +31,8 @@ def sqlite_path(uri: str) -> Path | None:
 def _journal_wal(cursor, timeout: float) -> None:
     """PRAGMA journal_mode=WAL, retried while "database is locked" for up to `timeout`
     seconds: converting a new file's journal needs it alone, and SQLite does not run the busy
-    handler for that statement, so processes opening a new store at once could fail together
-    (on a file already in WAL the statement changes nothing and takes no lock)."""
+    handler for that statement while another connection holds the write lock of a file not
+    yet in WAL, so processes opening a new store at once could fail together."""
     import sqlite3
     import time
 
