@@ -254,7 +254,8 @@ def test_the_features_commands(project, mlops, capsys):
     assert counts(mlops) == before
 
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+# another Redis database through MLOPS_TEST_REDIS_URL, so that test runs side by side keep apart
+REDIS_URL = os.environ.get("MLOPS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def use_redis(monkeypatch):
@@ -546,7 +547,7 @@ def test_an_online_store_that_refuses_writes_stores_nothing(project, mlops, monk
     client.config_set("maxmemory-policy", "noeviction")  # server-wide, restored below
     client.config_set("maxmemory", 1)
     try:
-        with pytest.raises(StoreError, match="online store redis://127.0.0.1:6379/15: command "
+        with pytest.raises(StoreError, match=f"online store {REDIS_URL}: command "
                                              "not allowed when used memory > 'maxmemory'"):
             mlops.materialize("bulk", online=True)
     finally:

@@ -245,7 +245,7 @@ def _store(result: MonitoringBatch, source: str, window: tuple[float, float] | N
             drifted_columns=len(report.drifted_columns), drift_share=report.drift_share,
             drifted=report.drifted, prediction_drift=result.prediction_drift,
             prediction_drifted=result.prediction_drifted, metrics=json.dumps(result.metrics),
-            report_digest=digest, created_at=time.time())).inserted_primary_key[0]
+            report_digest=digest, method="evidently", created_at=time.time())).inserted_primary_key[0]
         result.alerts = breaches(conn, model_id, result.id, result.values())
     notify(result.alerts)
 

@@ -381,6 +381,7 @@ drift_batches = Table(
     Column("prediction_drifted", Boolean),
     Column("metrics", Text, nullable=False),
     Column("report_digest", String(64), nullable=False),
+    Column("method", String(32), nullable=False),  # the drift method preset it was computed with
     Column("created_at", Time, nullable=False),
     Index("ix_drift_batches_model", "model_id", "at"),
 )
