@@ -244,21 +244,19 @@ def load_dataset(ref: str, as_path: bool = False) -> Any:
     """A DataFrame for DataFrames and tabular files (csv, parquet, json lines), else (or with
     `as_path=True`) a local path. Bytes are checked against their digest; a file tracked with
     copy=False that changed since is refused with a clear message."""
-    from ..features.views import READS
+    from ..reads import record_read
 
     version = get_version(ref)
     data = read_version(version, as_path)
     link_input(get_store(), version, None)
-    reads = READS.get()
-    if reads is not None:  # a feature view is being computed: it read this version
-        reads.append(f"dataset:{version.ref}")
+    record_read(f"dataset:{version.ref}")  # a feature view being computed read this version
     return data
 
 
 def read_version(version: DatasetVersion, as_path: bool = False) -> Any:
     """What `load_dataset` gives, without recording the read as an input of the active run
     (for reads the library makes on its own, such as drift sketches)."""
-    path = _materialize(get_store(), version)
+    path = local_path(version)
     if version.kind == "frame" and not as_path:
         import pandas as pd
 
@@ -268,10 +266,14 @@ def read_version(version: DatasetVersion, as_path: bool = False) -> Any:
     return str(path)
 
 
-def _materialize(store, version: DatasetVersion) -> Path:
-    """A local path holding the version's content, verified."""
+def local_path(version: DatasetVersion) -> Path:
+    """A local path holding the version's bytes, checked against its digest: the tracked file
+    or folder itself for a version made with copy=False (refused if it changed since), else a
+    copy fetched once from the artifact store into `.mlops/cache/datasets/` (a DataFrame as
+    parquet, a file with its format's suffix, so readers such as DuckDB recognise it)."""
     from .fingerprint import StatCache, folder_digest, folder_files
 
+    store = get_store()
     mlops_dir = config.load().mlops_dir
     cache = StatCache(mlops_dir / "cache" / "stat.sqlite")
     if not version.copied:
@@ -371,7 +373,7 @@ def pull_dataset(ref: str, dest: str | os.PathLike) -> Path:
     import shutil
 
     version = get_version(ref)
-    source = _materialize(get_store(), version)
+    source = local_path(version)
     dest = Path(dest)
     if dest.exists() and dest.is_dir() and version.kind != "folder":
         dest = dest / (f"{version.name}-{version.version}" + (source.suffix or ""))

@@ -17,7 +17,6 @@ import re
 import textwrap
 import time
 from collections.abc import Callable
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +24,7 @@ from sqlalchemy import func, select
 
 from .. import refs
 from ..errors import MLOpsUsageError, NotFoundError
+from ..reads import record_read, recording_reads
 from ..store import get_store
 from ..store.tables import feature_views
 from .frames import refuse_duplicates
@@ -34,8 +34,6 @@ if TYPE_CHECKING:
 
 # functions defined in this process, by (view, digest): run them rather than their source
 _FUNCTIONS: dict[tuple[str, str], Callable[[], Any]] = {}
-# the dataset versions a view's source reads while it runs (see data.versions.load_dataset)
-READS: ContextVar[list[str] | None] = ContextVar("mlops_feature_reads", default=None)
 DATASET_CALL = re.compile(r"""dataset\(\s*'([^']+)'\s*\)""")
 
 
@@ -145,11 +143,9 @@ def check_frame(frame: Any, entities: tuple[str, ...], timestamp: str,
 
 def run_source(kind: str, source: str, function: str | None) -> tuple[pd.DataFrame, list[str]]:
     """Run a stored definition; (its rows, the dataset versions it read)."""
-    reads: list[str] = []
-    token = READS.set(reads)
-    try:
+    with recording_reads() as reads:
         if kind == "sql":
-            return _run_sql(source, reads), reads
+            return _run_sql(source), reads
         import numpy as np
         import pandas as pd
 
@@ -158,22 +154,21 @@ def run_source(kind: str, source: str, function: str | None) -> tuple[pd.DataFra
         namespace: dict[str, Any] = {"pd": pd, "np": np, "mlops": jupyter_mlops}
         exec(compile(source, f"<feature view {function}>", "exec"), namespace)  # noqa: S102
         return namespace[function](), reads
-    finally:
-        READS.reset(token)
 
 
-def _run_sql(query: str, reads: list[str]) -> pd.DataFrame:
-    """A DuckDB query; dataset('name@version') reads a registered dataset version."""
+def _run_sql(query: str) -> pd.DataFrame:
+    """A DuckDB query; dataset('name@version') reads a registered dataset version (noted as
+    read, like `load_dataset` does)."""
     import duckdb
 
-    from ..data.versions import _materialize, get_version
+    from ..data.versions import get_version, local_path
 
     con = duckdb.connect()
     try:
         def table(match: re.Match) -> str:
             version = get_version(match.group(1))
-            reads.append(f"dataset:{version.ref}")
-            path = str(_materialize(get_store(), version)).replace("'", "''")
+            record_read(f"dataset:{version.ref}")
+            path = str(local_path(version)).replace("'", "''")
             reader = {"frame": "read_parquet", "parquet": "read_parquet",
                       "csv": "read_csv_auto", "jsonl": "read_json_auto"}.get(
                 version.format if version.kind == "file" else version.kind)
@@ -297,12 +292,8 @@ def rows_of(view: FeatureView) -> tuple[pd.DataFrame, list[str]]:
     if fn is None:
         frame, reads = run_source(view.kind, view.source, view.function)
     else:
-        reads: list[str] = []
-        token = READS.set(reads)
-        try:
+        with recording_reads() as reads:
             frame = fn()
-        finally:
-            READS.reset(token)
     return check_frame(frame, view.entities, view.timestamp, unique=False), reads
 
 
