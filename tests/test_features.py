@@ -171,6 +171,41 @@ def test_training_set_errors_and_naming(project, mlops):
             call()
 
 
+def test_the_entity_time_column_is_found_like_feast_finds_it(project, mlops):
+    """Without timestamp=: event_timestamp, else the only datetime column (aware or naive);
+    none or several is one error naming the datetime columns found; timestamp= wins."""
+    SOURCE["spend"] = pd.DataFrame({"customer_id": [1, 2], "ts": [T0, T0], "amount": [1.0, 2.0]})
+    SOURCE["visits"] = pd.DataFrame({"customer_id": [1], "region": [0], "ts": [T0],
+                                     "count": [5]})
+    define_views(mlops, None)
+    before = T0 - pd.Timedelta(days=1)  # earlier than every feature row: no match
+    entities = pd.DataFrame({"customer_id": [1, 2], "when": [T0, before], "note": ["a", "b"],
+                             "day": ["2026-01-01", "2026-01-01"]})  # text is not a time
+    got = mlops.get_historical_features(entities, ["spend:amount"])
+    assert got["amount"].tolist()[0] == 1.0 and np.isnan(got["amount"].tolist()[1])
+    pd.testing.assert_frame_equal(got, mlops.get_historical_features(
+        entities, ["spend:amount"], timestamp="when"))
+    # an explicit timestamp= wins over event_timestamp
+    both = entities.assign(event_timestamp=[before, T0])
+    assert mlops.get_historical_features(both, ["spend:amount"], timestamp="when")[
+        "amount"].tolist()[0] == 1.0
+    assert np.isnan(mlops.get_historical_features(both, ["spend:amount"])["amount"].tolist()[0])
+    # a time zone-aware column is a datetime column too: it is the one used (and refused for
+    # not matching the view's naive times)
+    aware = entities.assign(when=entities["when"].dt.tz_localize("UTC"))
+    with pytest.raises(MLOpsUsageError, match="naive but entity_df's are time zone-aware"):
+        mlops.get_historical_features(aware, ["spend:amount"])
+    for frame, message in [
+        (entities.drop(columns="when"), "entity_df has no event_timestamp column and no "
+                                        "datetime column .*timestamp="),
+        (entities.assign(seen=entities["when"].dt.tz_localize("UTC")),
+         "2 datetime columns \\('when', 'seen'\\): name the column holding each row's time "
+         "with timestamp="),
+    ]:
+        with pytest.raises(MLOpsUsageError, match=message):
+            mlops.get_historical_features(frame, ["spend:amount"])
+
+
 def test_sql_views_read_datasets_and_runs_record_their_training_sets(project, mlops):
     tx = pd.DataFrame({"customer_id": [1, 1, 2], "ts": pd.to_datetime(
         ["2026-01-01", "2026-01-05", "2026-01-03"]), "amount": [10.0, 20.0, 5.0]})
@@ -352,6 +387,9 @@ def test_the_feature_magic(ip, mlops, capsys):
     ip.user_ns["ents"] = pd.DataFrame({"k": [2], "event_timestamp": [pd.Timestamp("2026-01-02")]})
     ip.run_line_magic("feature", "get ents --features demo:x --into train")
     assert ip.user_ns["train"].x.tolist() == [1.5]
+    # without --timestamp the API finds the time column: the only datetime one here
+    ip.user_ns["seen"] = pd.DataFrame({"k": [2], "seen": [pd.Timestamp("2026-01-02")]})
+    assert ip.run_line_magic("feature", "get seen --features demo:x").x.tolist() == [1.5]
     assert list(ip.run_line_magic("feature", "list").name) == ["demo"]
     online = ip.run_line_magic("feature", "online demo:x --entity k=2")
     assert online.x.isna().all()  # never materialized online

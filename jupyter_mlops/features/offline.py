@@ -217,22 +217,22 @@ def _quote(name: str) -> str:
 
 
 def get_historical_features(entity_df: pd.DataFrame, features: list[str],
-                            timestamp: str = "event_timestamp",
+                            timestamp: str | None = None,
                             full_feature_names: bool = False) -> pd.DataFrame:
     """`entity_df` with the features joined point-in-time correct: for each row, the latest
     feature row of its entity at or before the row's time and within the view's ttl (never a
-    later one); no match gives nulls, and every entity row is kept, in order. Columns are
-    named by feature, or view__feature when asked or when names collide. Views never
-    materialized are materialized first. Inside a run, the views and the training set are
-    recorded as its inputs."""
+    later one); no match gives nulls, and every entity row is kept, in order. The row's time
+    is the column `timestamp`; by default `event_timestamp`, else the frame's only datetime
+    column. Columns are named by feature, or view__feature when asked or when names collide.
+    Views never materialized are materialized first. Inside a run, the views and the
+    training set are recorded as its inputs."""
     import duckdb
     import numpy as np
     import pandas as pd
 
     if not isinstance(entity_df, pd.DataFrame):
         raise MLOpsUsageError(f"entity_df is a DataFrame, not a {type(entity_df).__name__}")
-    if timestamp not in entity_df.columns:
-        raise MLOpsUsageError(f"entity_df has no timestamp column {timestamp!r}")
+    timestamp = entity_time_column(entity_df, timestamp)
     if not pd.api.types.is_datetime64_any_dtype(entity_df[timestamp]):
         raise MLOpsUsageError(f"entity_df[{timestamp!r}] holds {entity_df[timestamp].dtype}, "
                               "not datetimes")
@@ -286,6 +286,29 @@ def get_historical_features(entity_df: pd.DataFrame, features: list[str],
     result.index = entity_df.index
     _record(views, result)
     return result
+
+
+def entity_time_column(entity_df: pd.DataFrame, timestamp: str | None) -> str:
+    """The entity frame's time column: `timestamp` when given; else `event_timestamp` when
+    there is one; else the frame's only datetime column, time zone-aware or naive (as Feast
+    infers it). Anything else is one error naming the datetime columns found."""
+    import pandas as pd
+
+    if timestamp is not None:
+        if timestamp not in entity_df.columns:
+            raise MLOpsUsageError(f"entity_df has no timestamp column {timestamp!r}")
+        return timestamp
+    if "event_timestamp" in entity_df.columns:
+        return "event_timestamp"
+    found = [c for c, dtype in entity_df.dtypes.items()
+             if pd.api.types.is_datetime64_any_dtype(dtype)]
+    if len(found) == 1:
+        return found[0]
+    named = ", ".join(repr(c) for c in found)
+    what = (f"{len(found)} datetime columns ({named})" if found else
+            "no datetime column (convert the time column with pd.to_datetime)")
+    raise MLOpsUsageError(f"entity_df has no event_timestamp column and {what}: name the "
+                          "column holding each row's time with timestamp=")
 
 
 def _check_zones(path: str, view: FeatureView, entity_zone: bool) -> None:

@@ -137,7 +137,7 @@ class FeatureMagics(Magics):
         p = _parser("get")
         p.add_argument("var")
         p.add_argument("--features", required=True)
-        p.add_argument("--timestamp", default="event_timestamp")
+        p.add_argument("--timestamp")
         p.add_argument("--into")
         p.add_argument("--full-names", action="store_true")
         opts = p.parse_args(rest)
