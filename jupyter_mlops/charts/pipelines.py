@@ -14,20 +14,18 @@ STATUS_COLOURS = {"finished": "#2e7d32", "failed": "#c62828", "killed": "#6d4c41
                   None: "#455a64"}
 
 
-def dag(spec: PipelineSpec, status: dict[str, str] | None = None) -> go.Figure:
-    """One marker per step, an arrow per dependency; `status` colours steps that ran."""
+def dag(spec: PipelineSpec, levels: list[list[str]],
+        status: dict[str, str] | None = None) -> go.Figure:
+    """One marker per step, placed in the column of its level (`levels`: step names by
+    depth, as `pipelines.spec.levels` gives them), an arrow per dependency; `status`
+    colours steps that ran."""
     import plotly.graph_objects as go
 
-    from ..pipelines.spec import order
-
     status = status or {}
-    depth: dict[str, int] = {}
-    for name in order(spec):
-        depth[name] = 1 + max((depth[d] for d in spec.step(name).depends_on), default=-1)
-    columns: dict[int, list[str]] = {}
-    for name, d in depth.items():
-        columns.setdefault(d, []).append(name)
-    pos = {n: (x, -i + (len(ids) - 1) / 2) for x, ids in columns.items() for i, n in enumerate(ids)}
+    steps = {s.name: s for s in spec.steps}
+    pos = {n: (x, -i + (len(names) - 1) / 2) for x, names in enumerate(levels)
+           for i, n in enumerate(names)}
+    widest = max(map(len, levels))
     fig = go.Figure()
     for step in spec.steps:
         for dep in step.depends_on:
@@ -35,17 +33,16 @@ def dag(spec: PipelineSpec, status: dict[str, str] | None = None) -> go.Figure:
             fig.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x",
                                ayref="y", showarrow=True, arrowhead=2, arrowsize=1.2,
                                arrowcolor="#9e9e9e", standoff=12, startstandoff=12)
-    names = [s.name for s in spec.steps]
+    names = list(steps)
     fig.add_trace(go.Scatter(
         x=[pos[n][0] for n in names], y=[pos[n][1] for n in names], mode="markers+text",
         text=[f"{n}<br>{status.get(n, '')}" if n in status else n for n in names],
-        textposition="top center", hovertext=[spec.step(n).notebook for n in names],
+        textposition="top center", hovertext=[steps[n].notebook for n in names],
         hoverinfo="text", showlegend=False,
         marker={"size": 22, "color": [STATUS_COLOURS.get(status.get(n), "#455a64")
                                       for n in names]}))
     fig.update_layout(template="plotly_white", xaxis={"visible": False},
-                      yaxis={"visible": False, "range": [-max(map(len, columns.values())) / 2 - 0.5,
-                                                         max(map(len, columns.values())) / 2 + 0.5]},
-                      height=140 + 70 * max(map(len, columns.values())), title=spec.name,
+                      yaxis={"visible": False, "range": [-widest / 2 - 0.5, widest / 2 + 0.5]},
+                      height=140 + 70 * widest, title=spec.name,
                       margin={"l": 20, "r": 20, "t": 40, "b": 20})
     return fig

@@ -86,13 +86,12 @@ class PipelineMagics(Magics):
     def _show(self, rest: list[str]) -> Any:
         from IPython.display import display
 
-        from ..charts.pipelines import dag
         from ..pipelines.spec import dump, load_spec
 
         p = _parser("show")
         p.add_argument("name")
         spec = load_spec(p.parse_args(rest).name)
-        display(dag(spec))
+        display(spec.figure())
         print(dump(spec), end="")
         return None
 

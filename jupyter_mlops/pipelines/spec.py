@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .. import config, refs
 from ..errors import MLOpsUsageError, NotFoundError
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)?$")
 STEP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -143,6 +146,13 @@ class PipelineSpec(BaseModel):
         """What the step's notebook receives: the pipeline's, then the step's, then `given`."""
         return {**self.params, **step.params, **(given or {})}
 
+    def figure(self, status: dict[str, str] | None = None) -> go.Figure:
+        """The DAG: steps in columns by depth; `status` (step -> status) colours those that
+        ran."""
+        from ..charts.pipelines import dag
+
+        return dag(self, levels(self), status)
+
 
 def order(spec: PipelineSpec) -> list[str]:
     """The steps in an order that respects every dependency; a cycle is an error naming it."""
@@ -165,6 +175,19 @@ def order(spec: PipelineSpec) -> list[str]:
     for step in spec.steps:
         visit(step.name, [])
     return done
+
+
+def levels(spec: PipelineSpec) -> list[list[str]]:
+    """The steps by depth: those with no dependency first, then each step one level after
+    its deepest dependency (steps of one level may run at the same time)."""
+    needs = {s.name: s.depends_on for s in spec.steps}
+    depth: dict[str, int] = {}
+    for name in order(spec):
+        depth[name] = 1 + max((depth[d] for d in needs[name]), default=-1)
+    found: list[list[str]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
+    for name, d in depth.items():
+        found[d].append(name)
+    return found
 
 
 def folder() -> Path:

@@ -95,11 +95,10 @@ class PipelineRun:
         """The DAG, each step coloured by its last attempt's status."""
         import yaml
 
-        from ..charts.pipelines import dag
         from .spec import PipelineSpec
 
         spec = PipelineSpec.model_validate(yaml.safe_load(self.spec))
-        return dag(spec, {name: s.status for name, s in self.latest.items()})
+        return spec.figure({name: s.status for name, s in self.latest.items()})
 
     def summary(self) -> str:
         took = "" if self.ended_at is None else f" in {self.ended_at - self.started_at:.1f} s"

@@ -22,12 +22,11 @@ def _pipelines() -> dict[str, Any]:
 
 
 def _pipeline(name: str) -> dict[str, Any]:
-    from ...charts.pipelines import dag
     from ...pipelines.spec import dump, load_spec
     from ...pipelines.status import list_pipeline_runs
 
     spec = load_spec(name)
-    return {"name": name, "spec": spec.model_dump(), "yaml": dump(spec), "figure": dag(spec),
+    return {"name": name, "spec": spec.model_dump(), "yaml": dump(spec), "figure": spec.figure(),
             "runs": list_pipeline_runs(name)}
 
 
