@@ -83,6 +83,7 @@ _API = {
     "load_spec": "pipelines.spec",
     "run_pipeline": "pipelines.runner",
     "resume_pipeline": "pipelines.runner",
+    "pipeline_parameters": "pipelines.params",
     "get_pipeline_run": "pipelines.status",
     "list_pipeline_runs": "pipelines.status",
     "PipelineRun": "pipelines.status",

@@ -72,3 +72,21 @@ def test_bad_input_is_one_usage_error_and_writes_nothing(ip, mlops, project, mon
 def test_help(ip, capsys):
     assert cell(ip, "%pipeline --help") is None
     assert "%pipeline add NAME [--after STEP]" in capsys.readouterr().out
+
+
+def test_run_and_show_pass_on_what_they_were_given(ip, mlops, project, monkeypatch):
+    from jupyter_mlops.pipelines import runner
+
+    make(project / "nb.ipynb", "x = n")
+    mlops.export_pipeline("p", notebooks=["nb.ipynb"])
+    calls = []
+    monkeypatch.setattr(runner, "run_pipeline", lambda name, params=None, workers=None:
+                        calls.append((name, params, workers)))
+    cell(ip, "%pipeline run p -p n=5 --workers 2")
+    assert calls == [("p", {"n": 5}, 2)]
+    shown = []
+    monkeypatch.setattr("IPython.display.display", shown.append)
+    cell(ip, "%pipeline show p")
+    assert [type(s).__name__ for s in shown] == ["Figure", "DataFrame"]
+    assert shown[1].to_dict("records") == [
+        {"parameter": "n", "step": "nb", "default": "1", "source": "notebook", "help": ""}]

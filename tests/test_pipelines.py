@@ -3,11 +3,13 @@ retry, timeout, resume), the record it leaves, and the scheduler (an injected cl
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import cli
 
 from jupyter_mlops.errors import MLOpsUsageError, NotFoundError
 
@@ -259,3 +261,90 @@ def test_run_step_stopped_by_sigterm_closes_its_attempt_and_run(project, mlops):
     run = mlops.get_pipeline_run(runs["run_id"][0])
     assert run.trigger == "external" and run.status == "failed"
     assert run.latest["slow"].status == "killed" and "SIGTERM" in run.latest["slow"].error
+
+
+SCORE = """import jupyter_mlops as mlops
+with mlops.start_run(name="score"):
+    mlops.log_metrics({"alpha": alpha, "rows": rows})
+"""
+
+
+@pytest.mark.slow
+def test_a_notebooks_own_parameters_are_parameters_of_its_pipeline(project, mlops):
+    """The notebook's `parameters` cell, as papermill reads it, gives a one-step pipeline its
+    parameters: shown with their defaults, set by a run, a name it lacks still refused."""
+    notebook(project / "score.ipynb", "alpha = 0.5  # the learning rate\nrows = 10", SCORE)
+    mlops.export_pipeline("score", notebooks=["score.ipynb"])
+    shown = mlops.pipeline_parameters("score")
+    assert shown.to_dict("records") == [
+        {"parameter": "alpha", "step": "score", "default": "0.5", "source": "notebook",
+         "help": "the learning rate"},
+        {"parameter": "rows", "step": "score", "default": "10", "source": "notebook",
+         "help": ""}]
+    result = mlops.run_pipeline("score", params={"alpha": 0.25}, progress=False)
+    assert result.status == "finished" and result.latest["score"].params == {"alpha": 0.25}
+    tracked = mlops.get_run(result.latest["score"].runs[0])
+    assert tracked.metrics == {"alpha": 0.25, "rows": 10}  # the default where none was given
+    with pytest.raises(MLOpsUsageError) as caught:
+        mlops.run_pipeline("score", params={"alpha": 0.1, "beta": 1, "gamma": 2})
+    assert str(caught.value) == ("pipeline 'score' has no parameter beta, gamma "
+                                 "(it has: alpha, rows)")
+    assert mlops.list_pipeline_runs("score")["run_id"].tolist() == [result.id]
+
+
+def test_each_step_gets_the_run_values_of_the_parameters_it_has(dag, mlops, project, capsys):
+    """A pipeline parameter goes to every step; a step's (in its spec or its notebook) only
+    to the steps that have it; the defaults shown say where each comes from."""
+    spec = mlops.load_spec("wine")
+    given = {"rows": 5, "seconds": 0}
+    assert spec.parameters(spec.step("prepare"), given) == {"rows": 5}
+    assert spec.parameters(spec.step("train"), given) == {
+        "rows": 5, "fail_marker": str(project / "fail-train"), "seconds": 0}
+    assert spec.parameters(spec.step("evaluate"), given) == {"rows": 5, "seconds": 0}
+    assert spec.parameters(spec.step("evaluate")) == {"rows": 40}
+    rows = {(r["parameter"], r["step"]): (r["default"], r["source"])
+            for r in mlops.pipeline_parameters("wine").to_dict("records")}
+    assert rows == {
+        ("rows", "prepare"): ("40", "pipeline"), ("rows", "train"): ("40", "pipeline"),
+        ("rows", "evaluate"): ("40", "pipeline"),
+        ("fail_marker", "train"): (repr(str(project / "fail-train")), "step"),
+        ("fail_marker", "evaluate"): ("''", "notebook"),
+        ("seconds", "train"): ("3", "notebook"), ("seconds", "evaluate"): ("3", "notebook")}
+    with pytest.raises(MLOpsUsageError, match=r"has no parameter sleep \(it has: fail_marker, "
+                                              r"rows, seconds\)"):
+        mlops.run_pipeline("wine", params={"sleep": 0})
+    # an orchestrator's step is refused the same way, before anything is recorded
+    code, _, err = cli(capsys, "pipeline", "run-step", "wine", "prepare", "--run-id", "x",
+                       "-p", "sleep=0")
+    assert code == 2 and "has no parameter sleep" in err
+    assert mlops.list_pipeline_runs("wine").empty
+
+
+def test_ci_params_may_be_a_notebooks_parameters(project, mlops):
+    notebook(project / "score.ipynb", "alpha = 0.5", SCORE)
+    spec = mlops.export_pipeline("ci", notebooks=["score.ipynb"], ci_params={"alpha": 0.1})
+    assert spec.ci_params == {"alpha": 0.1}
+    with pytest.raises(MLOpsUsageError, match="ci_params beta are not parameters of the "
+                                              "pipeline, of a step or of a step's notebook"):
+        mlops.export_pipeline("ci2", notebooks=["score.ipynb"], ci_params={"beta": 1})
+    assert not (project / "pipelines" / "ci2.yaml").exists()
+
+
+def test_the_cli_passes_run_parameters_on_and_shows_every_parameter(project, mlops, capsys,
+                                                                     monkeypatch):
+    from types import SimpleNamespace
+
+    from jupyter_mlops.pipelines import runner
+
+    notebook(project / "score.ipynb", "alpha = 0.5  # the learning rate\nrows = 10", SCORE)
+    mlops.export_pipeline("score", notebooks=["score.ipynb"], params={"rows": 20})
+    calls = []
+    monkeypatch.setattr(runner, "run_pipeline", lambda name, params=None, **options: (
+        calls.append((name, params)), SimpleNamespace(status="finished"))[1])
+    code, _, _ = cli(capsys, "pipeline", "run", "score", "-p", "alpha=0.25", "--quiet")
+    assert code == 0 and calls == [("score", {"alpha": 0.25})]
+    code, out, _ = cli(capsys, "pipeline", "show", "score")
+    spec, table = out.split("\nparameters (")
+    assert code == 0 and "notebook: score.ipynb" in spec
+    assert re.search(r"^\s*rows\s+score\s+20\s+pipeline\s*$", table, re.M), table
+    assert re.search(r"^\s*alpha\s+score\s+0.5\s+notebook\s+the learning rate$", table, re.M)

@@ -315,6 +315,8 @@ async def test_pipelines_list_run_steps_notebook_resume(api, mlops, project):
     assert body["pipelines"][0]["schedule"] == "0 2 * * *" and body["pipelines"][0]["next_run"]
     status, body = await api("pipelines/tiny")
     assert body["spec"]["steps"][0]["notebook"] == "double.ipynb" and body["figure"]["data"]
+    assert body["parameters"] == [{"parameter": "n", "step": "double", "default": "1",
+                                   "source": "pipeline", "help": ""}]
     status, body = await api("pipelines/tiny/runs", method="POST", body={"params": {"m": 1}})
     assert status == 400 and "has no parameter m" in body["error"]
     status, body = await api("pipelines/ghost/runs", method="POST", body={})

@@ -16,7 +16,8 @@ def add(sub) -> None:
     add_format(ls)
     ls.set_defaults(func=list_)
 
-    show = cmds.add_parser("show", help="a pipeline's spec (validated)")
+    show = cmds.add_parser("show", help="a pipeline's spec (validated) and the parameters "
+                                         "a run can set, with their defaults")
     show.add_argument("name")
     show.set_defaults(func=show_)
 
@@ -95,9 +96,13 @@ def list_(args) -> int:
 
 
 def show_(args) -> int:
+    from ..pipelines.params import pipeline_parameters
     from ..pipelines.spec import dump, load_spec
 
-    print(dump(load_spec(args.name)), end="")
+    print(dump(load_spec(args.name)))
+    print(f"parameters (`jupyter mlops pipeline run {args.name} -p PARAMETER=VALUE` overrides "
+          "a default):")
+    emit(pipeline_parameters(args.name), "table")
     return 0
 
 

@@ -24,7 +24,7 @@ DOC = """Turn notebooks into a scheduled, parameterized pipeline.
 %pipeline add NAME [--after STEP] [--schedule CRON] [-p K=V ...]
     add this notebook as a step of pipeline NAME (pipelines/NAME.yaml; created if new),
     after STEP (default: after the last step)
-%pipeline show NAME                  the DAG and the spec
+%pipeline show NAME                  the DAG, the spec and the parameters a run can set
 %pipeline run NAME [-p K=V ...] [--workers N]
     run it now: each step in its own kernel, independent steps in parallel
 %pipeline runs NAME [--run RUN_ID]   recent runs, or one run's steps
@@ -86,6 +86,7 @@ class PipelineMagics(Magics):
     def _show(self, rest: list[str]) -> Any:
         from IPython.display import display
 
+        from ..pipelines.params import pipeline_parameters
         from ..pipelines.spec import dump, load_spec
 
         p = _parser("show")
@@ -93,6 +94,7 @@ class PipelineMagics(Magics):
         spec = load_spec(p.parse_args(rest).name)
         display(spec.figure())
         print(dump(spec), end="")
+        display(pipeline_parameters(spec.name))
         return None
 
     def _run(self, rest: list[str]) -> Any:

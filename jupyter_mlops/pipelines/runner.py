@@ -222,14 +222,13 @@ def run_pipeline(name: str, params: dict[str, Any] | None = None, workers: int |
 
 
 def check_start(name: str, params: dict[str, Any] | None) -> PipelineSpec:
-    """The spec, if a run with `params` may start now: every parameter is one the pipeline or
-    a step declares, and the pipeline is not already running (beyond max_active_runs)."""
+    """The spec, if a run with `params` may start now: every parameter is one the pipeline, a
+    step or a step's notebook has (params.py), and the pipeline is not already running
+    (beyond max_active_runs)."""
+    from .params import check_given
+
     spec = load_spec(name)
-    unknown = sorted(set(params or {}) - set(spec.params) -
-                     {k for s in spec.steps for k in s.params})
-    if unknown:
-        raise MLOpsUsageError(f"pipeline {name!r} has no parameter {', '.join(unknown)} "
-                              f"(it has: {', '.join(sorted(spec.params)) or 'none'})")
+    check_given(spec, params)
     _check_concurrency(spec)
     return spec
 

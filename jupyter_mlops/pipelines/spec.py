@@ -3,7 +3,8 @@
 A typed model (pydantic) checks it every time it is read, and the checks that need the project
 run then too: cycles, unknown dependencies, missing notebooks, and notebooks that are passed
 parameters but have no cell tagged `parameters`. Errors name the file and the bad field.
-Parameters: run-time values win over a step's, which win over the pipeline's."""
+Parameters: run-time values win over a step's, which win over the pipeline's; a notebook's
+own (its `parameters` cell) are parameters of its step too (params.py)."""
 
 from __future__ import annotations
 
@@ -128,11 +129,6 @@ class PipelineSpec(BaseModel):
             if unknown:
                 raise ValueError(f"step {step.name!r} depends on unknown step(s) {', '.join(unknown)}")
         order(self)  # raises on a cycle
-        known = set(self.params) | {k for s in self.steps for k in s.params}
-        unknown = sorted(set(self.ci_params) - known)
-        if unknown:
-            raise ValueError(f"ci_params {', '.join(unknown)} are not parameters of the pipeline "
-                             "or of a step (declare them in params)")
         return self
 
     def step(self, name: str) -> Step:
@@ -143,8 +139,11 @@ class PipelineSpec(BaseModel):
                             f"(it has: {', '.join(s.name for s in self.steps)})")
 
     def parameters(self, step: Step, given: dict[str, Any] | None = None) -> dict[str, Any]:
-        """What the step's notebook receives: the pipeline's, then the step's, then `given`."""
-        return {**self.params, **step.params, **(given or {})}
+        """What the step's notebook receives: the pipeline's, then the step's, then the values
+        of `given` for parameters this step has (see params.py)."""
+        from .params import step_values
+
+        return step_values(self, step, given)
 
     def figure(self, status: dict[str, str] | None = None) -> go.Figure:
         """The DAG: steps in columns by depth; `status` (step -> status) colours those that
@@ -215,6 +214,7 @@ def parse(data: Any, path: Path) -> PipelineSpec:
     except ValidationError as exc:
         raise MLOpsUsageError(_problem(exc, path)) from None
     check_notebooks(spec, path)
+    check_ci_params(spec, path)
     return spec
 
 
@@ -238,6 +238,18 @@ def check_notebooks(spec: PipelineSpec, path: Path) -> None:
                 raise MLOpsUsageError(
                     f"{path}: step {step.name!r}: {step.notebook} is passed parameters but has "
                     "no cell tagged 'parameters' (papermill injects its values after that cell)")
+
+
+def check_ci_params(spec: PipelineSpec, path: Path) -> None:
+    """Every ci_params key is a parameter of the pipeline, of a step or of a step's notebook
+    (a CI run would refuse it on every push)."""
+    from .params import known_parameters
+
+    unknown = sorted(set(spec.ci_params) - known_parameters(spec, spec.ci_params))
+    if unknown:
+        raise MLOpsUsageError(f"{path}: ci_params {', '.join(unknown)} are not parameters of "
+                              "the pipeline, of a step or of a step's notebook (declare them "
+                              "in params)")
 
 
 def load_spec(name: str) -> PipelineSpec:

@@ -35,8 +35,12 @@ def external_run_id(text: str) -> str:
 
 
 def ensure_pipeline_run(name: str, run_id: str, params: dict[str, Any], trigger: str) -> None:
-    """The pipeline run row, created when an orchestrator runs a step first."""
+    """The pipeline run row, created when an orchestrator runs a step first (after checking
+    that every parameter given is one the pipeline has)."""
+    from .params import check_given
+
     spec = load_spec(name)
+    check_given(spec, params)
     store = get_store()
     now = time.time()
     with store.write("pipeline", name, "run") as conn:

@@ -22,12 +22,13 @@ def _pipelines() -> dict[str, Any]:
 
 
 def _pipeline(name: str) -> dict[str, Any]:
+    from ...pipelines.params import parameter_rows
     from ...pipelines.spec import dump, load_spec
     from ...pipelines.status import list_pipeline_runs
 
     spec = load_spec(name)
     return {"name": name, "spec": spec.model_dump(), "yaml": dump(spec), "figure": spec.figure(),
-            "runs": list_pipeline_runs(name)}
+            "parameters": parameter_rows(spec), "runs": list_pipeline_runs(name)}
 
 
 def _run(run_id: str) -> dict[str, Any]:
@@ -59,7 +60,9 @@ class PipelinesHandler(MLOpsHandler):
 
 
 class PipelineHandler(MLOpsHandler):
-    DOC = {"get": "One pipeline: its spec (and YAML), its DAG as a plotly figure, its runs"}
+    DOC = {"get": "One pipeline: its spec (and YAML), its DAG as a plotly figure, the "
+                  "parameters a run can set (per step, with their defaults and where each "
+                  "comes from), its runs"}
 
     @reads
     async def get(self, name: str) -> None:
