@@ -1,7 +1,9 @@
 """`lineage(ref)`: the one graph across every capability.
 
-Nodes are typed (`run`, `dataset`, `notebook`, `commit`, later `model`, `feature_view`,
-`pipeline_run`…). Each capability registers, under the entry-point group
+Nodes are typed: `run`, `notebook`, `commit` (tracking), `dataset` (data), `model`
+(registry), `feature_view` (features), `pipeline`, `pipeline_run`, `step`,
+`executed_notebook` (pipelines), `monitoring_batch`, `alert` (drift). Each capability
+registers, under the entry-point group
 `jupyter_mlops.lineage`, a module whose `PROVIDERS` maps a node kind to functions that list
 that node's neighbours; this module walks them. Adding a capability adds an entry point and
 never edits this file."""
@@ -23,7 +25,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Node:
-    """`id` is `kind:key` (run:…, dataset:wine@3, notebook:path, commit:sha)."""
+    """`id` is `prefix:key` (run:…, dataset:wine@3, model:wine@2, feature:customer@1,
+    pipeline_run:…, notebook:path, commit:sha); `kind` is one of the kinds above."""
 
     id: str
     kind: str
