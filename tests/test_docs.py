@@ -4,9 +4,10 @@ The blocks of one document run in order as the cells of one notebook: one IPytho
 InteractiveShell (`run_cell`, history kept, as a kernel runs a cell), started in a fresh
 project folder with nothing loaded, so `%load_ext jupyter_mlops` is typed by the document
 itself and later blocks use names from earlier ones. A block fails when its cell raises (a
-magic's UsageError included) or when a magic reports a soft error (a line starting with
+magic's UsageError included), when a magic reports a soft error (a line starting with
 `jupyter-mlops` on stdout or stderr: `magics/base.py` prints the store's refusals and our own
-failures that way instead of raising).
+failures that way instead of raising) or when jupyter-mlops warns. A document fails when a run
+or pipeline run it made did not finish (a pipeline whose step failed returns normally).
 
 The grammar of the Markdown (CommonMark, parsed with markdown-it-py):
 - a fence ```python runs; fences in NOT_RUN_LANGUAGES (shell commands, synopses, output,
@@ -258,6 +259,7 @@ def unfinished() -> list[str]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("doc", [d for d in DOCUMENTS if sum(EXPECTED.get(d, ()))])
 def test_examples_run(doc, shell, project):
     for block in collect(doc):
