@@ -166,6 +166,17 @@ def test_param_values_are_python_literals(ip, mlops):
     assert type(params["a"]) is int and type(params["c"]) is bool and type(params["h"]) is str
 
 
+def test_a_comment_after_a_magic_is_not_its_argument(ip, mlops):
+    """A word starting with an unquoted # ends the line, as in a shell and in Python; a # inside
+    a word or in quotes stays."""
+    ok(ip, "%track start -n commented  # the baseline")
+    ok(ip, "%track param color=#ff0000 tag='#1' note=\"a # b\"  # not a param")
+    ok(ip, "%track end # done")
+    run = only_run(mlops)
+    assert run.name == "commented"
+    assert run.params == {"color": "#ff0000", "tag": "#1", "note": "a # b"}
+
+
 def test_relogging_a_param_with_another_value_is_refused(ip, mlops):
     ok(ip, "%track start")
     ok(ip, "%track param a=1")

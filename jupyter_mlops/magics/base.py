@@ -42,10 +42,30 @@ def subcommand_parser(magic: str, usage: dict[str, str], sub: str) -> MagicParse
 
 
 def split(line: str) -> list[str]:
+    """The words of a magic's line as a shell splits them: quotes group, and a word that
+    starts with an unquoted `#` begins a comment to the end of the line (`# note` is dropped,
+    `color=#ff0000` and `'#1'` are kept)."""
     try:
-        return shlex.split(line)
+        return shlex.split(_without_comment(line))
     except ValueError as exc:
         raise MLOpsUsageError(f"cannot split the line: {exc}") from None
+
+
+def _without_comment(line: str) -> str:
+    quote, escaped, word_start = "", False, True
+    for i, char in enumerate(line):
+        if escaped:
+            escaped = False
+        elif char == "\\" and quote != "'":
+            escaped = True
+        elif quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and word_start:
+            return line[:i]
+        word_start = not quote and char.isspace()
+    return line
 
 
 def guarded(usage: Callable[[str], str]):
