@@ -18,6 +18,8 @@ from .errors import MLOpsUsageError
 KINDS = ("run", "dataset", "model", "feature", "pipeline", "experiment")
 ALIAS = re.compile(r"[a-z][a-z0-9_-]*\Z")
 HEX = re.compile(r"[0-9a-f]{8,64}\Z")
+DIGITS = re.compile(r"[0-9]+\Z")  # ASCII only: str.isdigit also says yes to "²" and "٣"
+MAX_VERSION = 2**63 - 1  # what the stores' version columns hold
 
 
 @dataclass(frozen=True)
@@ -80,13 +82,13 @@ def parse(text: str) -> Ref:
     name, at, selector = text.partition("@")
     if not at and "/" in name:
         name, _, version = name.partition("/")
-        if not version.isdigit():
+        if not DIGITS.match(version):
             raise MLOpsUsageError(f"in {text!r}, the part after / must be a version number")
         return Ref(check_name(name), kind, version=_version(version, text))
     name = check_name(name)
     if not at:
         return Ref(name, kind)
-    if selector.isdigit():
+    if DIGITS.match(selector):
         return Ref(name, kind, version=_version(selector, text))
     if selector == "latest":
         return Ref(name, kind, latest=True)
@@ -100,6 +102,6 @@ def parse(text: str) -> Ref:
 
 def _version(digits: str, text: str) -> int:
     version = int(digits)
-    if version < 1:
-        raise MLOpsUsageError(f"in {text!r}, versions start at 1")
+    if not 1 <= version <= MAX_VERSION:
+        raise MLOpsUsageError(f"in {text!r}, versions start at 1 (and end at {MAX_VERSION})")
     return version

@@ -42,7 +42,7 @@ async def test_every_route_refuses_a_request_without_credentials(
         jp_serverapp, http_server_client, jp_base_url, mlops):
     methods_seen = 0
     for template, handler in ROUTES:
-        for method in handler.DOC:
+        for method in handler.operations():
             url = f"{jp_base_url}mlops/api{concrete(template)}"
             body = b"{}" if method in ("post", "put", "patch") else None
             resp = await raw(http_server_client, url, method.upper(), body=body)
@@ -55,7 +55,8 @@ async def test_openapi_documents_every_route(api):
     status, doc = await api("openapi.json")
     assert status == 200 and doc["openapi"].startswith("3.")
     documented = {(path, method) for path, ops in doc["paths"].items() for method in ops}
-    expected = {(re.sub(r"\{(\w+)(?::path)?\}", r"{\1}", t), m) for t, h in ROUTES for m in h.DOC}
+    expected = {(re.sub(r"\{(\w+)(?::path)?\}", r"{\1}", t), m) for t, h in ROUTES
+                for m in h.operations()}
     assert documented == expected
 
 
