@@ -27,6 +27,10 @@ def test_parse(text, expected):
 @pytest.mark.parametrize("text, fragment", [
     ("", "empty reference"),
     ("wine@0", "versions start at 1"),
+    ("wine@9223372036854775808", "end at 9223372036854775807"),  # past the version columns
+    ("wine/99999999999999999999", "end at 9223372036854775807"),
+    ("wine@\u00b2", "alias '\u00b2'"),  # a digit to str.isdigit, not a version
+    ("wine/\u0663", "version number"),
     ("wine@sha:12", "at least 8 hex"),
     ("wine@Prod", "alias 'Prod'"),
     ("wine/x", "version number"),

@@ -49,9 +49,9 @@ def _schema(name: str) -> dict[str, str]:
 
 
 def _responses(op: Operation) -> dict[str, Any]:
-    if op.response is None:
-        success = {"schema": {"type": "string", "contentMediaType": "application/octet-stream",
-                              "description": "the bytes, of the media type recorded with them"}}
+    if op.response is None:  # bytes of any media type: any JSON value when they are JSON
+        success = {"schema": {**_schema("JsonValue"),
+                              "description": "the bytes, in the media type recorded with them"}}
     else:
         success = {"schema": _schema(op.response)}
     out: dict[str, Any] = {str(op.status): {"description": op.summary,

@@ -102,14 +102,9 @@ class MLOpsHandler(ExtensionHandlerMixin, APIHandler):
         return await loop.run_in_executor(None, functools.partial(fn, *args, **kwargs))
 
     def reply(self, data: Any, status: int = 200) -> None:
+        """Answer `data` as JSON (APIHandler.finish sets the content type)."""
         self.set_status(status)
-        self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.finish(json.dumps(to_json(data), allow_nan=False, default=str))
-
-    def fail(self, status: int, message: str, detail: Any = None) -> None:
-        self.set_status(status)
-        self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(json.dumps({"error": message, "detail": to_json(detail)}, default=str))
 
     @property
     def actor(self) -> str:

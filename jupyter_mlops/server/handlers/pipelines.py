@@ -116,9 +116,8 @@ class ExecutedNotebookHandler(MLOpsHandler):
     @reads
     async def get(self, run_id: str, step_id: str) -> None:
         text = await self.call(_notebook, run_id, step_id)
-        self.set_header("Content-Type", "application/x-ipynb+json")
         self.set_header("Content-Disposition", f'attachment; filename="{step_id[:8]}.ipynb"')
-        self.finish(text)
+        self.finish(text, set_content_type=self.operation().media_type)
 
 
 ROUTES = [

@@ -188,11 +188,10 @@ class ArtifactHandler(MLOpsHandler):
         if name.startswith("/") or ".." in parts or not all(parts):
             raise MLOpsUsageError(f"artifact name {name!r} must be a relative path inside the run")
         data, media_type = await self.call(_artifact, run_id, name)
-        self.set_header("Content-Type", media_type)
         self.set_header("Content-Disposition",
                         f"attachment; filename=\"{parts[-1].replace(chr(34), '')}\"")
         self.set_header("X-Content-Type-Options", "nosniff")
-        self.finish(data)
+        self.finish(data, set_content_type=media_type)  # APIHandler would say application/json
 
 
 ROUTES = [
