@@ -5,7 +5,8 @@
     name/3            version 3 (models)   1a2b3c4d…        a run id (8+ hex)
     dataset:wine@3    a kind prefix decides where a name is both a dataset and a model
 
-Names may not contain `@`, `/` or `:`; aliases match [a-z][a-z0-9_-]* and are never `latest`.
+Names may not contain `@`, `/`, `:` or control characters; aliases match [a-z][a-z0-9_-]*
+and are never `latest`.
 """
 
 from __future__ import annotations
@@ -48,12 +49,15 @@ class Ref:
 
 
 def check_name(name: str, what: str = "name") -> str:
-    """A name of a dataset, model, view or pipeline: no `@`, `/` or `:`."""
+    """A name of a dataset, model, view or pipeline: no `@`, `/`, `:` or control
+    characters."""
     if not isinstance(name, str) or not name.strip():
         raise MLOpsUsageError(f"a {what} must be a non-empty string, got {name!r}")
     bad = sorted({c for c in name if c in "@/:"})
     if bad:
         raise MLOpsUsageError(f"{what} {name!r} may not contain {' '.join(bad)}")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):  # PostgreSQL refuses NUL outright
+        raise MLOpsUsageError(f"{what} {name!r} may not contain control characters")
     return name.strip()
 
 

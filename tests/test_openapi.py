@@ -113,3 +113,16 @@ def test_the_committed_types_are_current(doc, tmp_path):
     expected = (tmp_path / "out.ts").read_text(encoding="utf-8")
     assert (ROOT / TYPES).read_text(encoding="utf-8") == expected, \
         f"{TYPES} is out of date: {REGENERATE}"
+
+
+def test_loading_the_handlers_imports_no_pydantic():
+    """pydantic (and the schemas) load when the document is built or a body is checked, not
+    with the server extension's handlers."""
+    import sys
+
+    code = ("import sys, jupyter_mlops.server.routes; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pydantic' "
+            "or m.startswith('jupyter_mlops.server.schemas')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT, timeout=120).stdout
+    assert out.strip() == "[]"

@@ -37,6 +37,7 @@ def test_parse(text, expected):
     ("thing:wine", "unknown kind 'thing'"),
     ("run:wine", "not a run id"),
     ("a@b@c", "alias 'b@c'"),
+    ("wi\x00ne@1", "may not contain control characters"),
 ])
 def test_errors(text, fragment):
     with pytest.raises(MLOpsUsageError, match=fragment):

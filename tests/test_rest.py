@@ -202,6 +202,18 @@ async def test_inputs_that_made_500s_are_400s(api, mlops):
     assert status == 200 and [m.get("overflow") for m in body["metrics"].values()] == [None, None]
 
 
+async def test_names_with_a_nul_are_refused_on_both_stores(backend, api, mlops):
+    """PostgreSQL refuses NUL in text: a name holding one was answered 503, as if the store
+    were down; names may not hold control characters, so it is a 400 on either store."""
+    for path in ("datasets/a\x00b", "models/a\x00b", "features/a\x00b", "drift/a\x00b",
+                 "models/a\x00b/versions/1"):
+        status, body = await api(path)
+        assert status == 400 and "may not contain control characters" in body["error"], path
+    status, body = await api("models/a\x00b/aliases", method="POST",
+                             body={"alias": "production", "version": 1})
+    assert status == 400
+
+
 async def test_datasets_models_lineage(api, mlops):
     ids = seed(mlops)
     status, body = await api("datasets")

@@ -29,7 +29,6 @@ export type Figure = Schemas['Figure'];
 /** A record of a table whose columns are data (DataFrame records, profile rows). */
 export type Row = Record<string, any>;
 export type IRunsPage = Schemas['RunsPage'];
-export type ILink = Schemas['Link'];
 export type IArtifact = Schemas['Artifact'];
 export type IRun = Schemas['Run'];
 export type IChange = Schemas['Change'];
@@ -39,21 +38,13 @@ export type IDatasetVersion = Schemas['DatasetVersion'];
 export type IDatasetDiff = Schemas['DatasetDiff'];
 export type IModel = Schemas['Model'];
 export type IModelVersion = Schemas['ModelVersion'];
-export type IPipelineStep = Schemas['StepRun'];
 export type IPipelineRun = Schemas['PipelineRun'];
 export type IPipeline = Schemas['Pipeline'];
 export type ILineage = Schemas['Lineage'];
-export type IDriftColumn = Schemas['ColumnDrift'];
 /** A monitoring batch's stored drift report, with its figure. */
 export type IDriftReport = Schemas['BatchReport'];
-export type IAlert = Schemas['Alert'];
-export type IAlertRule = Schemas['AlertRule'];
 export type IMonitoredModel = Schemas['MonitoredModel'];
 export type IModelDrift = Schemas['ModelDrift'];
-/** A materialization of a feature view version (parquet offline, keys online if asked). */
-export type IMaterialization = Schemas['Materialization'];
-/** How current a view's data is; expired: its newest row is older than the ttl. */
-export type IFreshness = Schemas['Freshness'];
 export type IFeatureSummary = Schemas['FeatureSummary'];
 /** One view version in full, with the figure of its features' distributions. */
 export type IFeatureView = Schemas['FeatureView'];

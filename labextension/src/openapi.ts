@@ -2481,6 +2481,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The gate did not hold (detail: its comparisons), or the store's schema does not match this version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The store could not answer (unreachable, locked, or newer than this version) */
             503: {
                 headers: {
@@ -2538,6 +2547,15 @@ export interface operations {
             };
             /** @description Nothing of that name or id */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The gate did not hold (detail: its comparisons), or the store's schema does not match this version */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -69,13 +69,13 @@ class ModelVersionHandler(MLOpsHandler):
 
 class AliasHandler(MLOpsHandler):
     POST = Operation("Move an alias to a version, recorded under the Jupyter user",
-                     "ModelVersion", params=(MODEL,), body="AliasMove", errors=(400, 404))
+                     "ModelVersion", params=(MODEL,), body="AliasMove", errors=(400, 404, 409))
     DELETE = Operation("Remove an alias, recorded under the Jupyter user", "AliasRemoved",
                        params=(MODEL,
                                Param("alias", "the alias to remove", required=True,
                                      missing="give alias=NAME"),
                                Param("comment", "why, kept in the alias history")),
-                       errors=(400, 404))
+                       errors=(400, 404, 409))
 
     @writes
     async def post(self, name: str) -> None:
