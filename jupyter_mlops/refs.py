@@ -5,7 +5,8 @@
     name/3            version 3 (models)   1a2b3c4d…        a run id (8+ hex)
     dataset:wine@3    a kind prefix decides where a name is both a dataset and a model
 
-Names may not contain `@`, `/` or `:`; aliases match [a-z][a-z0-9_-]* and are never `latest`.
+Names may not contain `@`, `/`, `:` or control characters; aliases match [a-z][a-z0-9_-]*
+and are never `latest`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from .errors import MLOpsUsageError
 KINDS = ("run", "dataset", "model", "feature", "pipeline", "experiment")
 ALIAS = re.compile(r"[a-z][a-z0-9_-]*\Z")
 HEX = re.compile(r"[0-9a-f]{8,64}\Z")
+DIGITS = re.compile(r"[0-9]+\Z")  # ASCII only: str.isdigit also says yes to "²" and "٣"
+MAX_VERSION = 2**63 - 1  # what the stores' version columns hold
 
 
 @dataclass(frozen=True)
@@ -46,12 +49,15 @@ class Ref:
 
 
 def check_name(name: str, what: str = "name") -> str:
-    """A name of a dataset, model, view or pipeline: no `@`, `/` or `:`."""
+    """A name of a dataset, model, view or pipeline: no `@`, `/`, `:` or control
+    characters."""
     if not isinstance(name, str) or not name.strip():
         raise MLOpsUsageError(f"a {what} must be a non-empty string, got {name!r}")
     bad = sorted({c for c in name if c in "@/:"})
     if bad:
         raise MLOpsUsageError(f"{what} {name!r} may not contain {' '.join(bad)}")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):  # PostgreSQL refuses NUL outright
+        raise MLOpsUsageError(f"{what} {name!r} may not contain control characters")
     return name.strip()
 
 
@@ -80,13 +86,13 @@ def parse(text: str) -> Ref:
     name, at, selector = text.partition("@")
     if not at and "/" in name:
         name, _, version = name.partition("/")
-        if not version.isdigit():
+        if not DIGITS.match(version):
             raise MLOpsUsageError(f"in {text!r}, the part after / must be a version number")
         return Ref(check_name(name), kind, version=_version(version, text))
     name = check_name(name)
     if not at:
         return Ref(name, kind)
-    if selector.isdigit():
+    if DIGITS.match(selector):
         return Ref(name, kind, version=_version(selector, text))
     if selector == "latest":
         return Ref(name, kind, latest=True)
@@ -100,6 +106,6 @@ def parse(text: str) -> Ref:
 
 def _version(digits: str, text: str) -> int:
     version = int(digits)
-    if version < 1:
-        raise MLOpsUsageError(f"in {text!r}, versions start at 1")
+    if not 1 <= version <= MAX_VERSION:
+        raise MLOpsUsageError(f"in {text!r}, versions start at 1 (and end at {MAX_VERSION})")
     return version

@@ -27,12 +27,17 @@ def test_parse(text, expected):
 @pytest.mark.parametrize("text, fragment", [
     ("", "empty reference"),
     ("wine@0", "versions start at 1"),
+    ("wine@9223372036854775808", "end at 9223372036854775807"),  # past the version columns
+    ("wine/99999999999999999999", "end at 9223372036854775807"),
+    ("wine@\u00b2", "alias '\u00b2'"),  # a digit to str.isdigit, not a version
+    ("wine/\u0663", "version number"),
     ("wine@sha:12", "at least 8 hex"),
     ("wine@Prod", "alias 'Prod'"),
     ("wine/x", "version number"),
     ("thing:wine", "unknown kind 'thing'"),
     ("run:wine", "not a run id"),
     ("a@b@c", "alias 'b@c'"),
+    ("wi\x00ne@1", "may not contain control characters"),
 ])
 def test_errors(text, fragment):
     with pytest.raises(MLOpsUsageError, match=fragment):

@@ -42,7 +42,7 @@ async def test_every_route_refuses_a_request_without_credentials(
         jp_serverapp, http_server_client, jp_base_url, mlops):
     methods_seen = 0
     for template, handler in ROUTES:
-        for method in handler.DOC:
+        for method in handler.operations():
             url = f"{jp_base_url}mlops/api{concrete(template)}"
             body = b"{}" if method in ("post", "put", "patch") else None
             resp = await raw(http_server_client, url, method.upper(), body=body)
@@ -55,7 +55,8 @@ async def test_openapi_documents_every_route(api):
     status, doc = await api("openapi.json")
     assert status == 200 and doc["openapi"].startswith("3.")
     documented = {(path, method) for path, ops in doc["paths"].items() for method in ops}
-    expected = {(re.sub(r"\{(\w+)(?::path)?\}", r"{\1}", t), m) for t, h in ROUTES for m in h.DOC}
+    expected = {(re.sub(r"\{(\w+)(?::path)?\}", r"{\1}", t), m) for t, h in ROUTES
+                for m in h.operations()}
     assert documented == expected
 
 
@@ -164,6 +165,52 @@ async def test_errors_are_json_4xx(api, mlops):
                                                                         "version": 1})
     assert status == 400 and "must match" in body["error"]
     status, body = await api("models/clf/aliases", method="POST", body="not an object")
+    assert status == 400
+
+
+async def test_inputs_that_made_500s_are_400s(api, mlops):
+    """Found by schemathesis (tests/test_rest_schema.py): numbers past what the store's
+    integer columns and LIMIT/OFFSET hold, and digits str.isdigit accepts that int() does not,
+    were answered {"error": "Internal Server Error", "detail": null}; a metric logged as
+    infinity made the run, the comparisons and the model comparison answer 500 too."""
+    from sklearn.dummy import DummyClassifier
+
+    ids = seed(mlops)
+    with mlops.start_run(name="overflowing", experiment="rest") as run:
+        mlops.log_metric("overflow", float("inf"))
+        X = pd.DataFrame({"x": [0.0, 1.0]})
+        mlops.register_model(DummyClassifier().fit(X, [0, 1]), "clf", signature=X)  # clf@3
+    huge = "9223372036854775808"
+    for path, params, message in (
+            ("runs", {"offset": huge}, "offset must be between 0 and 9223372036854775807"),
+            ("changes", {"since": huge}, "since must be between 0 and 9223372036854775807"),
+            ("runs", {"limit": "\u0663"}, "limit must be an integer"),
+            (f"datasets/table/versions/{huge}", None, "versions start at 1 (and end at"),
+            ("datasets/table/versions/\u00b2", None, "alias '\u00b2' must match"),
+            (f"models/clf/versions/{huge}", None, "versions start at 1"),
+            ("models/clf/compare", {"versions": f"1,{huge}"}, "versions start at 1"),
+            ("dataset-diff", {"a": "table@1", "b": f"table@{huge}"}, "versions start at 1"),
+            ("lineage", {"ref": f"clf@{huge}"}, "versions start at 1"),
+            ("drift/wine", {"limit": "1_000"}, "limit must be an integer")):
+        status, body = await api(path, params=params)
+        assert (status, body["detail"]) == (400, None) and message in body["error"], path
+    status, body = await api(f"runs/{run.id}")
+    assert status == 200 and body["metrics"]["overflow"] is None  # JSON has no infinity
+    status, body = await api("compare", params={"runs": f"{ids[0]},{run.id}"})
+    assert status == 200 and body["metrics"][run.id]["overflow"] is None
+    status, body = await api("models/clf/compare", params={"versions": "1,3"})
+    assert status == 200 and [m.get("overflow") for m in body["metrics"].values()] == [None, None]
+
+
+async def test_names_with_a_nul_are_refused_on_both_stores(backend, api, mlops):
+    """PostgreSQL refuses NUL in text: a name holding one was answered 503, as if the store
+    were down; names may not hold control characters, so it is a 400 on either store."""
+    for path in ("datasets/a\x00b", "models/a\x00b", "features/a\x00b", "drift/a\x00b",
+                 "models/a\x00b/versions/1"):
+        status, body = await api(path)
+        assert status == 400 and "may not contain control characters" in body["error"], path
+    status, body = await api("models/a\x00b/aliases", method="POST",
+                             body={"alias": "production", "version": 1})
     assert status == 400
 
 

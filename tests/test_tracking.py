@@ -172,6 +172,38 @@ def test_search_columns_types_order_and_paging(backend, mlops, population):
     assert mlops.search_runs(filter="metrics.acc > 5").empty
 
 
+def test_search_orders_and_filters_by_duration(backend, mlops):
+    """duration = end_time - start_time; a run still going has none and sorts last in either
+    direction (as every missing value does)."""
+    from sqlalchemy import update
+
+    from jupyter_mlops.store.tables import runs
+
+    lengths = {"short": 5.0, "long": 300.0, "middle": 60.0}
+    ids = {}
+    for name in lengths:
+        with mlops.start_run(name=name, experiment="timed") as run:
+            pass
+        ids[name] = run.id
+    going = mlops.start_run(name="going", experiment="timed")
+    with mlops.get_store().write() as conn:  # durations a test can rely on
+        for name, seconds in lengths.items():
+            conn.execute(update(runs).where(runs.c.id == ids[name])
+                         .values(start_time=1000.0, end_time=1000.0 + seconds))
+    try:
+        order = mlops.search_runs(experiment="timed", order_by="duration DESC")
+        assert order["name"].tolist() == ["long", "middle", "short", "going"]
+        order = mlops.search_runs(experiment="timed", order_by=["duration ASC"])
+        assert order["name"].tolist() == ["short", "middle", "long", "going"]
+        assert names(mlops.search_runs(filter="duration > 30 and duration <= 60")) == ["middle"]
+        assert names(mlops.search_runs(filter="duration IS NULL")) == ["going"]
+        with pytest.raises(FilterSyntaxError, match="compare with numbers"):
+            mlops.search_runs(filter="duration > 'long'")
+    finally:
+        mlops.end_run()
+    assert going.status == "finished"
+
+
 def test_search_errors(backend, mlops, population):
     with pytest.raises(FilterSyntaxError, match="position 14"):
         mlops.search_runs(filter="metrics.acc > ")

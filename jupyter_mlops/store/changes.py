@@ -24,8 +24,11 @@ GAP_GRACE = 10.0  # seconds after which a missing sequence number is taken as ro
 def changes_since(since: int = 0, limit: int = 1000) -> dict[str, Any]:
     """{"cursor": N, "changes": [{seq, kind, key, action, at}, ...]} for changes after
     `since`, oldest first; ask again with the cursor returned."""
-    if isinstance(since, bool) or not isinstance(since, int) or since < 0:
-        raise MLOpsUsageError(f"since must be a non-negative integer, got {since!r}")
+    if isinstance(since, bool) or not isinstance(since, int) or not 0 <= since < 2**63:
+        raise MLOpsUsageError(f"since must be an integer between 0 and {2**63 - 1} (a cursor), "
+                              f"got {since!r}")
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise MLOpsUsageError(f"limit must be a positive integer, got {limit!r}")
     with get_store().read() as conn:
         rows = conn.execute(select(changes).where(changes.c.seq > since)
                             .order_by(changes.c.seq).limit(limit)).mappings().all()

@@ -22,10 +22,12 @@ if TYPE_CHECKING:
 
 RUN_FIELDS = expr.FieldSpec(
     names=("status", "name", "run_id", "experiment", "user", "host", "notebook",
-           "parent_run_id", "start_time", "end_time", "git_commit"),
+           "parent_run_id", "start_time", "end_time", "git_commit", "duration"),
     prefixes=("metrics", "params", "tags"),
 )
 TIME_FIELDS = ("start_time", "end_time")
+NUMERIC_FIELDS = (*TIME_FIELDS, "duration")  # seconds: end_time - start_time, null while running
+MAX_ROWS = 2**63 - 1  # the largest LIMIT or OFFSET the databases take
 _CHUNK = 5000  # run ids per IN (...) list, well under SQLite's bound-parameter limit
 BASE_COLUMNS = ["run_id", "name", "experiment", "status", "start_time", "end_time",
                 "parent_run_id", "user", "notebook"]
@@ -51,13 +53,14 @@ class _Compiler:
             "notebook": runs.c.notebook, "parent_run_id": runs.c.parent_run_id,
             "start_time": runs.c.start_time, "end_time": runs.c.end_time,
             "git_commit": runs.c.git_commit,
+            "duration": runs.c.end_time - runs.c.start_time,
         }[name]
 
     def sides(self, field: expr.Field) -> tuple[Any, Any]:
         """(numeric column or None, text column or None) for a field."""
         if len(field.path) == 1:
             col = self.attribute(field.path[0])
-            return (col, None) if field.path[0] in TIME_FIELDS else (None, col)
+            return (col, None) if field.path[0] in NUMERIC_FIELDS else (None, col)
         prefix, key = field.path
         t = self._joined(prefix, key)
         if prefix == "metrics":
@@ -172,12 +175,18 @@ def search_runs(
 ) -> pd.DataFrame:
     """Runs matching `filter` (see `jupyter_mlops.expr`), as a DataFrame: `run_id`, `name`,
     `experiment`, `status`, `start_time`, `end_time`, `parent_run_id`, `user`, `notebook`,
-    then `params.<k>`, `metrics.<k>` (latest values) and `tags.<k>` columns."""
+    then `params.<k>`, `metrics.<k>` (latest values) and `tags.<k>` columns.
+
+    `order_by` takes any field of the filter and `duration` (end_time - start_time, seconds);
+    runs missing the value sort last in either direction: so do runs still going (or killed)
+    when ordered by duration or end_time."""
     store = get_store()
     settings = config.load()
     for name, value in (("limit", limit), ("offset", offset)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-            raise MLOpsUsageError(f"{name} must be a non-negative integer, got {value!r}")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or not 0 <= value <= MAX_ROWS):
+            raise MLOpsUsageError(f"{name} must be an integer between 0 and {MAX_ROWS}, "
+                                  f"got {value!r}")
     compiler = _Compiler(time.time(), settings.heartbeat_timeout)
     order = _order_terms(order_by, compiler)  # before _matching, which joins what both need
     query, names = _matching(compiler, experiment, filter, include_archived)

@@ -77,6 +77,19 @@ def test_filter_sort_and_errors_in_place(page):
     page.wait_for_function("document.querySelectorAll('.jp-mlops-row[data-run-id]').length == 5")
 
 
+def test_duration_sorts_on_the_server(page, seeded):
+    """The duration column asks the server for order_by=duration (runs still going would come
+    last) and shows the runs in the order the API gives."""
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/mlops/api/runs?" in r.url else None)
+    page.locator(".jp-mlops-head .jp-mlops-col-duration").click()
+    expected = seeded.search_runs(order_by="duration DESC")["run_id"].tolist()
+    page.wait_for_function("ids => [...document.querySelectorAll('.jp-mlops-row[data-run-id]')]"
+                           ".map(r => r.dataset.runId).join() === ids.join()", arg=expected,
+                           timeout=WAIT)
+    assert any("order_by=duration+DESC" in url for url in asked), asked
+
+
 def test_live_run_and_metric_without_reload(page, seeded, shots):
     mlops = seeded
     with mlops.start_run(name="live-one", experiment="quickstart") as run:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,9 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from ...errors import GateError, MLOpsError, MLOpsUsageError, NotFoundError, SchemaError, StoreError
+from ..operations import Operation
+
+METHODS = ("get", "post", "put", "patch", "delete")
 
 RESOURCE = "mlops"
 
@@ -49,7 +53,7 @@ def status_of(exc: MLOpsError) -> int:
 
 def to_json(value: Any) -> Any:
     """JSON-ready values: DataFrames as records (NaN as null, times in ISO), figures as
-    their plotly JSON, numpy scalars as numbers."""
+    their plotly JSON, numpy scalars as numbers, NaN and infinities as null."""
     if hasattr(value, "to_plotly_json"):
         return json.loads(value.to_json())
     if hasattr(value, "to_json") and hasattr(value, "columns"):
@@ -58,8 +62,8 @@ def to_json(value: Any) -> Any:
         return {str(k): to_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_json(v) for v in value]
-    if isinstance(value, float) and value != value:
-        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no NaN or infinity (DataFrames' records say null too)
     item = getattr(value, "item", None)
     if callable(item) and not isinstance(value, (str, bytes)):
         return to_json(item())
@@ -67,11 +71,30 @@ def to_json(value: Any) -> Any:
 
 
 class MLOpsHandler(ExtensionHandlerMixin, APIHandler):
-    """Subclasses decorate each method with `reads` or `writes`, parse, `await self.call(...)`
-    the Python API and `self.reply(...)`."""
+    """Subclasses describe each method they answer with an `Operation` in the class
+    attribute of its name (GET, POST, DELETE), decorate the method with `reads` or `writes`,
+    parse (`self.query()`, `self.path_value()`, `self.body()`: by that description),
+    `await self.call(...)` the Python API and `self.reply(...)`."""
 
     auth_resource = RESOURCE
-    DOC: dict[str, str] = {}  # method -> summary, for the OpenAPI document
+
+    @classmethod
+    def operations(cls) -> dict[str, Operation]:
+        """Each method this handler answers ("get", "post", ...) and its description."""
+        found = {m: getattr(cls, m.upper(), None) for m in METHODS}
+        return {m: op for m, op in found.items() if isinstance(op, Operation)}
+
+    def operation(self) -> Operation:
+        return self.operations()[self.request.method.lower()]
+
+    def query(self) -> dict[str, Any]:
+        """This request's query parameters, parsed and checked as its operation declares
+        them (parameters it does not declare, such as `token`, are left alone)."""
+        return {p.name: p.read(self.get_query_arguments(p.name)) for p in self.operation().query}
+
+    def path_value(self, name: str, text: str) -> Any:
+        """A path parameter converted and checked as declared."""
+        return self.operation().param(name).convert(text)
 
     async def call(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
         """Run `fn` on a worker thread, so a slow query never blocks the server."""
@@ -79,14 +102,9 @@ class MLOpsHandler(ExtensionHandlerMixin, APIHandler):
         return await loop.run_in_executor(None, functools.partial(fn, *args, **kwargs))
 
     def reply(self, data: Any, status: int = 200) -> None:
+        """Answer `data` as JSON (APIHandler.finish sets the content type)."""
         self.set_status(status)
-        self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.finish(json.dumps(to_json(data), allow_nan=False, default=str))
-
-    def fail(self, status: int, message: str, detail: Any = None) -> None:
-        self.set_status(status)
-        self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(json.dumps({"error": message, "detail": to_json(detail)}, default=str))
 
     @property
     def actor(self) -> str:
@@ -94,29 +112,18 @@ class MLOpsHandler(ExtensionHandlerMixin, APIHandler):
         user = self.current_user
         return getattr(user, "username", None) or getattr(user, "name", None) or str(user)
 
-    def arg(self, name: str, default: str | None = None) -> str | None:
-        return self.get_query_argument(name, default)
-
-    def int_arg(self, name: str, default: int, low: int = 0, high: int | None = None) -> int:
-        text = self.get_query_argument(name, None)
-        if text is None:
-            return default
-        try:
-            value = int(text)
-        except ValueError:
-            raise MLOpsUsageError(f"{name} must be an integer, got {text!r}") from None
-        if value < low or (high is not None and value > high):
-            raise MLOpsUsageError(f"{name} must be between {low} and {high}, got {value}")
-        return value
-
-    def body(self) -> dict[str, Any]:
+    def body(self) -> Any:
+        """The JSON body checked against its operation's schema (a pydantic model in
+        server/schemas): the model, or one error naming each field that is wrong."""
         try:
             data = json.loads(self.request.body or b"{}")
         except ValueError as exc:
             raise MLOpsUsageError(f"the body is not valid JSON: {exc}") from None
         if not isinstance(data, dict):
             raise MLOpsUsageError("the body must be a JSON object")
-        return data
+        from ..schemas import parse_body
+
+        return parse_body(self.operation().body, data)
 
     def log_exception(self, typ, value, tb) -> None:
         if isinstance(value, MLOpsError):  # the user's mistake, answered in the response

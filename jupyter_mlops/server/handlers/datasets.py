@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...errors import MLOpsUsageError
+from ..operations import Operation, Param, path
 from .base import MLOpsHandler, reads
+
+NAME = path("name", "the dataset's name")
 
 
 def _version(name: str, version: str) -> dict[str, Any]:
@@ -28,7 +30,7 @@ def _diff(a: str, b: str, key: list[str] | None) -> dict[str, Any]:
 
 
 class DatasetsHandler(MLOpsHandler):
-    DOC = {"get": "Datasets with their number of versions and latest version"}
+    GET = Operation("Datasets with their number of versions and latest version", "Datasets")
 
     @reads
     async def get(self) -> None:
@@ -38,7 +40,8 @@ class DatasetsHandler(MLOpsHandler):
 
 
 class DatasetHandler(MLOpsHandler):
-    DOC = {"get": "The versions of one dataset"}
+    GET = Operation("The versions of one dataset", "DatasetVersions", params=(NAME,),
+                    errors=(400, 404))
 
     @reads
     async def get(self, name: str) -> None:
@@ -48,7 +51,10 @@ class DatasetHandler(MLOpsHandler):
 
 
 class DatasetVersionHandler(MLOpsHandler):
-    DOC = {"get": "One version (a number, latest or sha:PREFIX): schema, profile, summary table"}
+    GET = Operation("One version: schema, profile, summary table", "DatasetVersion",
+                    params=(NAME, path("version", "a version number, latest, or sha:PREFIX "
+                                                  "(8+ hex characters of its digest)")),
+                    errors=(400, 404))
 
     @reads
     async def get(self, name: str, version: str) -> None:
@@ -56,15 +62,20 @@ class DatasetVersionHandler(MLOpsHandler):
 
 
 class DatasetDiffHandler(MLOpsHandler):
-    DOC = {"get": "What changed between two versions (a=NAME@V, b=NAME@V, key=COL,COL)"}
+    _BOTH = "give both versions: a=NAME@V&b=NAME@V"
+    GET = Operation(
+        "What changed between two versions: columns, rows, statistics (and, given key "
+        "columns, rows added, removed and changed)", "DatasetDiff",
+        params=(Param("a", "the version before: NAME@VERSION", required=True, missing=_BOTH),
+                Param("b", "the version after: NAME@VERSION", required=True, missing=_BOTH),
+                Param("key", "columns identifying a row, to count rows added, removed and "
+                             "changed", many="csv")),
+        errors=(400, 404))
 
     @reads
     async def get(self) -> None:
-        a, b = self.arg("a"), self.arg("b")
-        if not a or not b:
-            raise MLOpsUsageError("give both versions: a=NAME@V&b=NAME@V")
-        key = [k.strip() for k in (self.arg("key") or "").split(",") if k.strip()] or None
-        self.reply(await self.call(_diff, a, b, key))
+        q = self.query()
+        self.reply(await self.call(_diff, q["a"], q["b"], q["key"]))
 
 
 ROUTES = [

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...errors import MLOpsUsageError
+from ..operations import INT64, Operation, Param, path
 from .base import MLOpsHandler, reads
+
+MODEL = path("name", "the model's name, or name@alias / name@VERSION for one version")
 
 
 def _report(batch: dict[str, Any]) -> dict[str, Any]:
@@ -29,26 +31,17 @@ def _model_drift(name: str, limit: int) -> dict[str, Any]:
             "last_report": _report({**last, "model": history.model}) if last else None}
 
 
-def _batch_id(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise MLOpsUsageError(f"a monitoring batch id is a number, got {text!r}") from None
-    if not 0 < value < 2**63:
-        raise MLOpsUsageError(f"a monitoring batch id is a positive number, got {value}")
-    return value
-
-
-def _batch(name: str, batch_id: str) -> dict[str, Any]:
+def _batch(name: str, batch_id: int) -> dict[str, Any]:
     from ... import refs
     from ...drift.monitor import get_batch
 
-    return _report(get_batch(_batch_id(batch_id), model=refs.parse(name).name))
+    return _report(get_batch(batch_id, model=refs.parse(name).name))
 
 
 class DriftModelsHandler(MLOpsHandler):
-    DOC = {"get": "Monitored models (a monitoring batch or an alert rule): versions monitored, "
-                  "batches, the last batch's drift share and verdict, alerts and rules"}
+    GET = Operation("Monitored models (a monitoring batch or an alert rule): versions "
+                    "monitored, batches, the last batch's drift share and verdict, alerts and "
+                    "rules", "MonitoredModels")
 
     @reads
     async def get(self) -> None:
@@ -58,23 +51,28 @@ class DriftModelsHandler(MLOpsHandler):
 
 
 class DriftModelHandler(MLOpsHandler):
-    DOC = {"get": "One model's monitoring (a name, or name@alias for one version): history of "
-                  "batches and alerts with its figure, active rules, alerts, and the last "
-                  "batch's report with its figure (limit=N batches, 1000 by default)"}
+    GET = Operation("One model's monitoring: history of batches and alerts with its figure, "
+                    "active rules, alerts, and the last batch's report with its figure",
+                    "ModelDrift",
+                    params=(MODEL, Param("limit", "the newest batches to show", int,
+                                         default=1000, low=1, high=100_000)),
+                    errors=(400, 404))
 
     @reads
     async def get(self, name: str) -> None:
-        limit = self.int_arg("limit", 1000, low=1, high=100_000)
-        self.reply(await self.call(_model_drift, name, limit))
+        self.reply(await self.call(_model_drift, name, self.query()["limit"]))
 
 
 class DriftBatchHandler(MLOpsHandler):
-    DOC = {"get": "The stored drift report of one monitoring batch of the model, with its "
-                  "figure"}
+    GET = Operation("The stored drift report of one monitoring batch of the model, with its "
+                    "figure", "BatchReport",
+                    params=(MODEL, path("batch_id", "the monitoring batch's id", int, low=1,
+                                        high=INT64, label="monitoring batch id")),
+                    errors=(400, 404))
 
     @reads
     async def get(self, name: str, batch_id: str) -> None:
-        self.reply(await self.call(_batch, name, batch_id))
+        self.reply(await self.call(_batch, name, self.path_value("batch_id", batch_id)))
 
 
 ROUTES = [

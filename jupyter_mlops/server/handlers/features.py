@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..operations import Operation, path
 from .base import MLOpsHandler, reads
+
+VIEW = path("name", "the feature view's name")
 
 
 def _view(ref: str) -> dict[str, Any]:
@@ -17,8 +20,9 @@ def _view(ref: str) -> dict[str, Any]:
 
 
 class FeaturesHandler(MLOpsHandler):
-    DOC = {"get": "Feature views, newest version each: entities, timestamp, ttl, features, "
-                  "versions, and the last materialization with its freshness"}
+    GET = Operation("Feature views, newest version each: entities, timestamp, ttl, features, "
+                    "versions, and the last materialization with its freshness",
+                    "FeatureViews")
 
     @reads
     async def get(self) -> None:
@@ -28,8 +32,9 @@ class FeaturesHandler(MLOpsHandler):
 
 
 class FeatureViewHandler(MLOpsHandler):
-    DOC = {"get": "A view's newest version: definition, versions, materializations, "
-                  "freshness, profile table and the figure of its distributions"}
+    GET = Operation("A view's newest version: definition, versions, materializations, "
+                    "freshness, profile table and the figure of its distributions",
+                    "FeatureView", params=(VIEW,), errors=(400, 404))
 
     @reads
     async def get(self, name: str) -> None:
@@ -37,7 +42,9 @@ class FeatureViewHandler(MLOpsHandler):
 
 
 class FeatureVersionHandler(MLOpsHandler):
-    DOC = {"get": "One version of a view (a number or latest), as for the view"}
+    GET = Operation("One version of a view, as for the view", "FeatureView",
+                    params=(VIEW, path("version", "a version number or latest")),
+                    errors=(400, 404))
 
     @reads
     async def get(self, name: str, version: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...errors import MLOpsUsageError
+from ..operations import INT64, Operation, Param
 from .base import MLOpsHandler, reads
 
 
@@ -16,27 +16,35 @@ def _lineage(ref: str, depth: int) -> dict[str, Any]:
 
 
 class LineageHandler(MLOpsHandler):
-    DOC = {"get": "The graph around a reference (ref=RUN_ID | dataset:NAME@V | model:NAME@V), "
-                  "with its plotly figure"}
+    GET = Operation(
+        "The graph around a reference, with its plotly figure", "Lineage",
+        params=(Param("ref", "a run id, NAME@VERSION, or with a kind: dataset:NAME@V, "
+                             "model:NAME@V, feature:…, pipeline:…", required=True,
+                      missing="give ref=…: a run id, NAME@VERSION, dataset:… or model:…"),
+                Param("depth", "how many links away from the reference", int, default=4,
+                      low=1, high=10)),
+        errors=(400, 404))
 
     @reads
     async def get(self) -> None:
-        ref = self.arg("ref")
-        if not ref:
-            raise MLOpsUsageError("give ref=…: a run id, NAME@VERSION, dataset:… or model:…")
-        self.reply(await self.call(_lineage, ref, self.int_arg("depth", 4, 1, 10)))
+        q = self.query()
+        self.reply(await self.call(_lineage, q["ref"], q["depth"]))
 
 
 class ChangesHandler(MLOpsHandler):
-    DOC = {"get": "What changed after the cursor `since` (new runs, metric points, status "
-                  "changes, versions, alias moves), and the cursor to ask with next"}
+    GET = Operation(
+        "What changed after a cursor (new runs, metric points, status changes, versions, "
+        "alias moves), and the cursor to ask with next", "Changes",
+        params=(Param("since", "the cursor: changes after it", int, default=0, high=INT64),
+                Param("limit", "at most this many changes", int, default=1000, low=1,
+                      high=10_000)))
 
     @reads
     async def get(self) -> None:
         from ...store.changes import changes_since
 
-        self.reply(await self.call(changes_since, self.int_arg("since", 0),
-                                   self.int_arg("limit", 1000, 1, 10_000)))
+        q = self.query()
+        self.reply(await self.call(changes_since, q["since"], q["limit"]))
 
 
 ROUTES = [

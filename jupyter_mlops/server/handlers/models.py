@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...errors import MLOpsUsageError
+from ..operations import Operation, Param, path
 from .base import MLOpsHandler, reads, writes
+
+MODEL = path("name", "the model's name")
 
 
 def _model(name: str) -> dict[str, Any]:
@@ -34,15 +36,9 @@ def _compare(name: str, versions: list[str]) -> dict[str, Any]:
             "figure": comparison.figure()}
 
 
-def _version_number(data: dict[str, Any]) -> int:
-    version = data.get("version")
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise MLOpsUsageError(f"version must be a number, got {version!r}")
-    return version
-
-
 class ModelsHandler(MLOpsHandler):
-    DOC = {"get": "Models with their versions, latest version and aliases"}
+    GET = Operation("Models with their number of versions, latest version and aliases",
+                    "Models")
 
     @reads
     async def get(self) -> None:
@@ -52,7 +48,8 @@ class ModelsHandler(MLOpsHandler):
 
 
 class ModelHandler(MLOpsHandler):
-    DOC = {"get": "One model: its versions, where each alias points, every alias move"}
+    GET = Operation("One model: its versions, where each alias points, every alias move",
+                    "Model", params=(MODEL,), errors=(400, 404))
 
     @reads
     async def get(self, name: str) -> None:
@@ -60,7 +57,10 @@ class ModelHandler(MLOpsHandler):
 
 
 class ModelVersionHandler(MLOpsHandler):
-    DOC = {"get": "One version (a number, an alias, latest): signature, run, training data"}
+    GET = Operation("One version: signature, run, training data, aliases", "ModelVersion",
+                    params=(MODEL, path("version", "a version number, an alias, latest or "
+                                                  "sha:PREFIX")),
+                    errors=(400, 404))
 
     @reads
     async def get(self, name: str, version: str) -> None:
@@ -68,56 +68,60 @@ class ModelVersionHandler(MLOpsHandler):
 
 
 class AliasHandler(MLOpsHandler):
-    DOC = {"post": 'Move an alias: {"alias": "production", "version": 3, "comment": "..."}; '
-                   "recorded under the Jupyter user",
-           "delete": "Remove an alias (recorded)"}
+    POST = Operation("Move an alias to a version, recorded under the Jupyter user",
+                     "ModelVersion", params=(MODEL,), body="AliasMove", errors=(400, 404, 409))
+    DELETE = Operation("Remove an alias, recorded under the Jupyter user", "AliasRemoved",
+                       params=(MODEL,
+                               Param("alias", "the alias to remove", required=True,
+                                     missing="give alias=NAME"),
+                               Param("comment", "why, kept in the alias history")),
+                       errors=(400, 404, 409))
 
     @writes
     async def post(self, name: str) -> None:
         from ...registry.aliases import set_alias
 
-        data = self.body()
-        version = await self.call(set_alias, name, str(data.get("alias", "")),
-                                  _version_number(data), comment=data.get("comment"),
-                                  actor=self.actor)
+        move = self.body()
+        version = await self.call(set_alias, name, move.alias, move.version,
+                                  comment=move.comment, actor=self.actor)
         self.reply(version.to_dict())
 
     @writes
     async def delete(self, name: str) -> None:
         from ...registry.aliases import delete_alias
 
-        alias = self.arg("alias")
-        if not alias:
-            raise MLOpsUsageError("give alias=NAME")
-        await self.call(delete_alias, name, alias, comment=self.arg("comment"), actor=self.actor)
-        self.reply({"name": name, "alias": alias, "removed": True})
+        q = self.query()
+        await self.call(delete_alias, name, q["alias"], comment=q["comment"], actor=self.actor)
+        self.reply({"name": name, "alias": q["alias"], "removed": True})
 
 
 class PromoteHandler(MLOpsHandler):
-    DOC = {"post": 'Promote behind a gate: {"version": 3, "alias": "production", "require": '
-                   '"metrics.f1 >= production.metrics.f1", "comment": "..."}; 409 with the '
-                   "gate's answer when it does not hold"}
+    POST = Operation("Promote a version behind a gate; 409 with the gate's answer when it "
+                     "does not hold", "ModelVersion", params=(MODEL,), body="Promotion",
+                     errors=(400, 404, 409))
 
     @writes
     async def post(self, name: str) -> None:
         from ...registry.aliases import promote
 
-        data = self.body()
-        version = await self.call(promote, name, _version_number(data),
-                                  str(data.get("alias", "")), require=data.get("require") or None,
-                                  comment=data.get("comment"), actor=self.actor)
+        asked = self.body()
+        version = await self.call(promote, name, asked.version, asked.alias,
+                                  require=asked.require or None, comment=asked.comment,
+                                  actor=self.actor)
         self.reply(version.to_dict())
 
 
 class ModelCompareHandler(MLOpsHandler):
-    DOC = {"get": "Versions side by side (versions=1,2,production): params, metrics, figure"}
+    GET = Operation("Versions side by side: params, metrics, their figure", "ModelComparison",
+                    params=(MODEL, Param("versions", "two or more versions: numbers, aliases "
+                                                     "or latest", many="csv", required=True,
+                                         min_items=2,
+                                         missing="give at least two versions: versions=1,2")),
+                    errors=(400, 404))
 
     @reads
     async def get(self, name: str) -> None:
-        versions = [v.strip() for v in (self.arg("versions") or "").split(",") if v.strip()]
-        if len(versions) < 2:
-            raise MLOpsUsageError("give at least two versions: versions=1,2")
-        self.reply(await self.call(_compare, name, versions))
+        self.reply(await self.call(_compare, name, self.query()["versions"]))
 
 
 ROUTES = [

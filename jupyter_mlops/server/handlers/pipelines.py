@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..operations import Operation, path
 from .base import MLOpsHandler, reads, writes
+
+PIPELINE = path("name", "the pipeline's name")
+RUN = path("run_id", "a pipeline run id, or a prefix of it of at least 8 hex characters")
 
 
 def _pipelines() -> dict[str, Any]:
@@ -52,7 +56,8 @@ def _notebook(run_id: str, step_id: str) -> str:
 
 
 class PipelinesHandler(MLOpsHandler):
-    DOC = {"get": "Pipelines with their steps, schedule, time zone, next run and last status"}
+    GET = Operation("Pipelines with their steps, schedule, time zone, next run and last "
+                    "status", "Pipelines")
 
     @reads
     async def get(self) -> None:
@@ -60,9 +65,9 @@ class PipelinesHandler(MLOpsHandler):
 
 
 class PipelineHandler(MLOpsHandler):
-    DOC = {"get": "One pipeline: its spec (and YAML), its DAG as a plotly figure, the "
-                  "parameters a run can set (per step, with their defaults and where each "
-                  "comes from), its runs"}
+    GET = Operation("One pipeline: its spec (and YAML), its DAG as a plotly figure, the "
+                    "parameters a run can set (per step, with their defaults and where each "
+                    "comes from), its runs", "Pipeline", params=(PIPELINE,), errors=(400, 404))
 
     @reads
     async def get(self, name: str) -> None:
@@ -70,23 +75,21 @@ class PipelineHandler(MLOpsHandler):
 
 
 class PipelineRunsHandler(MLOpsHandler):
-    DOC = {"post": 'Start a run now: {"params": {...}}; it runs in a process of its own'}
+    POST = Operation("Start a run now, in a process of its own", "PipelineStarted",
+                     params=(PIPELINE,), body="PipelineStart", status=202, errors=(400, 404))
 
     @writes
     async def post(self, name: str) -> None:
-        from ...errors import MLOpsUsageError
         from ...pipelines.runner import start_pipeline
 
-        params = self.body().get("params") or {}
-        if not isinstance(params, dict):
-            raise MLOpsUsageError("params must be an object")
-        await self.call(start_pipeline, name, params)
+        await self.call(start_pipeline, name, self.body().params)
         self.reply({"pipeline": name, "started": True}, status=202)
 
 
 class PipelineRunHandler(MLOpsHandler):
-    DOC = {"get": "One pipeline run: every step attempt (status, times, error, failing cell, "
-                  "tracked runs) and the DAG coloured by status"}
+    GET = Operation("One pipeline run: every step attempt (status, times, error, failing "
+                    "cell, tracked runs) and the DAG coloured by status", "PipelineRun",
+                    params=(RUN,), errors=(400, 404))
 
     @reads
     async def get(self, run_id: str) -> None:
@@ -94,7 +97,8 @@ class PipelineRunHandler(MLOpsHandler):
 
 
 class ResumeHandler(MLOpsHandler):
-    DOC = {"post": "Re-run the steps of a run that did not finish (in a process of its own)"}
+    POST = Operation("Re-run the steps of a run that did not finish, in a process of its own",
+                     "PipelineResumed", params=(RUN,), status=202, errors=(400, 404))
 
     @writes
     async def post(self, run_id: str) -> None:
@@ -106,14 +110,15 @@ class ResumeHandler(MLOpsHandler):
 
 
 class ExecutedNotebookHandler(MLOpsHandler):
-    DOC = {"get": "A step's executed notebook (.ipynb JSON), as papermill wrote it"}
+    GET = Operation("A step's executed notebook, as papermill wrote it", "Notebook",
+                    params=(RUN, path("step_id", "the step run's id")),
+                    media_type="application/x-ipynb+json", errors=(400, 404))
 
     @reads
     async def get(self, run_id: str, step_id: str) -> None:
         text = await self.call(_notebook, run_id, step_id)
-        self.set_header("Content-Type", "application/x-ipynb+json")
         self.set_header("Content-Disposition", f'attachment; filename="{step_id[:8]}.ipynb"')
-        self.finish(text)
+        self.finish(text, set_content_type=self.operation().media_type)
 
 
 ROUTES = [

@@ -5,9 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import MLOpsUsageError
+from ..operations import INT64, Operation, Param, path
 from .base import MLOpsHandler, reads
 
 MAX_PAGE = 1000
+MAX_POINTS = 1_000_000
+RUN_ID = path("run_id", "a run id, or a prefix of it of at least 8 hex characters that only "
+                        "one run has")
+MAX_POINTS_PARAM = Param("max_points", "at most this many points per history, thinned on the "
+                                       "server keeping each stretch's extremes", int,
+                         default=2000, low=4, high=MAX_POINTS)
+KEYS = Param("keys", "the metrics to chart (default: every metric of the runs)", many="csv")
 
 
 def _runs_page(experiments: list[str] | None, filter: str | None, order_by: list[str] | None,
@@ -78,15 +86,8 @@ def _artifact(run_id: str, name: str) -> tuple[bytes, str]:
     return run.store.artifacts.get_bytes(info.digest), info.media_type
 
 
-def _names(text: str | None) -> list[str] | None:
-    if text is None:
-        return None
-    names = [part.strip() for part in text.split(",") if part.strip()]
-    return names or None
-
-
 class ExperimentsHandler(MLOpsHandler):
-    DOC = {"get": "Experiments with their number of runs"}
+    GET = Operation("Experiments with their number of runs and last start", "Experiments")
 
     @reads
     async def get(self) -> None:
@@ -94,21 +95,34 @@ class ExperimentsHandler(MLOpsHandler):
 
 
 class RunsHandler(MLOpsHandler):
-    DOC = {"get": "Search runs: experiment, filter (the expression language), order_by, "
-                  "limit, offset, archived; returns a page and the total"}
+    GET = Operation(
+        "Search runs: a page of them and the total", "RunsPage",
+        description="One row a run: its info, then `params.<key>`, `metrics.<key>` (latest "
+                    "values) and `tags.<key>` columns.",
+        params=(
+            Param("experiment", "only runs of these experiments (repeat it for several)",
+                  many="repeat"),
+            Param("filter", "the expression language over metrics.*, params.*, tags.*, "
+                            "status, name, …: `metrics.acc > 0.9 and params.model = 'rf'`"),
+            Param("order_by", "`key [ASC|DESC]`, repeated for ties: a field of the filter "
+                              "language or `duration` (runs without an end time last); "
+                              "newest first by default", many="repeat"),
+            Param("limit", "the page size", int, default=100, low=0, high=MAX_PAGE),
+            Param("offset", "runs skipped before the page", int, default=0, high=INT64),
+            Param("archived", "include archived runs and experiments", bool, default=False),
+        ))
 
     @reads
     async def get(self) -> None:
-        experiments = self.get_query_arguments("experiment") or None
-        order_by = self.get_query_arguments("order_by") or None
-        page = await self.call(_runs_page, experiments, self.arg("filter") or None, order_by,
-                               self.int_arg("limit", 100, 0, MAX_PAGE),
-                               self.int_arg("offset", 0), self.arg("archived") == "true")
+        q = self.query()
+        page = await self.call(_runs_page, q["experiment"], q["filter"], q["order_by"],
+                               q["limit"], q["offset"], q["archived"])
         self.reply(page)
 
 
 class RunHandler(MLOpsHandler):
-    DOC = {"get": "One run: info, params, metrics, tags, inputs, outputs, artifacts"}
+    GET = Operation("One run: info, params, metrics, tags, inputs, outputs, artifacts", "Run",
+                    params=(RUN_ID,), errors=(400, 404))
 
     @reads
     async def get(self, run_id: str) -> None:
@@ -116,42 +130,57 @@ class RunHandler(MLOpsHandler):
 
 
 class MetricHandler(MLOpsHandler):
-    DOC = {"get": "A metric's history as columns (step, value, timestamp), downsampled on the "
-                  "server to at most max_points (default 2000), keeping extremes"}
+    GET = Operation("A metric's history as columns (step, value, timestamp), thinned on the "
+                    "server to at most max_points, keeping extremes", "MetricHistory",
+                    params=(RUN_ID, path("key", "the metric's key"), MAX_POINTS_PARAM),
+                    errors=(400, 404))
 
     @reads
     async def get(self, run_id: str, key: str) -> None:
-        max_points = self.int_arg("max_points", 2000, 4, 1_000_000)
-        self.reply(await self.call(_history, run_id, key, max_points))
+        self.reply(await self.call(_history, run_id, key, self.query()["max_points"]))
 
 
 class RunChartHandler(MLOpsHandler):
-    DOC = {"get": "Metric histories of one or more runs (runs=ID,ID; keys=K,K) as a plotly "
-                  "figure, the one the notebook shows"}
+    GET = Operation("The metric histories of one run as a plotly figure (the notebook's)",
+                    "Figure", params=(RUN_ID, KEYS, MAX_POINTS_PARAM), errors=(400, 404))
 
     @reads
-    async def get(self, run_id: str | None = None) -> None:
-        runs = [run_id] if run_id else _names(self.arg("runs"))
-        if not runs:
-            raise MLOpsUsageError("give runs=ID,ID")
-        figure = await self.call(_chart, runs, _names(self.arg("keys")),
-                                 self.int_arg("max_points", 2000, 4, 1_000_000))
-        self.reply(figure)
+    async def get(self, run_id: str) -> None:
+        q = self.query()
+        self.reply(await self.call(_chart, [run_id], q["keys"], q["max_points"]))
 
 
-class CompareHandler(MLOpsHandler):
-    DOC = {"get": "Runs side by side (runs=ID,ID): params, latest metrics, a plotly figure"}
+class MetricsChartHandler(MLOpsHandler):
+    GET = Operation("The metric histories of several runs as one plotly figure", "Figure",
+                    params=(Param("runs", "the runs: ids or prefixes of 8+ hex characters",
+                                  many="csv", required=True, min_items=1,
+                                  missing="give runs=ID,ID"),
+                            KEYS, MAX_POINTS_PARAM), errors=(400, 404))
 
     @reads
     async def get(self) -> None:
-        runs = _names(self.arg("runs"))
-        if not runs or len(runs) < 2:
-            raise MLOpsUsageError("give at least two runs: runs=ID,ID")
-        self.reply(await self.call(_compare, runs))
+        q = self.query()
+        self.reply(await self.call(_chart, q["runs"], q["keys"], q["max_points"]))
+
+
+class CompareHandler(MLOpsHandler):
+    GET = Operation("Runs side by side: params, latest metrics, their histories' figure",
+                    "RunComparison",
+                    params=(Param("runs", "two or more runs: ids or prefixes of 8+ hex "
+                                          "characters", many="csv", required=True,
+                                  min_items=2, missing="give at least two runs: runs=ID,ID"),),
+                    errors=(400, 404))
+
+    @reads
+    async def get(self) -> None:
+        self.reply(await self.call(_compare, self.query()["runs"]))
 
 
 class ArtifactHandler(MLOpsHandler):
-    DOC = {"get": "An artifact's bytes, by its name in the run, with its content type"}
+    GET = Operation("An artifact's bytes, by its name in the run, with its content type", None,
+                    params=(RUN_ID, path("name", "the artifact's name in the run: a relative "
+                                                 "path, slashes allowed")),
+                    media_type="*/*", errors=(400, 404))
 
     @reads
     async def get(self, run_id: str, name: str) -> None:
@@ -159,11 +188,10 @@ class ArtifactHandler(MLOpsHandler):
         if name.startswith("/") or ".." in parts or not all(parts):
             raise MLOpsUsageError(f"artifact name {name!r} must be a relative path inside the run")
         data, media_type = await self.call(_artifact, run_id, name)
-        self.set_header("Content-Type", media_type)
         self.set_header("Content-Disposition",
                         f"attachment; filename=\"{parts[-1].replace(chr(34), '')}\"")
         self.set_header("X-Content-Type-Options", "nosniff")
-        self.finish(data)
+        self.finish(data, set_content_type=media_type)  # APIHandler would say application/json
 
 
 ROUTES = [
@@ -173,6 +201,6 @@ ROUTES = [
     ("/runs/{run_id}/metrics/{key}", MetricHandler),
     ("/runs/{run_id}/chart", RunChartHandler),
     ("/runs/{run_id}/artifacts/{name:path}", ArtifactHandler),
-    ("/charts/metrics", RunChartHandler),
+    ("/charts/metrics", MetricsChartHandler),
     ("/compare", CompareHandler),
 ]

@@ -112,7 +112,7 @@ export function ModelView(props: { name: string; model: MLOpsModel; views: Views
               <td>{v.version}</td>
               <td>{v.aliases}</td>
               <td>{v.flavor}</td>
-              <td>{v.run_id ? <a onClick={() => views.openRun(v.run_id)}>{String(v.run_id).slice(0, 8)}</a> : '—'}</td>
+              <td>{v.run_id ? <a onClick={() => views.openRun(String(v.run_id))}>{String(v.run_id).slice(0, 8)}</a> : '—'}</td>
               <td>{format(v.training_data)}</td>
               <td>{when(Date.parse(v.created) / 1000)}</td>
               <td>{format(v.created_by)}</td>

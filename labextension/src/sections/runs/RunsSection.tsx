@@ -43,13 +43,13 @@ function Runs(props: ISectionProps): JSX.Element {
   const generation = useRef(0);
   const requested = useRef(new Set<number>());
 
-  const sortKey = order.key === 'duration' ? 'end_time' : order.key;
-  const orderBy = `${sortKey} ${order.desc ? 'DESC' : 'ASC'}`;
+  // runs without an end time (still going) have no duration: the server sorts them last
+  const orderBy = `${order.key} ${order.desc ? 'DESC' : 'ASC'}`;
 
   const load = useCallback(
     async (offset: number, gen: number) => {
       try {
-        const page = await api.runs({ filter: applied, order_by: orderBy, limit: PAGE, offset });
+        const page = await api.runs({ filter: applied, order_by: [orderBy], limit: PAGE, offset });
         if (gen !== generation.current) {
           return;
         }
