@@ -389,7 +389,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One pipeline: its spec (and YAML), its DAG as a plotly figure, its runs */
+        /** One pipeline: its spec (and YAML), its DAG as a plotly figure, the parameters a run can set (per step, with their defaults and where each comes from), its runs */
         get: operations["getPipeline"];
         put?: never;
         post?: never;
@@ -1099,7 +1099,19 @@ export interface components {
             /** @description the spec file's text */
             yaml: string;
             figure: components["schemas"]["Figure"];
+            parameters: components["schemas"]["PipelineParameter"][];
             runs: components["schemas"]["PipelineRunRow"][];
+        };
+        /** @description A parameter a run can set (`-p NAME=VALUE`), for one step that has it. */
+        PipelineParameter: {
+            parameter: string;
+            step: string;
+            /** @description its default, as Python source */
+            default: string;
+            /** @description where the default comes from: step, pipeline or notebook */
+            source: string;
+            /** @description the comment after it in the notebook's parameters cell */
+            help: string;
         };
         PipelineResumed: {
             run_id: string;
@@ -2767,7 +2779,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description One pipeline: its spec (and YAML), its DAG as a plotly figure, its runs */
+            /** @description One pipeline: its spec (and YAML), its DAG as a plotly figure, the parameters a run can set (per step, with their defaults and where each comes from), its runs */
             200: {
                 headers: {
                     [name: string]: unknown;
