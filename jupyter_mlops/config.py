@@ -87,8 +87,8 @@ class Settings:
 
     def rows(self) -> list[tuple[str, str, str]]:
         """(name, value, source) for display, secrets redacted."""
-        return [(k, redact(", ".join(v) if isinstance(v, tuple) else str(v)), self.sources[k])
-                for k, v in self.values.items()]
+        return [(k, redact((", ".join(v) or "[]") if isinstance(v, tuple) else str(v)),
+                 self.sources[k]) for k, v in self.values.items()]
 
 
 def find_project_root(start: Path | None = None) -> Path:
