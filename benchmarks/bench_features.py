@@ -180,14 +180,15 @@ def task_materialize_feast(a: dict) -> dict:
     return {"wall_s": wall, "redis_keys": _redis(DB_FEAST).dbsize(), "peak_mb": _maxrss_mb(), **setup}
 
 
-def _cli(command: list[str], db: int) -> dict:
+def _cli(command: list[str], db: int, env: dict[str, str] | None = None) -> dict:
     """Wall time of a command line, the whole process (start-up and imports included), into a
     flushed Redis db."""
     import subprocess
 
     _redis(db).flushdb()
     t0 = time.perf_counter()
-    proc = subprocess.run(command, capture_output=True, text=True, timeout=3600)
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=3600,
+                          env=None if env is None else {**os.environ, **env})
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"{command[:3]} exit {proc.returncode}: {proc.stderr[-2000:]}")
@@ -196,9 +197,10 @@ def _cli(command: list[str], db: int) -> dict:
 
 def task_cli_ours(a: dict) -> dict:
     """`jupyter mlops features materialize customer_stats --online` (its module, python -m
-    jupyter_mlops.cli), in a project where the view is defined: a scheduled job's run."""
+    jupyter_mlops.cli), in a project where the view is defined: a scheduled job's run, which
+    the project allows to run the view's stored source (the benchmark's own)."""
     return _cli([sys.executable, "-m", "jupyter_mlops.cli", "features", "materialize", VIEW,
-                 "--online"], DB_OURS)
+                 "--online"], DB_OURS, env={"MLOPS_RUN_FEATURE_SOURCES": "all"})
 
 
 def task_cli_feast(a: dict) -> dict:

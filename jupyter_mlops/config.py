@@ -12,6 +12,23 @@ from typing import Any
 
 from .errors import MLOpsUsageError
 
+# scikit-learn's own compiled types (and numpy.dtype) that skops does not trust by default
+# although common estimators hold them (forests, gradient boosting, neighbors, encoders):
+# skops builds them from numbers and arrays, calling no function the file names. The default
+# of `trusted_types`; a project that sets the setting replaces this list (`[]` trusts skops's
+# defaults alone).
+SKLEARN_TYPES = (
+    "numpy.dtype",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.metrics._dist_metrics.ChebyshevDistance64",
+    "sklearn.metrics._dist_metrics.EuclideanDistance64",
+    "sklearn.metrics._dist_metrics.ManhattanDistance64",
+    "sklearn.metrics._dist_metrics.MinkowskiDistance64",
+    "sklearn.neighbors._ball_tree.BallTree",
+    "sklearn.neighbors._kd_tree.KDTree",
+    "sklearn.tree._tree.Tree",
+)
+
 # name -> (environment variable, type, default, help). Defaults that depend on the project root
 # are filled in by `load()`.
 SETTINGS: dict[str, tuple[str, type, Any, str]] = {
@@ -30,7 +47,16 @@ SETTINGS: dict[str, tuple[str, type, Any, str]] = {
     "gc_grace": ("MLOPS_GC_GRACE", float, 3600.0, "gc keeps unreferenced blobs younger than this"),
     "autolog": ("MLOPS_AUTOLOG", bool, True, "sklearn autolog inside %%track cells"),
     "record_cells": ("MLOPS_RECORD_CELLS", bool, True, "record executed cells while a run is active"),
+    # What this project trusts from its store: never read from the store itself.
+    "allow_pickle": ("MLOPS_ALLOW_PICKLE", bool, False,
+                     "load pickle (joblib) models, which can run code when loaded"),
+    "trusted_types": ("MLOPS_TRUSTED_TYPES", tuple, SKLEARN_TYPES,
+                      "types skops may build besides its own defaults (module.Name, "
+                      "comma-separated); the default lists scikit-learn's compiled types"),
+    "run_feature_sources": ("MLOPS_RUN_FEATURE_SOURCES", tuple, (),
+                            "feature view digests whose stored source may run here, or 'all'"),
 }
+DIGEST = re.compile(r"[0-9a-f]{64}")
 
 _SECRET_IN_URI = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@]*):(?P<pw>[^@/]*)@")
 _SECRET_QUERY = re.compile(r"(?i)((?:password|token|secret|key)=)[^&\s]+")
@@ -61,7 +87,8 @@ class Settings:
 
     def rows(self) -> list[tuple[str, str, str]]:
         """(name, value, source) for display, secrets redacted."""
-        return [(k, redact(str(v)), self.sources[k]) for k, v in self.values.items()]
+        return [(k, redact((", ".join(v) or "[]") if isinstance(v, tuple) else str(v)),
+                 self.sources[k]) for k, v in self.values.items()]
 
 
 def find_project_root(start: Path | None = None) -> Path:
@@ -78,7 +105,30 @@ def find_project_root(start: Path | None = None) -> Path:
     return start
 
 
+def _names(name: str, raw: Any, source: str) -> tuple[str, ...]:
+    """A list setting: a TOML list of strings, or one comma-separated string (the
+    environment's form). Each item is a name without spaces; digests are checked as such."""
+    items = raw.split(",") if isinstance(raw, str) else raw
+    if not isinstance(items, (list, tuple)) or not all(isinstance(i, str) for i in items):
+        raise MLOpsUsageError(f"{name} from {source} must be a list of names (or one "
+                              f"comma-separated string), got {raw!r}")
+    items = tuple(i.strip() for i in items if i.strip())
+    bad = [i for i in items if any(c.isspace() for c in i)]
+    if name == "run_feature_sources":
+        bad = [i for i in items if i != "all" and not DIGEST.fullmatch(i)]
+        if bad:
+            raise MLOpsUsageError(f"{name} from {source} lists feature view digests (64 "
+                                  f"lowercase hex characters, as an error names them) or "
+                                  f"'all'; not {', '.join(map(repr, bad))}")
+    if bad:
+        raise MLOpsUsageError(f"{name} from {source}: {', '.join(map(repr, bad))} is not a "
+                              "name (no spaces; separate names with commas)")
+    return items
+
+
 def _coerce(name: str, kind: type, raw: Any, source: str) -> Any:
+    if kind is tuple:
+        return _names(name, raw, source)
     if kind is bool and isinstance(raw, str):
         low = raw.strip().lower()
         if low in ("1", "true", "yes", "on"):

@@ -42,3 +42,9 @@ class IntegrityError(StoreError):
 
 class GateError(MLOpsError):
     """A promotion gate did not hold: the alias stayed where it was; the message says why."""
+
+
+class TrustError(MLOpsError):
+    """Something read from the store would run code here, and the project's configuration does
+    not allow it (a pickle model, skops types outside the trusted list, a feature view's stored
+    source): nothing ran. The message names the setting that would allow it."""

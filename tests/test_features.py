@@ -234,6 +234,7 @@ def test_sql_views_read_datasets_and_runs_record_their_training_sets(project, ml
 
 
 def test_a_fresh_process_materializes_a_python_view_from_its_stored_source(project, mlops):
+    """...when the project allows that source to run (its digest in run_feature_sources)."""
     @mlops.feature_view("squares", entities=["k"], timestamp="ts")
     def squares():
         import pandas as pd
@@ -243,7 +244,8 @@ def test_a_fresh_process_materializes_a_python_view_from_its_stored_source(proje
 
     proc = subprocess.run([sys.executable, "-m", "jupyter_mlops.cli", "features", "materialize",
                            "squares"], capture_output=True, text=True, cwd=project,
-                          env={**os.environ}, timeout=120)
+                          env={**os.environ, "MLOPS_RUN_FEATURE_SOURCES": squares.digest},
+                          timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "squares@1: 5 rows" in proc.stdout
     shown = subprocess.run([sys.executable, "-m", "jupyter_mlops.cli", "features", "show",

@@ -15,7 +15,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from jupyter_mlops.errors import FilterSyntaxError, GateError, MLOpsUsageError, NotFoundError
+from jupyter_mlops.errors import (
+    FilterSyntaxError,
+    GateError,
+    MLOpsUsageError,
+    NotFoundError,
+    TrustError,
+)
 from jupyter_mlops.registry.flavors import UnsafeModelWarning
 from jupyter_mlops.registry.signature import Signature, SignatureError
 
@@ -110,18 +116,21 @@ def keep(X, pattern=None):
     return X
 
 
-def test_what_skops_cannot_save_falls_back_to_joblib_with_a_warning(project, mlops, wine):
+def test_what_skops_cannot_save_falls_back_to_joblib_loaded_only_on_opt_in(project, mlops,
+                                                                            wine):
     import re
 
     _, X, _ = wine
     # skops cannot rebuild a compiled regular expression; pickle can
     step = FunctionTransformer(keep, kw_args={"pattern": re.compile(r"\d+")})
     pipe = make_pipeline(step, StandardScaler(), LogisticRegression(max_iter=2000))
-    with pytest.warns(UnsafeModelWarning, match="falling back to joblib"):
+    with pytest.warns(UnsafeModelWarning, match="falling back to joblib.*allow_pickle=True"):
         _, fitted, version = train(mlops, wine, model=pipe, register="lam")
     assert version.flavor == "joblib"
-    with pytest.warns(UnsafeModelWarning, match="can run code"):
-        loaded = mlops.load_model("lam@1")
+    with pytest.raises(TrustError, match=r"lam@1 is saved with joblib \(pickle\).*"
+                                         r"allow_pickle=True.*MLOPS_ALLOW_PICKLE"):
+        mlops.load_model("lam@1")
+    loaded = mlops.load_model("lam@1", allow_pickle=True)
     np.testing.assert_array_equal(loaded.predict(X), fitted.predict(X))
 
 

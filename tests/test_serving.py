@@ -65,9 +65,11 @@ def request(url: str, body: bytes | None = None, content_type: str = "applicatio
 
 
 @contextmanager
-def serving(ref: str):
+def serving(ref: str, logs: list[str] | None = None, **extra_env: str):
+    """The server of `ref` on a free port (its URL); its stderr lines go to `logs` when it
+    stops."""
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **extra_env}
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyter_mlops.cli", "serve", ref, "--port", str(port),
          "--poll-interval", "0.2", "--sample-rate", "1", "--sample-interval", "0.3"],
@@ -94,6 +96,8 @@ def serving(ref: str):
         except subprocess.TimeoutExpired:
             proc.kill()
             raise
+        if logs is not None:
+            logs.extend(proc.stderr.read().splitlines())
 
 
 def post(url: str, payload) -> tuple[int, dict]:
@@ -169,6 +173,53 @@ def test_serving_a_bad_reference_fails_with_one_line(project, mlops, wine_models
                               env=env, capture_output=True, text=True, timeout=60)
         assert done.returncode == code, done.stderr
         assert message in error_line(done.stderr)
+
+
+def test_serve_refuses_a_version_it_cannot_serve_and_keeps_the_previous(project, mlops,
+                                                                       wine_models):
+    """The alias moves to a pickle version (no allow_pickle setting): the server keeps serving
+    the previous version, says why once, and shows it in /metadata; it follows the next move.
+    Started on that version it refuses to start, in one line; the setting lets it."""
+    X, (lr, rf) = wine_models
+    rows = X.iloc[:5]
+    mlops.register_model(lr, "wine-clf", flavor="joblib", signature=X)  # wine-clf@3, pickle
+    logs: list[str] = []
+    with serving("wine-clf@production", logs) as url:
+        mlops.set_alias("wine-clf", "production", 3)
+        deadline = time.monotonic() + 15
+        while request(url + "/metadata")[1]["refused"] is None:
+            assert time.monotonic() < deadline, "the server did not look at the alias"
+            time.sleep(0.1)
+        time.sleep(1)  # several more polls: the refusal is logged once
+        meta = request(url + "/metadata")[1]
+        assert meta["version"] == 1 and meta["refused"]["version"] == 3
+        assert "saved with joblib (pickle)" in meta["refused"]["reason"]
+        assert "MLOPS_ALLOW_PICKLE=1" in meta["refused"]["reason"]
+        assert request(url + "/health")[1]["version"] == 1
+        assert post(url, rows.to_dict(orient="records")) == (200, {"predictions":
+                                                                   lr.predict(rows).tolist()})
+        mlops.set_alias("wine-clf", "production", 2)
+        while request(url + "/health")[1]["version"] != 2:
+            assert time.monotonic() < deadline + 15, "the server did not follow the alias"
+            time.sleep(0.1)
+        assert request(url + "/metadata")[1]["refused"] is None
+    refusals = [line for line in logs if "which is not served" in line]
+    assert len(refusals) == 1, logs
+    assert "wine-clf@production moved to wine-clf@3, which is not served: model wine-clf@3 is " \
+        "saved with joblib (pickle)" in refusals[0]
+    assert refusals[0].endswith("; still serving wine-clf@1")
+    assert not any("Traceback" in line for line in logs)
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "jupyter_mlops.cli", "serve", "wine-clf@3"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and done.stdout == "", done.stderr
+    assert done.stderr.startswith("jupyter mlops: cannot serve wine-clf@3: model wine-clf@3 is "
+                                  "saved with joblib (pickle)")
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    with serving("wine-clf@3", MLOPS_ALLOW_PICKLE="1") as url:
+        assert post(url, rows.to_dict(orient="records")) == (200, {"predictions":
+                                                                   lr.predict(rows).tolist()})
 
 
 def test_batch_scoring_parquet_and_csv(project, mlops, wine_models, tmp_path):

@@ -10,13 +10,16 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 
 class Receiver:
-    """`.url` to give an alert rule; `.received` the bodies, in order; `.wait(n)` for them."""
+    """`.url` to give an alert rule; `.received` the bodies, in order, and `.paths` the paths
+    (with query) they were posted to; `.wait(n)` for them."""
 
     def __init__(self) -> None:
         received = self.received = []
+        paths = self.paths = []
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
+                paths.append(self.path)
                 received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
                 self.send_response(204)
                 self.end_headers()

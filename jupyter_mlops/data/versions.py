@@ -7,6 +7,7 @@ import html
 import io
 import json
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from .. import config, refs
-from ..errors import IntegrityError, MLOpsUsageError, NotFoundError
+from ..errors import IntegrityError, MLOpsUsageError, NotFoundError, StoreError
 from ..store import get_store
 from ..store.tables import dataset_files, dataset_versions, datasets, run_links
 
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
 TABULAR = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
            ".ndjson": "jsonl"}
+HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
+DRIVE = re.compile(r"^[A-Za-z]:")
 
 
 @dataclass(frozen=True)
@@ -266,6 +269,32 @@ def read_version(version: DatasetVersion, as_path: bool = False) -> Any:
     return str(path)
 
 
+def _digest_part(digest: Any, version: DatasetVersion) -> str:
+    """A digest read from the store, checked to be one before it names a file."""
+    if not isinstance(digest, str) or not HEX_DIGEST.fullmatch(digest):
+        raise StoreError(f"dataset {version.ref}: the store holds {digest!r} where a digest "
+                         "(64 hex characters) belongs: the row was altered; nothing was read "
+                         "or written")
+    return digest
+
+
+def _inside(folder: Path, rel: Any, version: DatasetVersion) -> Path:
+    """`folder / rel` for a relative path read from the store, checked before the join to
+    stay inside `folder`: no absolute path, drive letter, NUL, `.` or `..` part (either
+    separator counts)."""
+    parts = re.split(r"[\\/]", rel) if isinstance(rel, str) else []
+    if (not parts or "\0" in rel or rel.startswith(("/", "\\")) or DRIVE.match(rel)
+            or any(p in ("", ".", "..") for p in parts)):
+        raise StoreError(f"dataset {version.ref}: the store lists the file {rel!r}, which is not "
+                         "a plain relative path inside the dataset's folder; the row was "
+                         "altered, nothing was written")
+    path = folder / rel
+    if not path.resolve().is_relative_to(folder.resolve()):
+        raise StoreError(f"dataset {version.ref}: the file {rel!r} leads outside the dataset's "
+                         "folder; nothing was written")
+    return path
+
+
 def local_path(version: DatasetVersion) -> Path:
     """A local path holding the version's bytes, checked against its digest: the tracked file
     or folder itself for a version made with copy=False (refused if it changed since), else a
@@ -287,7 +316,7 @@ def local_path(version: DatasetVersion) -> Path:
                 f"{path} changed since {version.ref} was versioned (digest "
                 f"{version.digest[:12]}…, now {digest[:12]}…): version it again, or restore it")
         return path
-    target = mlops_dir / "cache" / "datasets" / version.digest
+    target = mlops_dir / "cache" / "datasets" / _digest_part(version.digest, version)
     if version.kind == "folder":
         with store.read() as conn:
             rows = conn.execute(select(dataset_files.c.path, dataset_files.c.digest)
@@ -296,8 +325,9 @@ def local_path(version: DatasetVersion) -> Path:
                                 .join(datasets, datasets.c.id == dataset_versions.c.dataset_id)
                                 .where(datasets.c.name == version.name,
                                        dataset_versions.c.version == version.version)).all()
-        for rel, digest in rows:
-            dest = target / rel
+        files = [(_inside(target, rel, version), _digest_part(digest, version))
+                 for rel, digest in rows]  # every row checked before the first file is written
+        for dest, digest in files:
             if not dest.exists() or cache.digest(dest)[0] != digest:
                 store.artifacts.get_file(digest, dest)
         return target
@@ -308,6 +338,7 @@ def local_path(version: DatasetVersion) -> Path:
                             .where(datasets.c.name == version.name,
                                    dataset_versions.c.version == version.version)).scalar()
     dest = target.with_suffix(suffix) if suffix else target
+    blob = _digest_part(blob, version)
     if not dest.exists() or cache.digest(dest)[0] != blob:
         store.artifacts.get_file(blob, dest)
     return dest

@@ -1,17 +1,22 @@
 """Alert rules on a monitored model: a condition in the filter language over a monitoring
 batch's figures ("drift_share > 0.3 or f1 < 0.8"). A batch that breaches a rule records an
 alert with the values that breached it, queues one run of the rule's pipeline (the
-retraining trigger) in the same transaction, and posts the alert to the rule's webhook."""
+retraining trigger) in the same transaction, and posts the alert to the rule's webhook.
+
+A webhook URL often is its own secret (chat webhooks carry it in the path), so it is stored
+whole and used only to post: everything that returns or prints one (rules, alerts, errors,
+the status of a post) shows `scheme://host[:port]`."""
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import urllib.request
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
+from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
 
@@ -28,11 +33,44 @@ FIELDS = expr.FieldSpec(
            "prediction_drifted", "accuracy", "f1", "roc_auc", "rmse", "mae"),
     prefixes=("statistic",))
 WEBHOOK_TIMEOUT = 10.0
+URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+
+
+def shown_webhook(url: str | None) -> str | None:
+    """What may be shown of a webhook URL: `scheme://host[:port]`, nothing of its user info,
+    path or query (where the secret of most webhooks lives)."""
+    if url is None:
+        return None
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname or "", parts.port
+    except ValueError:
+        return "(a URL that does not parse)"
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme or '?'}://{host}" + (f":{port}" if port else "")
+
+
+def scrub_urls(text: str) -> str:
+    """`text` with every URL in it shown as `scheme://host[:port]`."""
+    return URL.sub(lambda m: shown_webhook(m.group()) or "", text)
+
+
+def _scrub(text: str, url: str) -> str:
+    """`text` (an error from posting to `url`) without any part of the URL beyond its host:
+    some errors quote the path alone."""
+    parts = urlsplit(url)
+    text = text.replace(url, shown_webhook(url) or "")
+    secrets = [parts.path + (f"?{parts.query}" if parts.query else ""), parts.path, parts.query,
+               parts.username, parts.password]
+    for piece in sorted({p for p in secrets if p and len(p) > 1}, key=len, reverse=True):
+        text = text.replace(piece, "…")
+    return scrub_urls(text)
 
 
 @dataclass(frozen=True)
 class AlertRule:
-    """A rule: `.id`, `.model`, `.ref`, `.condition`, `.pipeline`, `.webhook`."""
+    """A rule: `.id`, `.model`, `.ref`, `.condition`, `.pipeline`, `.webhook` (shown as
+    `scheme://host[:port]`: the full URL stays in the store, used only to post)."""
 
     id: int
     model: str
@@ -44,19 +82,27 @@ class AlertRule:
     created_at: float
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe, with secrets in the webhook URL (tokens, passwords) redacted."""
-        from ..config import redact
-
         return {"id": self.id, "model": self.model, "ref": self.ref,
                 "condition": self.condition, "pipeline": self.pipeline,
-                "webhook": redact(self.webhook) if self.webhook else None,
-                "created_by": self.created_by, "created_at": self.created_at}
+                "webhook": self.webhook, "created_by": self.created_by,
+                "created_at": self.created_at}
 
 
-def _check_webhook(url: str) -> str:
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise MLOpsUsageError(f"webhook must be an http(s) URL, got {url!r}")
+def _check_webhook(url: Any) -> str:
+    """The URL, if it is http(s) with a host; the refusal quotes none of it."""
+    if not isinstance(url, str):
+        raise MLOpsUsageError(f"webhook must be an http(s) URL, not a {type(url).__name__}")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a port that is no number raises here
+    except ValueError:
+        raise MLOpsUsageError("webhook must be an http(s) URL (https://host/…); this one does "
+                              "not parse") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        what = (f"scheme {parts.scheme!r}" if parts.scheme not in ("http", "https")
+                else "no host")
+        raise MLOpsUsageError(f"webhook must be an http(s) URL (https://host/…), got one with "
+                              f"{what}")
     return url
 
 
@@ -89,17 +135,24 @@ def add_alert(model_ref: str, condition: str, pipeline: str | None = None,
             model_id=model_id, ref=model_ref, condition=condition.strip(), pipeline=pipeline,
             webhook=webhook, active=True, created_by=capture.user(), created_at=now,
         )).inserted_primary_key[0]
-    return AlertRule(rule_id, parsed.name, model_ref, condition.strip(), pipeline, webhook,
-                     capture.user(), now)
+    return AlertRule(rule_id, parsed.name, model_ref, condition.strip(), pipeline,
+                     shown_webhook(webhook), capture.user(), now)
 
 
-def rules_for(conn: Any, model_id: int) -> list[AlertRule]:
+def _rules(conn: Any, model_id: int) -> list[tuple[AlertRule, str | None]]:
+    """The model's active rules, each with its full webhook URL (for posting only)."""
     rows = conn.execute(select(alert_rules, models.c.name).join(
         models, models.c.id == alert_rules.c.model_id).where(
         alert_rules.c.model_id == model_id, alert_rules.c.active.is_(True))
         .order_by(alert_rules.c.id)).mappings().all()
-    return [AlertRule(r["id"], r["name"], r["ref"], r["condition"], r["pipeline"], r["webhook"],
-                      r["created_by"], r["created_at"]) for r in rows]
+    return [(AlertRule(r["id"], r["name"], r["ref"], r["condition"], r["pipeline"],
+                       shown_webhook(r["webhook"]), r["created_by"], r["created_at"]),
+             r["webhook"]) for r in rows]
+
+
+def rules_for(conn: Any, model_id: int) -> list[AlertRule]:
+    """The model's active rules, their webhooks shown as scheme://host[:port]."""
+    return [rule for rule, _ in _rules(conn, model_id)]
 
 
 def list_alerts(model: str | None = None, rules: bool = False, limit: int = 100
@@ -149,7 +202,7 @@ def alert_rows(conn: Any, model_id: int | None, limit: int = 100) -> list[dict[s
         item = dict(row)
         item["observed"] = json.loads(item["observed"])
         if item["webhook_status"]:
-            item["webhook_status"] = redact(item["webhook_status"])
+            item["webhook_status"] = scrub_urls(redact(item["webhook_status"]))
         out.append(item)
     return out
 
@@ -166,9 +219,10 @@ def remove_alert(rule_id: int) -> None:
 
 
 def breaches(conn: Any, model_id: int, batch_id: int, values: dict[str, Any]
-             ) -> list[dict[str, Any]]:
+             ) -> list[tuple[dict[str, Any], str | None]]:
     """Inside the batch's transaction: evaluate every active rule on `values`; for each
-    breach record an alert and queue its pipeline's run. What was raised, for `notify`."""
+    breach record an alert and queue its pipeline's run. What was raised (its webhook shown
+    as scheme://host[:port]), each with the webhook URL to post it to, for `notify`."""
     from ..pipelines.runner import queue_pipeline
 
     def lookup(field: expr.Field) -> Any:
@@ -177,7 +231,7 @@ def breaches(conn: Any, model_id: int, batch_id: int, values: dict[str, Any]
         return values.get(field.path[0])
 
     raised = []
-    for rule in rules_for(conn, model_id):
+    for rule, url in _rules(conn, model_id):
         node = expr.parse(rule.condition, FIELDS)
         if not expr.evaluate(node, lookup):
             continue
@@ -193,42 +247,42 @@ def breaches(conn: Any, model_id: int, batch_id: int, values: dict[str, Any]
             rule_id=rule.id, batch_id=batch_id, observed=json.dumps(observed), reason=reason,
             pipeline_run_id=run_id, created_at=time.time(),
         )).inserted_primary_key[0]
-        raised.append({"alert_id": alert_id, "rule_id": rule.id, "model": rule.model,
-                       "ref": rule.ref, "condition": rule.condition, "reason": reason,
-                       "batch_id": batch_id, "observed": observed, "pipeline": rule.pipeline,
-                       "pipeline_run_id": run_id, "webhook": rule.webhook})
+        raised.append(({"alert_id": alert_id, "rule_id": rule.id, "model": rule.model,
+                        "ref": rule.ref, "condition": rule.condition, "reason": reason,
+                        "batch_id": batch_id, "observed": observed, "pipeline": rule.pipeline,
+                        "pipeline_run_id": run_id, "webhook": rule.webhook}, url))
     return raised
 
 
-def notify(raised: list[dict[str, Any]]) -> list[threading.Thread]:
+def notify(raised: list[tuple[dict[str, Any], str | None]]) -> list[threading.Thread]:
     """After the batch committed: start each queued pipeline run detached, and post each
-    alert to its webhook from a thread (the caller never waits on a slow receiver)."""
+    alert to its webhook URL from a thread (the caller never waits on a slow receiver)."""
     from ..pipelines.runner import start_pipeline
 
     threads = []
-    for alert in raised:
+    for alert, url in raised:
         if alert["pipeline_run_id"]:
             try:
                 start_pipeline(alert["pipeline"], queued=alert["pipeline_run_id"])
             except OSError:
                 pass  # the scheduler starts runs left queued
-        if alert["webhook"]:
-            thread = threading.Thread(target=_post, args=(alert,), name="mlops-webhook")
+        if url:
+            thread = threading.Thread(target=_post, args=(alert, url), name="mlops-webhook")
             thread.start()
             threads.append(thread)
     return threads
 
 
-def _post(alert: dict[str, Any]) -> None:
+def _post(alert: dict[str, Any], url: str) -> None:
     body = {k: v for k, v in alert.items() if k != "webhook"}
     request = urllib.request.Request(
-        alert["webhook"], data=json.dumps(body, default=str).encode(), method="POST",
+        url, data=json.dumps(body, default=str).encode(), method="POST",
         headers={"Content-Type": "application/json", "User-Agent": "jupyter-mlops"})
     try:
         with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as reply:  # noqa: S310
             status = f"{reply.status}"
     except Exception as exc:  # noqa: BLE001 - recorded on the alert, never raised
-        status = f"failed: {exc}"[:255]
+        status = _scrub(f"failed: {exc}", url)[:255]
     with get_store().write("alert", str(alert["alert_id"]), "webhook") as conn:
         conn.execute(update(alerts).where(alerts.c.id == alert["alert_id"])
                      .values(webhook_status=status))

@@ -175,11 +175,13 @@ def performance(task: str, actuals: pd.Series, predictions: pd.Series, model: An
 
 def monitor(model_ref: str, batch: pd.DataFrame, predictions: Any = None, actuals: Any = None,
             timestamp: Any = None, source: str = "api",
-            window: tuple[float, float] | None = None) -> MonitoringBatch:
+            window: tuple[float, float] | None = None,
+            allow_pickle: bool | None = None) -> MonitoringBatch:
     """Record one monitoring batch of `model_ref` ("clf@production"): drift of `batch`'s
     inputs against the training sketches stored at registration, prediction drift (given
-    `predictions`), and performance (given `actuals`; predictions are then computed if not
-    given). Alert rules are checked; a breach queues its pipeline and calls its webhook."""
+    `predictions`), and performance (given `actuals`; the model is then loaded, a pickle one
+    only with `allow_pickle`, as in `load_model`). Alert rules are checked; a breach queues
+    its pipeline and calls its webhook."""
     import pandas as pd
 
     from ..registry.versions import get_model_version
@@ -200,7 +202,7 @@ def monitor(model_ref: str, batch: pd.DataFrame, predictions: Any = None, actual
     model = None
     if truth is not None:
         inputs = batch[list(reference.columns)]
-        model = version.load()
+        model = version.load(allow_pickle)
         if preds is None:
             preds = pd.Series(model.predict(inputs))
     pred_stat, pred_drifted, pred_sketch = None, None, None
@@ -246,8 +248,9 @@ def _store(result: MonitoringBatch, source: str, window: tuple[float, float] | N
             drifted=report.drifted, prediction_drift=result.prediction_drift,
             prediction_drifted=result.prediction_drifted, metrics=json.dumps(result.metrics),
             report_digest=digest, method="evidently", created_at=time.time())).inserted_primary_key[0]
-        result.alerts = breaches(conn, model_id, result.id, result.values())
-    notify(result.alerts)
+        raised = breaches(conn, model_id, result.id, result.values())
+    result.alerts = [alert for alert, _url in raised]
+    notify(raised)
 
 
 def get_batch(batch_id: int, model: str | None = None) -> dict[str, Any]:

@@ -4,11 +4,15 @@ defining the same one again changes nothing.
 
 A Python view's stored source is its function without decorators; a fresh process (the CLI,
 the scheduler) materializes it by running that source, so the function must import what it
-uses. Its namespace holds `pd`, `np` and `mlops` (jupyter_mlops)."""
+uses. Its namespace holds `pd`, `np` and `mlops` (jupyter_mlops). A store is written by many
+people, so a stored source (Python or SQL) runs in a process that did not define the view only
+when the project's own configuration names its digest (`run_feature_sources`), computed here
+from the source itself: the digest stored beside it in the row proves nothing."""
 
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import html
 import inspect
@@ -22,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from .. import refs
-from ..errors import MLOpsUsageError, NotFoundError
+from .. import config, refs
+from ..errors import MLOpsUsageError, NotFoundError, TrustError
 from ..reads import record_read, recording_reads
 from ..store import get_store
 from ..store.tables import feature_views
@@ -32,7 +36,7 @@ from .frames import refuse_duplicates
 if TYPE_CHECKING:
     import pandas as pd
 
-# functions defined in this process, by (view, digest): run them rather than their source
+# definitions made in this process, by (view, digest): run them rather than the stored source
 _FUNCTIONS: dict[tuple[str, str], Callable[[], Any]] = {}
 DATASET_CALL = re.compile(r"""dataset\(\s*'([^']+)'\s*\)""")
 
@@ -141,6 +145,34 @@ def check_frame(frame: Any, entities: tuple[str, ...], timestamp: str,
     return frame
 
 
+def definition_digest(kind: str, text: str, entities: Any, timestamp: str,
+                      ttl: float | None) -> str:
+    """The digest of a definition: what a version is named by, and what the project's
+    run_feature_sources setting lists to let its stored source run elsewhere."""
+    return hashlib.sha256(json.dumps([kind, text, list(entities), timestamp, ttl],
+                                     ).encode()).hexdigest()
+
+
+def check_source_allowed(view: FeatureView) -> None:
+    """Refuse to run `view`'s stored source unless the project's configuration (never the
+    store) lists the digest of that source, or 'all'. The digest is computed from the row's
+    content, so a source changed in the store after it was allowed is refused."""
+    digest = definition_digest(view.kind, view.source, view.entities, view.timestamp, view.ttl)
+    allowed = config.load().run_feature_sources
+    if "all" in allowed or digest in allowed:
+        return
+    changed = ("" if digest == view.digest else
+               f" (its row says digest {view.digest[:12]}…, but its content is {digest[:12]}…: "
+               "the row was changed after the view was defined)")
+    raise TrustError(
+        f"feature view {view.ref} was not defined in this process, and its stored "
+        f"{'query' if view.kind == 'sql' else 'source'} runs here only if this project "
+        f"allows it{changed}. Read it (`jupyter mlops features show {view.ref}`); if you "
+        f"trust it, add its digest to run_feature_sources under [tool.jupyter-mlops] in "
+        f"pyproject.toml: run_feature_sources = [\"{digest}\"] (or "
+        f"MLOPS_RUN_FEATURE_SOURCES={digest}; \"all\" runs every view's stored source)")
+
+
 def run_source(kind: str, source: str, function: str | None) -> tuple[pd.DataFrame, list[str]]:
     """Run a stored definition; (its rows, the dataset versions it read)."""
     with recording_reads() as reads:
@@ -213,19 +245,17 @@ def define_view(name: str, entities: Any, timestamp: str, source: Callable[[], A
             text, function = _function_source(source)
         else:
             function = source.__name__
-    digest = hashlib.sha256(json.dumps([kind, text, list(entities), timestamp, seconds_ttl],
-                                       ).encode()).hexdigest()
+    digest = definition_digest(kind, text, entities, timestamp, seconds_ttl)
+    own = source if callable(source) else functools.partial(_run_sql, text)
     existing = _latest(name)
     if existing is not None and existing.digest == digest:
-        if callable(source):
-            _FUNCTIONS[(name, digest)] = source
+        _FUNCTIONS[(name, digest)] = own
         return existing
     frame = source() if callable(source) else run_source(kind, text, function)[0]
     frame = check_frame(frame, entities, timestamp)
     features = tuple((str(c), str(frame[c].dtype)) for c in frame.columns
                      if c not in (*entities, timestamp))
-    if callable(source):
-        _FUNCTIONS[(name, digest)] = source
+    _FUNCTIONS[(name, digest)] = own
     with get_store().write("feature_view", name, "defined") as conn:
         number = conn.execute(select(func.coalesce(func.max(feature_views.c.version), 0))
                               .where(feature_views.c.name == name)).scalar() + 1
@@ -285,11 +315,13 @@ def get_view(ref: str) -> FeatureView:
 
 
 def rows_of(view: FeatureView) -> tuple[pd.DataFrame, list[str]]:
-    """Compute the view's rows: the function defined in this process if it is this version,
-    else the stored source. (rows, dataset versions read). Repeated (entity, timestamp) pairs
-    are left to the caller, which finds them faster once the rows are sorted."""
+    """Compute the view's rows: the definition made in this process if it is this version,
+    else the stored source, if the project allows it (`check_source_allowed`). (rows, dataset
+    versions read). Repeated (entity, timestamp) pairs are left to the caller, which finds
+    them faster once the rows are sorted."""
     fn = _FUNCTIONS.get((view.name, view.digest))
     if fn is None:
+        check_source_allowed(view)
         frame, reads = run_source(view.kind, view.source, view.function)
     else:
         with recording_reads() as reads:

@@ -5,6 +5,7 @@ the store. A failed step stops its dependents; `resume` re-runs only what did no
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -17,7 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from .. import config
 from ..errors import MLOpsUsageError, NotFoundError
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from .status import PipelineRun
 
 DONE = "finished"
+ALIVE = 120.0  # seconds: a running run whose heartbeat is older does not count as active
+_PG_LOCK_SPACE = 0x6D6C6F70  # "mlop": the advisory lock space of pipeline starts on PostgreSQL
 
 
 @dataclass
@@ -149,21 +152,78 @@ def queue_pipeline(conn: Any, name: str, trigger: str) -> str:
     return run_id
 
 
-def _claim(run_id: str, name: str) -> dict[str, Any]:
-    """Turn a queued run into a running one; only one claimer wins. Its params."""
-    with get_store().write("pipeline_run", run_id, "started") as conn:
-        row = conn.execute(select(pipeline_runs.c.pipeline, pipeline_runs.c.status,
-                                  pipeline_runs.c.params)
-                           .where(pipeline_runs.c.id == run_id)).first()
-        if row is None or row.pipeline != name:
-            raise MLOpsUsageError(f"pipeline {name!r} has no run {run_id}")
-        now = time.time()
-        claimed = conn.execute(update(pipeline_runs).where(
-            pipeline_runs.c.id == run_id, pipeline_runs.c.status == "queued",
-        ).values(status="running", started_at=now, heartbeat=now)).rowcount
-        if not claimed:
-            raise MLOpsUsageError(f"pipeline run {run_id[:8]} is {row.status}, not queued")
+def _claim(conn: Any, spec: PipelineSpec, run_id: str) -> dict[str, Any]:
+    """Turn a queued run into a running one, inside the caller's start transaction; only
+    one claimer wins. Its params."""
+    row = conn.execute(select(pipeline_runs.c.pipeline, pipeline_runs.c.status,
+                              pipeline_runs.c.params)
+                       .where(pipeline_runs.c.id == run_id)).first()
+    if row is None or row.pipeline != spec.name:
+        raise MLOpsUsageError(f"pipeline {spec.name!r} has no run {run_id}")
+    now = time.time()
+    claimed = conn.execute(update(pipeline_runs).where(
+        pipeline_runs.c.id == run_id, pipeline_runs.c.status == "queued",
+    ).values(status="running", started_at=now, heartbeat=now)).rowcount
+    if not claimed:
+        raise MLOpsUsageError(f"pipeline run {run_id[:8]} is {row.status}, not queued")
     return json.loads(row.params)
+
+
+def _lock_starts(conn: Any, name: str) -> None:
+    """Serialize the starts of pipeline `name` until the caller's transaction ends. SQLite's
+    write transactions already run one at a time (BEGIN IMMEDIATE, see store.engine);
+    PostgreSQL takes a transaction-scoped advisory lock keyed by the pipeline's name."""
+    if conn.dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=4).digest(), "big",
+                             signed=True)
+        conn.execute(text("SELECT pg_advisory_xact_lock(:space, :key)"),
+                     {"space": _PG_LOCK_SPACE, "key": key})
+
+
+def _refuse_beyond_limit(conn: Any, spec: PipelineSpec) -> None:
+    """Refuse a start when the pipeline already has max_active_runs runs running (with a live
+    heartbeat)."""
+    active = conn.execute(select(pipeline_runs.c.id).where(
+        pipeline_runs.c.pipeline == spec.name, pipeline_runs.c.status == "running",
+        pipeline_runs.c.heartbeat > time.time() - ALIVE)).scalars().all()
+    if len(active) >= spec.max_active_runs:
+        raise MLOpsUsageError(f"pipeline {spec.name!r} is already running "
+                              f"({', '.join(a[:8] for a in active)}); its spec allows "
+                              f"max_active_runs={spec.max_active_runs}")
+
+
+def _start(spec: PipelineSpec, params: dict[str, Any] | None, trigger: str,
+           resume: str | None, queued: str | None) -> tuple[str, dict[str, Any] | None]:
+    """Count the pipeline's active runs and start one (insert a new run, claim a queued one,
+    or mark a resumed one running) in one transaction that holds the pipeline's start lock,
+    so starts at once (scheduler, alert, resume, by hand) never exceed max_active_runs.
+    (run id, params); a refused start writes nothing."""
+    change = (("pipeline_run", queued, "started") if queued is not None else
+              ("pipeline_run", resume, "resumed") if resume is not None else
+              ("pipeline", spec.name, "run"))
+    with get_store().write(*change) as conn:
+        _lock_starts(conn, spec.name)
+        _refuse_beyond_limit(conn, spec)
+        if queued is not None:
+            return queued, _claim(conn, spec, queued)
+        if resume is not None:
+            resumed = conn.execute(update(pipeline_runs).where(
+                pipeline_runs.c.id == resume,
+                pipeline_runs.c.status.not_in(("running", "queued", DONE)),
+            ).values(status="running", ended_at=None, error=None,
+                     heartbeat=time.time())).rowcount
+            if not resumed:
+                status = conn.execute(select(pipeline_runs.c.status).where(
+                    pipeline_runs.c.id == resume)).scalar()
+                raise MLOpsUsageError(f"pipeline run {resume[:8]} is {status}: nothing to "
+                                      "resume")
+            return resume, params
+        run_id, now = uuid.uuid4().hex, time.time()
+        conn.execute(pipeline_runs.insert().values(
+            id=run_id, pipeline=spec.name, status="running", trigger=trigger,
+            params=json.dumps(params or {}, default=str), spec=dump(spec), started_at=now,
+            heartbeat=now))
+        return run_id, params
 
 
 def run_pipeline(name: str, params: dict[str, Any] | None = None, workers: int | None = None,
@@ -183,25 +243,14 @@ def run_pipeline(name: str, params: dict[str, Any] | None = None, workers: int |
     done: dict[str, tuple[str, int]] = {}
     if resume is not None:
         old = get_pipeline_run(resume)
-        name, run_id, params = old.pipeline, old.id, {**old.params, **(params or {})}
+        name, resume, params = old.pipeline, old.id, {**old.params, **(params or {})}
         spec = load_spec(name)
-        done = _previous(run_id)
-        with store.write("pipeline_run", run_id, "resumed") as conn:
-            conn.execute(update(pipeline_runs).where(pipeline_runs.c.id == run_id).values(
-                status="running", ended_at=None, error=None, heartbeat=time.time()))
+        done = _previous(resume)
     elif queued is not None:
         spec = load_spec(name)
-        _check_concurrency(spec)
-        run_id, params = queued, _claim(queued, name)
     else:
         spec = check_start(name, params)
-        run_id = uuid.uuid4().hex
-        now = time.time()
-        with store.write("pipeline", name, "run") as conn:
-            conn.execute(pipeline_runs.insert().values(
-                id=run_id, pipeline=name, status="running", trigger=trigger,
-                params=json.dumps(params or {}, default=str), spec=dump(spec), started_at=now,
-                heartbeat=now))
+    run_id, params = _start(spec, params, trigger, resume, queued)
     params = params or {}
     outcomes = _execute(spec, run_id, params, done, workers, progress)
     failed = {s: o for s, o in outcomes.items() if o.status not in (DONE, "skipped")}
@@ -252,15 +301,10 @@ def start_pipeline(name: str, params: dict[str, Any] | None = None,
 
 
 def _check_concurrency(spec: PipelineSpec) -> None:
-    """A pipeline never runs twice at once beyond its spec's max_active_runs."""
+    """Refuse early (before a detached start) what `_start` would refuse now; `_start`
+    decides, in the transaction that starts the run."""
     with get_store().read() as conn:
-        active = conn.execute(select(pipeline_runs.c.id).where(
-            pipeline_runs.c.pipeline == spec.name, pipeline_runs.c.status == "running",
-            pipeline_runs.c.heartbeat > time.time() - 120)).all()
-    if len(active) >= spec.max_active_runs:
-        raise MLOpsUsageError(f"pipeline {spec.name!r} is already running ({active[0][0][:8]}); "
-                              "its spec allows max_active_runs="
-                              f"{spec.max_active_runs}")
+        _refuse_beyond_limit(conn, spec)
 
 
 def _execute(spec: PipelineSpec, run_id: str, params: dict[str, Any],

@@ -3,7 +3,8 @@
 The cron lives in each pipeline's YAML (`pipeline schedule` edits it); the store keeps, per
 pipeline, when it last fired and when it fires next (`schedules`). Policy for runs missed
 while the scheduler was down: one run on start, however many were missed (coalesced). A due
-pipeline that is still running is not started again (its spec's max_active_runs). Runs that
+pipeline already running max_active_runs times (its spec's) is not started again; the runner
+decides for good, counting and starting in one locked transaction. Runs that
 an alert queued are started by their own detached runner; the scheduler starts any such run
 still waiting after QUEUE_GRACE seconds."""
 
@@ -16,12 +17,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from ..errors import MLOpsError, MLOpsUsageError
 from ..store import get_store
 from ..store.sql import upsert
 from ..store.tables import pipeline_runs, schedules
+from .runner import ALIVE
 from .spec import PipelineSpec, list_pipelines, load_spec, parse, save_spec, spec_path
 
 QUEUE_GRACE = 30.0  # seconds a queued run waits for its own runner before the scheduler starts it
@@ -60,9 +62,14 @@ def tick(now: float | None = None, start: Callable[[str], Any] | None = None,
     started = []
     with store.read() as conn:
         state = {r.pipeline: r for r in conn.execute(select(schedules)).all()}
-        running = set(conn.execute(select(pipeline_runs.c.pipeline).where(
+        running = dict(conn.execute(select(pipeline_runs.c.pipeline, func.count()).where(
             pipeline_runs.c.status == "running",
-            pipeline_runs.c.heartbeat > now - 120)).scalars())
+            pipeline_runs.c.heartbeat > now - ALIVE).group_by(pipeline_runs.c.pipeline)).all())
+
+    def room(name: str) -> bool:
+        spec = specs.get(name)
+        return running.get(name, 0) < (spec.max_active_runs if spec is not None else 1)
+
     with store.write() as conn:
         for gone in set(state) - set(specs):
             conn.execute(delete(schedules).where(schedules.c.pipeline == gone))
@@ -71,7 +78,7 @@ def tick(now: float | None = None, start: Callable[[str], Any] | None = None,
             fresh = row is None or row.cron != spec.schedule or row.timezone != spec.timezone
             due = not fresh and row.next_fire is not None and row.next_fire <= now
             last = row.last_fire if row is not None and not fresh else None
-            if due and name not in running:
+            if due and room(name):
                 started.append(name)
                 last = now
             conn.execute(upsert(store.dialect, schedules, ["pipeline"],
@@ -88,8 +95,8 @@ def tick(now: float | None = None, start: Callable[[str], Any] | None = None,
             pipeline_runs.c.status == "queued", pipeline_runs.c.heartbeat <= now - QUEUE_GRACE,
         ).order_by(pipeline_runs.c.started_at)).all()
     for run_id, name in waiting:
-        if name not in running:
-            running.add(name)
+        if room(name):
+            running[name] = running.get(name, 0) + 1
             start_queued(name, run_id)
             started.append(name)
     return started

@@ -5,12 +5,18 @@ A flavor is any object with:
     name: str                       stored with each version ("sklearn", "joblib", ...)
     safe: bool                      loading runs no code from the file (no pickle)
     accepts(model) -> bool          can this flavor save this model?
-    save(model) -> (bytes, list[str])   the file, and types the loader must trust
-    load(data, trusted) -> model    the model back; it must have .predict(DataFrame)
+    save(model) -> (bytes, list[str])   the file, and the types outside the flavor's defaults
+                                    that a loader will have to trust (information only)
+    load(data, trusted) -> model    the model back (it must have .predict(DataFrame));
+                                    `trusted` is the project's configured list, never a
+                                    value read from the store
 
 Flavors are tried in order: those registered with `register_flavor` (or under the entry-point
 group `jupyter_mlops.flavors`, a module attribute that is a flavor), then scikit-learn through
-skops, then joblib as the last resort (pickle: loading it can run code, so it warns).
+skops, then joblib as the last resort (pickle). A store is written by many people, so what a
+row says never decides that code runs: `load` refuses an unsafe flavor unless the caller opts
+in (`allow_pickle`), and skops trusts only its own defaults plus the project's
+`trusted_types`.
 """
 
 from __future__ import annotations
@@ -19,7 +25,11 @@ import io
 import warnings
 from typing import Any, Protocol
 
-from ..errors import MLOpsUsageError
+from ..errors import MLOpsUsageError, TrustError
+
+PICKLE_OPT_IN = ("pass allow_pickle=True (load_model, score_batch, monitor), or set "
+                 "allow_pickle = true under [tool.jupyter-mlops] in pyproject.toml "
+                 "(MLOPS_ALLOW_PICKLE=1) for servers and jobs")
 
 
 class Flavor(Protocol):
@@ -33,14 +43,26 @@ class Flavor(Protocol):
     def load(self, data: bytes, trusted: list[str]) -> Any: ...
 
 
+def how_to_trust(missing: list[str], trusted: list[str] | tuple[str, ...]) -> str:
+    """The types missing from the project's trusted_types, and the setting that adds them
+    (the whole list: setting it replaces the one in force)."""
+    import json
+
+    wanted = sorted({*trusted, *missing})
+    return (f"{', '.join(missing)}. If you trust the code they name, set trusted_types = "
+            f"{json.dumps(wanted)} under [tool.jupyter-mlops] in pyproject.toml (or the same "
+            f"names, comma-separated, in MLOPS_TRUSTED_TYPES)")
+
+
 class UnsafeModelWarning(UserWarning):
     """A model was saved or loaded with pickle (joblib): loading it can run code."""
 
 
 class SklearnFlavor:
     """scikit-learn estimators and Pipelines through skops: loading builds the objects from
-    a description and runs no pickle. Types outside scikit-learn/numpy that the model needs
-    are listed at save time and trusted on load only by name."""
+    a description and runs no pickle. Types outside skops's defaults that the model needs are
+    listed at save time (for people); a loader trusts only skops's defaults and the types the
+    project's configuration names."""
 
     name = "sklearn"
     safe = True
@@ -63,11 +85,16 @@ class SklearnFlavor:
     def load(self, data: bytes, trusted: list[str]) -> Any:
         import skops.io as sio
 
-        return sio.loads(data, trusted=trusted or None)
+        untrusted = sorted(set(sio.get_untrusted_types(data=data)) - set(trusted))
+        if untrusted:
+            raise TrustError(f"its skops file needs types that are neither skops's defaults nor "
+                             f"in this project's trusted_types: {how_to_trust(untrusted, trusted)}")
+        return sio.loads(data, trusted=list(trusted) or None)
 
 
 class JoblibFlavor:
-    """Anything picklable, through joblib: the fallback, with a warning on save and on load."""
+    """Anything picklable, through joblib: the fallback, with a warning on save; loading
+    unpickles, so `load` below lets it run only when the caller opted in."""
 
     name = "joblib"
     safe = False
@@ -85,8 +112,6 @@ class JoblibFlavor:
     def load(self, data: bytes, trusted: list[str]) -> Any:
         import joblib
 
-        warnings.warn("loading a joblib (pickle) model: it can run code; load only models "
-                      "from a store you trust", UnsafeModelWarning, stacklevel=4)
         return joblib.load(io.BytesIO(data))
 
 
@@ -123,6 +148,22 @@ def by_name(name: str) -> Flavor:
                           f"(known: {', '.join(f.name for f in flavors())})")
 
 
+def load(flavor_name: str, data: bytes, label: str, allow_pickle: bool,
+         trusted: tuple[str, ...]) -> Any:
+    """The model in `data`, loaded by the flavor named `flavor_name`: refused (TrustError,
+    naming the opt-in) when that flavor is unsafe and `allow_pickle` is false, and skops
+    trusting only `trusted` beyond its defaults. `label` names the model in messages."""
+    chosen = by_name(flavor_name)
+    if not chosen.safe and not allow_pickle:
+        raise TrustError(f"{label} is saved with {chosen.name} (pickle): loading it can run any "
+                         f"code its file holds, so it loads only when you opt in: "
+                         f"{PICKLE_OPT_IN}")
+    try:
+        return chosen.load(data, list(trusted))
+    except TrustError as exc:
+        raise TrustError(f"{label} was not loaded: {exc}") from None
+
+
 def save(model: Any, flavor: str | None = None) -> tuple[Flavor, bytes, list[str]]:
     """Save with the named flavor, or the first that accepts the model; a safe flavor that
     fails falls back to joblib with a warning saying why."""
@@ -136,7 +177,8 @@ def save(model: Any, flavor: str | None = None) -> tuple[Flavor, bytes, list[str
             continue
         if not candidate.safe and failure is None:
             warnings.warn(f"{type(model).__name__} is saved with joblib (pickle): loading it can "
-                          "run code", UnsafeModelWarning, stacklevel=3)
+                          "run code, so it loads only with allow_pickle=True (or the "
+                          "allow_pickle setting)", UnsafeModelWarning, stacklevel=3)
         try:
             data, trusted = candidate.save(model)
         except Exception as exc:
@@ -144,7 +186,8 @@ def save(model: Any, flavor: str | None = None) -> tuple[Flavor, bytes, list[str
                 raise MLOpsUsageError(f"cannot save this {type(model).__name__}: {exc}") from None
             failure = f"{candidate.name}: {type(exc).__name__}: {exc}"
             warnings.warn(f"{failure}; falling back to joblib (pickle): loading this model can "
-                          "run code", UnsafeModelWarning, stacklevel=3)
+                          "run code, so it loads only with allow_pickle=True (or the "
+                          "allow_pickle setting)", UnsafeModelWarning, stacklevel=3)
             continue
         return candidate, data, trusted
     raise MLOpsUsageError(f"no flavor can save a {type(model).__name__}")

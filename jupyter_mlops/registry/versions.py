@@ -41,7 +41,9 @@ class ModelVersion:
     created_by: str | None = None
     created_at: float = 0.0
     aliases: tuple[str, ...] = ()
-    trusted_types: tuple[str, ...] = field(default=(), repr=False)
+    # what the saver saw: types outside skops's defaults in the file (information only; a
+    # loader trusts skops's defaults and the project's trusted_types, never this)
+    untrusted_types: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def ref(self) -> str:
@@ -50,12 +52,20 @@ class ModelVersion:
     def __str__(self) -> str:
         return self.ref
 
-    def load(self) -> Any:
-        """The model, its bytes checked against the digest first."""
-        from .flavors import by_name
+    def load(self, allow_pickle: bool | None = None) -> Any:
+        """The model, its bytes checked against the digest first. A pickle (joblib) version
+        loads only with `allow_pickle=True` (None: the project's allow_pickle setting); skops
+        builds only its default types and the project's trusted_types. Refusals are a
+        TrustError naming the setting that would allow the load."""
+        from .. import config
+        from . import flavors
 
+        settings = config.load()
+        if allow_pickle is None:
+            allow_pickle = settings.allow_pickle
         data = get_store().artifacts.get_bytes(self.digest)
-        return by_name(self.flavor).load(data, list(self.trusted_types))
+        return flavors.load(self.flavor, data, f"model {self.ref}", bool(allow_pickle),
+                            settings.trusted_types)
 
     @property
     def run(self) -> Run | None:
@@ -69,7 +79,8 @@ class ModelVersion:
                 "signature": self.signature.to_dict() if self.signature else None,
                 "run_id": self.run_id, "training_data": self.training_data,
                 "description": self.description, "created_by": self.created_by,
-                "created_at": self.created_at, "aliases": list(self.aliases)}
+                "created_at": self.created_at, "aliases": list(self.aliases),
+                "untrusted_types": list(self.untrusted_types)}
 
     def _repr_html_(self) -> str:
         aliases = " ".join(f"<code>@{html.escape(a)}</code>" for a in self.aliases)
@@ -115,7 +126,7 @@ def register_model(model: Any, name: str, alias: str | None = None, run: Any = N
         warnings.warn(f"model {name!r} has no signature, so scoring input will not be checked: "
                       "record the training data in the run (%dataset save ... --role train) or "
                       "give signature=an example DataFrame", UserWarning, stacklevel=2)
-    chosen, data, trusted = flavors.save(model, flavor)
+    chosen, data, untrusted = flavors.save(model, flavor)
     store = get_store()
     digest, size = store.artifacts.put_bytes(data)
     sketches = _training_sketches(training, sig, name, model)
@@ -123,7 +134,7 @@ def register_model(model: Any, name: str, alias: str | None = None, run: Any = N
         run._sync()
     row = {"digest": digest, "flavor": chosen.name, "size": size,
            "signature": json.dumps(sig.to_dict()) if sig else None,
-           "trusted_types": json.dumps(trusted), "run_id": run.id if run is not None else None,
+           "untrusted_types": json.dumps(untrusted), "run_id": run.id if run is not None else None,
            "training_data": training, "description": description,
            "created_by": capture.user(), "created_at": time.time()}
     from sqlalchemy.exc import IntegrityError as SAIntegrityError
@@ -151,7 +162,22 @@ def register_model(model: Any, name: str, alias: str | None = None, run: Any = N
             continue
     else:
         raise MLOpsUsageError(f"could not number a new version of {name!r}: too many writers")
+    _warn_untrusted(name, untrusted)
     return get_model_version(f"{name}@{number}")
+
+
+def _warn_untrusted(name: str, untrusted: list[str]) -> None:
+    """Say which types outside skops's defaults a loader of this model will have to trust
+    (those this project does not trust yet): registering works, loading waits for them."""
+    from .. import config
+    from .flavors import how_to_trust
+
+    trusted = config.load().trusted_types
+    missing = [t for t in untrusted if t not in trusted]
+    if missing:
+        warnings.warn(f"model {name!r} is registered, but a process loads it only if its project "
+                      f"trusts types that are neither skops's defaults nor in trusted_types: "
+                      f"{how_to_trust(missing, trusted)}", UserWarning, stacklevel=3)
 
 
 def _training_sketches(training: str | None, sig: Signature | None, name: str,
@@ -209,7 +235,7 @@ def _entity(name: str, row: Any, aliases: tuple[str, ...]) -> ModelVersion:
         run_id=row["run_id"], training_data=row["training_data"],
         description=row["description"], created_by=row["created_by"],
         created_at=row["created_at"], aliases=aliases,
-        trusted_types=tuple(json.loads(row["trusted_types"])))
+        untrusted_types=tuple(json.loads(row["untrusted_types"])))
 
 
 def parse_model_ref(ref: str) -> refs.Ref:
@@ -254,11 +280,13 @@ def version_in(conn, parsed: refs.Ref) -> ModelVersion:
     return _entity(parsed.name, row, aliases)
 
 
-def load_model(ref: str) -> Any:
+def load_model(ref: str, allow_pickle: bool | None = None) -> Any:
     """The model `ref` names ("name@production", "name/3", "name@latest"), its bytes checked
-    against their content hash. Inside a run, the version is recorded as an input."""
+    against their content hash. A pickle (joblib) version loads only with
+    `allow_pickle=True` (None: the project's allow_pickle setting), since unpickling runs
+    whatever code the file holds. Inside a run, the version is recorded as an input."""
     version = get_model_version(ref)
-    model = version.load()
+    model = version.load(allow_pickle)
     from ..tracking.fluent import active_run
 
     run = active_run()

@@ -2,11 +2,15 @@
 
     POST /invocations   the request formats of `mlflow models serve`; {"predictions": [...]}
     GET  /health        (and /ping) the version being served
-    GET  /metadata      name, version, digest, signature, the reference followed
+    GET  /metadata      name, version, digest, signature, the reference followed, and the
+                        version it refused to serve, if any
 
 A server started on an alias (or @latest) follows it: a background thread looks the alias up
 every `poll_interval` seconds and, when it moved, loads the new version (its hash checked)
-and swaps it in between requests, so no restart is needed. The same thread writes the
+and swaps it in between requests, so no restart is needed. A version that cannot be served
+(a pickle model without the allow_pickle setting, skops types the project does not trust, a
+failed load) is refused: the previous one keeps serving, one log line says why, and
+/metadata shows it under "refused" until the alias moves again. The same thread writes the
 monitoring sample (samples.py). Only `jupyter mlops serve` imports this module (and FastAPI)."""
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from ..errors import MLOpsUsageError, NotFoundError
+from ..config import redact
+from ..errors import MLOpsError, MLOpsUsageError, NotFoundError
 from ..registry.signature import SignatureError
 from ..registry.versions import ModelVersion, get_model_version, parse_model_ref
 from .payload import parse_body, predictions_json
@@ -30,28 +35,52 @@ log = logging.getLogger("jupyter_mlops.serving")
 INLINE_BYTES = 16 * 1024  # smaller bodies are scored on the event loop: no thread hop
 
 
+def _why(exc: Exception) -> str:
+    """Why a version could not be loaded, in one line without secrets."""
+    text = str(exc) if isinstance(exc, MLOpsError) else f"{type(exc).__name__}: {exc}"
+    return redact(" ".join(text.split()))
+
+
 class ModelHandle:
-    """The model a reference names, swapped for the new version when its alias moves."""
+    """The model a reference names, swapped for the new version when its alias moves; a
+    version that cannot be served is refused (`.refused`) and the previous one stays."""
 
     def __init__(self, ref: str):
         parsed = parse_model_ref(ref)
         self.ref = ref
         self.name = parsed.name
         self.follows = parsed.version is None and parsed.digest is None
+        self.refused: dict[str, Any] | None = None
         version = get_model_version(ref)
-        self._state: tuple[ModelVersion, Any] = (version, version.load())
+        try:
+            model = version.load()
+        except Exception as exc:  # nothing servable: refuse to start, in one line
+            raise MLOpsError(f"cannot serve {ref}: {_why(exc)}") from None
+        self._state: tuple[ModelVersion, Any] = (version, model)
 
     def current(self) -> tuple[ModelVersion, Any]:
         return self._state  # one tuple, replaced whole: readers never see a half swap
 
     def refresh(self) -> bool:
-        """Load the version the reference names now, if it changed; True when swapped."""
+        """Load the version the reference names now, if it changed; True when swapped. A
+        version that cannot be loaded is refused once (logged) and not retried until the
+        alias moves again."""
         if not self.follows:
             return False
         version = get_model_version(self.ref)
         if version.version == self._state[0].version:
+            self.refused = None
             return False
-        self._state = (version, version.load())
+        if self.refused is not None and self.refused["version"] == version.version:
+            return False
+        try:
+            model = version.load()
+        except Exception as exc:
+            self.refused = {"version": version.version, "ref": version.ref, "reason": _why(exc)}
+            log.warning("%s moved to %s, which is not served: %s; still serving %s", self.ref,
+                        version.ref, self.refused["reason"], self._state[0].ref)
+            return False
+        self._state, self.refused = (version, model), None
         log.warning("%s moved: now serving %s", self.ref, version.ref)
         return True
 
@@ -129,7 +158,8 @@ def create_app(ref: str, sample_rate: float = 0.1, poll_interval: float = 1.0,
     @app.get("/metadata")
     async def metadata():
         version, _ = handle.current()
-        return {**version.to_dict(), "serving": ref, "follows_alias": handle.follows}
+        return {**version.to_dict(), "serving": ref, "follows_alias": handle.follows,
+                "refused": handle.refused}
 
     return app
 

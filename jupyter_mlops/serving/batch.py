@@ -37,11 +37,12 @@ def _format(path: Path, what: str) -> str:
 
 def score_batch(ref: str, input: str | os.PathLike, output: str | os.PathLike,
                 batch_size: int = 65_536, prediction_column: str = "prediction",
-                progress: bool = True) -> ScoreReport:
+                progress: bool = True, allow_pickle: bool | None = None) -> ScoreReport:
     """Score every row of `input` with the model `ref` names and write the rows with their
     predictions to `output`. Input is checked against the signature before anything is
     written; columns the model does not take (ids, say) pass through to the output, which
-    appears whole (written beside it, then renamed) or not at all."""
+    appears whole (written beside it, then renamed) or not at all. A pickle (joblib) model
+    loads only with `allow_pickle` (None: the project's setting), as in `load_model`."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
@@ -53,7 +54,7 @@ def score_batch(ref: str, input: str | os.PathLike, output: str | os.PathLike,
     if batch_size < 1:
         raise MLOpsUsageError("batch_size must be at least 1")
     version = get_model_version(ref)
-    model = version.load()
+    model = version.load(allow_pickle)
     if in_fmt == "parquet":
         reader = pq.ParquetFile(source)
         total = reader.metadata.num_rows

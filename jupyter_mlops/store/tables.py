@@ -244,7 +244,7 @@ model_versions = Table(
     Column("flavor", String(64), nullable=False),
     Column("size", BigInteger, nullable=False),
     Column("signature", Text),
-    Column("trusted_types", Text, nullable=False),
+    Column("untrusted_types", Text, nullable=False),  # what the saver saw: information only
     Column("run_id", RunId, ForeignKey("runs.id", ondelete="SET NULL")),
     Column("training_data", String(500)),
     Column("description", Text),
