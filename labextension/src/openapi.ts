@@ -1004,6 +1004,8 @@ export interface components {
             /** @description seconds since 1970-01-01 UTC */
             created_at: number;
             aliases: string[];
+            /** @description types outside skops's defaults that the model held when saved: information only (a loader trusts skops's defaults and the project's trusted_types setting, never this) */
+            untrusted_types: string[];
         };
         ModelVersionRow: {
             version: number;

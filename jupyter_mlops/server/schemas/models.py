@@ -86,6 +86,10 @@ class ModelVersion(Strict):
     created_by: str | None
     created_at: Epoch
     aliases: list[str]
+    untrusted_types: list[str] = Field(
+        description="types outside skops's defaults that the model held when saved: "
+                    "information only (a loader trusts skops's defaults and the project's "
+                    "trusted_types setting, never this)")
 
 
 class AliasMove(Strict):
