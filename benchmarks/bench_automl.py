@@ -64,6 +64,7 @@ QUICK = {"splits": [0], "budgets": [30], "flaml_splits": None,
 TRACKED = ("start_run", "end_run", "log_metric", "log_metrics", "log_params", "set_tags")
 THREADS = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 GOAL_POINTS, GOAL_OVERHEAD = 1.0, 0.05
+TIE = 1e-9  # points: a split is a tie when both held-out scores are the same number
 
 
 # -- in the workers ---------------------------------------------------------------------------
@@ -312,6 +313,21 @@ def _mean_std(xs: list[float]) -> tuple[float | None, float | None]:
     return statistics.fmean(xs), statistics.stdev(xs) if len(xs) > 1 else None
 
 
+def _record(scores: list[dict], ds: str, budget: int) -> dict | None:
+    """Ours against FLAML split by split (the splits both ran): wins, ties (the same held-out
+    score) and losses, and the paired differences in points (ours − FLAML, ×100)."""
+    by = {(r["tool"], r["split"]): r["score"] for r in scores
+          if r["dataset"] == ds and r["budget"] == budget}
+    splits = sorted(sp for tool, sp in by if tool == "ours" and ("flaml", sp) in by)
+    if not splits:
+        return None
+    diffs = [(by["ours", sp] - by["flaml", sp]) * 100 for sp in splits]
+    mean, std = _mean_std(diffs)
+    return {"splits": splits, "diffs": diffs, "mean": mean, "std": std,
+            "wins": sum(d > TIE for d in diffs), "ties": sum(abs(d) <= TIE for d in diffs),
+            "losses": sum(d < -TIE for d in diffs), "worst": min(diffs), "best": max(diffs)}
+
+
 def summarize(res: dict) -> dict:
     s: dict = {"scores": {}, "overhead": {}}
     for budget in res["meta"]["plan"]["budgets"]:
@@ -327,6 +343,7 @@ def summarize(res: dict) -> dict:
                               "chosen": dict(Counter(r["estimator"] for r in runs))} if runs else None
             o, f = cell["ours"], cell["flaml"]
             cell["diff_points"] = (o["mean"] - f["mean"]) * 100 if o and f else None
+            cell["record"] = _record(res["scores"], ds, budget)
     for ds in OVERHEAD_DATASETS:
         by = {m: [r for r in res["overhead"] if r["dataset"] == ds and r["mode"] == m]
               for m in ("timed", "plain", "noop")}
@@ -354,6 +371,28 @@ def _score(c: dict | None) -> str:
     if not c:
         return "—"
     return f"{c['mean']:.4f}" + (f" ± {c['std']:.4f}" if c["std"] is not None else "")
+
+
+def _record_lines(budget: str, cells: dict) -> list[str]:
+    """The per-split record at one budget: wins-ties-losses of ours against FLAML on each
+    dataset, the paired differences split by split, and the totals."""
+    rows, total = [], [0, 0, 0]
+    for ds, c in cells.items():
+        r = c.get("record")
+        if not r:
+            continue
+        total = [total[0] + r["wins"], total[1] + r["ties"], total[2] + r["losses"]]
+        rows.append((ds, f"{r['wins']}-{r['ties']}-{r['losses']}",
+                     f"{r['mean']:+.2f}" + (f" ± {r['std']:.2f}" if r["std"] is not None else ""),
+                     f"{r['worst']:+.2f}", "splits " + ", ".join(
+                         f"{sp}: {d:+.2f}" for sp, d in zip(r["splits"], r["diffs"], strict=True))))
+    if not rows:
+        return []
+    head = (f"per-split record at {budget} s, ours vs FLAML on the same splits (win-tie-loss; "
+            f"in all {total[0]}-{total[1]}-{total[2]})")
+    return [head] + ["  " + ln for ln in _table(
+        ("dataset", "W-T-L", "paired Δ mean ± std", "worst", "ours − FLAML by split, points"),
+        rows)] + [""]
 
 
 def render(res: dict) -> str:
@@ -385,6 +424,7 @@ def render(res: dict) -> str:
                          "—" if d is None else f"{d:+.2f}", note))
         lines += ["  " + ln for ln in _table(("dataset (metric)", "ours", "FLAML", "Δ points",
                                               "notes: ours / FLAML"), rows)] + [""]
+        lines += _record_lines(budget, cells)
     n = plan["overhead"]
     lines.append(f"tracking overhead: automl(X, y, n_trials={n['n_trials']}, time_budget=None, "
                  f"seed=0, cv=5), median of {n['reps']} fresh process(es) per mode")

@@ -44,6 +44,11 @@ SETTINGS: dict[str, tuple[str, type, Any, str]] = {
         "MLOPS_HEARTBEAT_TIMEOUT", float, 60.0, "a running run silent this long shows as killed"
     ),
     "busy_timeout": ("MLOPS_BUSY_TIMEOUT", float, 30.0, "seconds SQLite waits for a lock"),
+    "sqlite_synchronous": (
+        "MLOPS_SQLITE_SYNCHRONOUS", str, "normal",
+        "SQLite store's synchronous level: normal (a commit survives a process crash) or full "
+        "(it also survives a power loss: an fsync per commit)",
+    ),
     "gc_grace": ("MLOPS_GC_GRACE", float, 3600.0, "gc keeps unreferenced blobs younger than this"),
     "autolog": ("MLOPS_AUTOLOG", bool, True, "sklearn autolog inside %%track cells"),
     "record_cells": ("MLOPS_RECORD_CELLS", bool, True, "record executed cells while a run is active"),
@@ -57,6 +62,9 @@ SETTINGS: dict[str, tuple[str, type, Any, str]] = {
                             "feature view digests whose stored source may run here, or 'all'"),
 }
 DIGEST = re.compile(r"[0-9a-f]{64}")
+
+# settings that take one of a few words (compared lower-cased)
+CHOICES: dict[str, tuple[str, ...]] = {"sqlite_synchronous": ("normal", "full")}
 
 _SECRET_IN_URI = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@]*):(?P<pw>[^@/]*)@")
 _SECRET_QUERY = re.compile(r"(?i)((?:password|token|secret|key)=)[^&\s]+")
@@ -127,6 +135,12 @@ def _names(name: str, raw: Any, source: str) -> tuple[str, ...]:
 
 
 def _coerce(name: str, kind: type, raw: Any, source: str) -> Any:
+    if name in CHOICES:
+        word = str(raw).strip().lower()
+        if word not in CHOICES[name]:
+            raise MLOpsUsageError(f"{name} from {source} must be one of "
+                                  f"{', '.join(CHOICES[name])}, got {raw!r}")
+        return word
     if kind is tuple:
         return _names(name, raw, source)
     if kind is bool and isinstance(raw, str):

@@ -256,6 +256,7 @@ def test_config_values_and_sources(project, capsys, monkeypatch):
     assert shown["gc_grace"]["value"] == "10.0"
     assert shown["autolog"]["value"] == "False"
     assert shown["busy_timeout"] == {"value": "30.0", "source": "default"}
+    assert shown["sqlite_synchronous"] == {"value": "normal", "source": "default"}
     assert shown["project_root"] == {"value": str(project.resolve()),
                                      "source": "env MLOPS_PROJECT_ROOT"}
     assert shown["store_uri"]["value"] == f"sqlite:///{project.resolve()}/.mlops/mlops.db"

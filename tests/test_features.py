@@ -333,6 +333,10 @@ def test_online_features_latest_within_ttl_in_order(online, mlops):
     assert [None if pd.isna(v) else v for v in got.amount] == [3.0, None, None, 2.0]
     frame = mlops.get_online_features(["spend:amount"], pd.DataFrame({"customer_id": [1.0]}))
     assert frame.amount.tolist() == [2.0]  # 1.0 and 1 are the same key
+    rows = [{"customer_id": 2, "note": "a", "amount": 0}, {"customer_id": 1}]
+    pd.testing.assert_frame_equal(  # dicts: as pd.DataFrame(rows) with the features beside
+        mlops.get_online_features(["spend:amount"], rows),
+        pd.DataFrame(rows).assign(amount_online=[3.0, 2.0]))
     with pytest.raises(MLOpsUsageError, match="entity_rows lack customer_id"):
         mlops.get_online_features(["spend:amount"], [{"id": 1}])
 

@@ -358,6 +358,38 @@ def test_newer_schema_refuses_writes_but_reads(backend, mlops):
     assert store.last_change() == before
 
 
+# --------------------------------------------------------------------------- durability
+
+@pytest.mark.parametrize("where, level, pragma", [
+    (None, None, 1), ("env", "normal", 1), ("env", "FULL", 2), ("pyproject", "full", 2)])
+def test_sqlite_synchronous_setting_is_in_force_on_every_connection(project, monkeypatch,
+                                                                    where, level, pragma):
+    """`sqlite_synchronous` (env MLOPS_SQLITE_SYNCHRONOUS or [tool.jupyter-mlops]) sets
+    `PRAGMA synchronous` (NORMAL = 1, FULL = 2) on each connection of the store, in WAL."""
+    if where == "env":
+        monkeypatch.setenv("MLOPS_SQLITE_SYNCHRONOUS", level)
+    elif where == "pyproject":
+        (project / "pyproject.toml").write_text(
+            f'[tool.jupyter-mlops]\nsqlite-synchronous = "{level}"\n')
+    store = get_store()
+    with store.read() as reader, store.write() as writer:  # two connections at once
+        assert reader.connection.dbapi_connection is not writer.connection.dbapi_connection
+        for conn in (reader, writer):
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == pragma
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_bad_sqlite_synchronous_is_refused_before_the_store_opens(project, monkeypatch):
+    monkeypatch.setenv("MLOPS_SQLITE_SYNCHRONOUS", "off")
+    with pytest.raises(MLOpsUsageError, match="^sqlite_synchronous from MLOPS_SQLITE_SYNCHRONOUS "
+                                              "must be one of normal, full, got 'off'$"):
+        get_store()
+    path = project / "direct.db"
+    with pytest.raises(MLOpsUsageError, match="must be one of normal, full, got 'extra'"):
+        Store(f"sqlite:///{path}", str(project / "art"), synchronous="extra")
+    assert not path.exists() and not (project / ".mlops").exists()
+
+
 # --------------------------------------------------------------------------- concurrency
 
 def test_opening_a_new_store_waits_for_a_writer_of_its_file(tmp_path):

@@ -25,7 +25,8 @@ def upgrade(args) -> int:
     from ..store import Store
 
     s = config.load()
-    store = Store(s.store_uri, s.artifact_uri, s.busy_timeout, check=False)
+    store = Store(s.store_uri, s.artifact_uri, s.busy_timeout, check=False,
+                  synchronous=s.sqlite_synchronous)
     before, after = store.upgrade()
     print(f"store {store.display_uri}: schema {before or '(empty)'} -> {after}")
     return 0

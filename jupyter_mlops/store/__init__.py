@@ -26,12 +26,13 @@ class Store:
     """One metadata store and its artifact store, opened and schema-checked once per process."""
 
     def __init__(self, store_uri: str, artifact_uri: str, busy_timeout: float = 30.0,
-                 check: bool = True):
-        """Open a store; `check=False` skips the schema check (for `store upgrade`)."""
+                 check: bool = True, synchronous: str = "normal"):
+        """Open a store; `check=False` skips the schema check (for `store upgrade`);
+        `synchronous` is SQLite's level (`normal` or `full`, see `engine.create`)."""
         self.uri = normalize_uri(store_uri)
         self.artifact_uri = artifact_uri
         self.dialect = "sqlite" if self.uri.startswith("sqlite") else "postgresql"
-        self.engine = create(self.uri, busy_timeout)
+        self.engine = create(self.uri, busy_timeout, synchronous)
         self.read_only_reason: str | None = None
         self._artifacts: ArtifactStore | None = None
         self.writer: Any = None  # this process's buffered writer (tracking.writer), once made
@@ -156,7 +157,8 @@ def get_store() -> Store:
     with _lock:
         store = _stores.get(key)
         if store is None:
-            store = Store(settings.store_uri, settings.artifact_uri, settings.busy_timeout)
+            store = Store(settings.store_uri, settings.artifact_uri, settings.busy_timeout,
+                          synchronous=settings.sqlite_synchronous)
             _stores[key] = store
         return store
 

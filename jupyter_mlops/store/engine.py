@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..config import CHOICES
 from ..errors import MLOpsUsageError
 
 
@@ -48,12 +49,22 @@ def _journal_wal(cursor, timeout: float) -> None:
         pause = min(2 * pause, 0.1)
 
 
-def create(uri: str, busy_timeout: float):
-    """A SQLAlchemy engine for `uri`. SQLite runs in WAL mode with a busy timeout, foreign keys
-    and case-sensitive LIKE; write transactions begin IMMEDIATE so writers queue on the lock
-    instead of failing with "database is locked" when a reader upgrades."""
+# SQLite's synchronous levels a store may run at. In WAL mode, NORMAL syncs the WAL only at
+# checkpoints: a commit survives a crash of the process but the last ones may be lost on power
+# loss; FULL syncs the WAL at every commit, so a commit also survives a power loss.
+SYNCHRONOUS = CHOICES["sqlite_synchronous"]
+
+
+def create(uri: str, busy_timeout: float, synchronous: str = "normal"):
+    """A SQLAlchemy engine for `uri`. SQLite runs in WAL mode at the `synchronous` level
+    (`normal` or `full`) with a busy timeout, foreign keys and case-sensitive LIKE; write
+    transactions begin IMMEDIATE so writers queue on the lock instead of failing with
+    "database is locked" when a reader upgrades."""
     from sqlalchemy import create_engine, event
 
+    if synchronous not in SYNCHRONOUS:
+        raise MLOpsUsageError(f"sqlite synchronous must be one of {', '.join(SYNCHRONOUS)}, "
+                              f"got {synchronous!r}")
     uri = normalize_uri(uri)
     if not uri.startswith("sqlite"):
         return create_engine(uri, pool_pre_ping=True, pool_size=5, max_overflow=10)
@@ -67,7 +78,7 @@ def create(uri: str, busy_timeout: float):
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
         cur = dbapi_conn.cursor()
         _journal_wal(cur, busy_timeout)
-        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA synchronous={synchronous.upper()}")
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA case_sensitive_like=ON")
