@@ -98,6 +98,17 @@ def test_sketched_statistics_stay_close_to_the_exact_ones():
     assert table.loc["cat_freq", "statistic"] == pytest.approx(distance.jensenshannon(p, q))
 
 
+@pytest.mark.parametrize("rows", [1_500, 12_345])
+def test_sorted_sketches_of_any_size_keep_the_exact_wasserstein_distance(rows):
+    """Sizes that are not a multiple of the 1,000 strata, far from zero: each stratum's mean
+    is the exact mean of its share of the sorted values."""
+    rng = np.random.default_rng(rows)
+    ref = pd.DataFrame({"x": rng.normal(100.0, 1.0, rows)})
+    cur = pd.DataFrame({"x": rng.normal(100.05, 1.0, 50_000)})
+    exact = stats.wasserstein_distance(ref.x, cur.x) / np.std(ref.x)
+    assert drift_report(ref, cur).columns[0].statistic == pytest.approx(exact, abs=2e-4)
+
+
 def test_new_levels_missing_values_constant_and_empty_columns_are_reported():
     rng = np.random.default_rng(1)
     n = 5_000
