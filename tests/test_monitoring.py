@@ -74,6 +74,37 @@ def test_training_sketches_are_stored_at_registration_and_need_no_training_data(
     assert reference.predictions is not None and reference.predictions.kind == "numeric"
 
 
+def test_the_sketches_come_from_a_registration_hook_and_a_failing_hook_only_warns(
+        project, mlops, wine, monkeypatch):
+    import ast
+    from importlib.metadata import entry_points
+    from pathlib import Path
+
+    import jupyter_mlops.drift.references as references
+    import jupyter_mlops.registry as registry
+
+    [hook] = [ep for ep in entry_points(group="jupyter_mlops.on_register") if ep.name == "drift"]
+    assert hook.value == "jupyter_mlops.drift.references:on_register"
+    for source in Path(registry.__file__).parent.glob("*.py"):  # registry never imports drift
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                assert "drift" not in (node.module or ""), source
+
+    def boom(version, model):
+        raise RuntimeError("boom")
+
+    hook_itself = references.on_register
+    monkeypatch.setattr(references, "on_register", boom)
+    with pytest.warns(UserWarning, match=r"the registration hook 'drift' failed on wine-clf@1 "
+                                         r"\(boom\)"):
+        version, _ = register(mlops, wine)
+    assert mlops.get_model_version("wine-clf@production").version == version.version == 1
+    assert counts(mlops)["drift_references"] == 0
+    monkeypatch.setattr(references, "on_register", hook_itself)
+    assert mlops.drift_report("wine-clf@production", wine[1]).drifted_columns == []
+    assert counts(mlops)["drift_references"] == 1  # computed on first use instead
+
+
 def test_models_registered_before_drift_get_their_sketches_on_first_use(project, mlops, wine):
     frame, X, _ = wine
     register(mlops, wine)
