@@ -1,15 +1,19 @@
 #!/usr/bin/env python
-"""Drift benchmark: `drift_report` beside Evidently and a numpy/scipy floor, side by side.
+"""Drift benchmark: `drift_report` (both presets) beside Evidently and a numpy/scipy floor.
 
     bash benchmarks/setup_peer.sh evidently     # once: builds Evidently's own venv outside the repo
     python benchmarks/bench_drift.py [--quick]
 
 Run it with the Python of jupyter-mlops's environment. The working tree is measured (the repo
-root is put first on PYTHONPATH); Evidently runs in its venv's Python. The data (reference and
-current frames of N rows × 50 columns, 5 of them shifted) is generated once per size from a
-seed and kept as parquet outside the repo; every measurement is a fresh process that reads it
-and then times the drift computation alone. Prints a table and writes
-benchmarks/results/drift-<date>.json and .txt. See benchmarks/README.md.
+root is put first on PYTHONPATH); Evidently runs in its venv's Python, once per size at 100k
+and 1M rows (minutes each), in the same run as ours. The data (reference and current frames of
+N rows × 50 columns, 5 of them shifted) is generated once per size from a seed and kept as
+parquet outside the repo; every measurement is a fresh process that reads it and then times
+the drift computation alone (wall, and CPU: user + sys of the process), its peak memory
+counting the data it loaded. Ours runs with `method="auto"` (the default) and
+`method="evidently"`. Prints a table (which of the five shifts each finds, false alarms among
+the 45 unchanged columns) and writes benchmarks/results/drift-<date>.json and .txt. See
+benchmarks/README.md.
 
 The same file is the worker the driver starts: `bench_drift.py --worker TASK JSON`.
 """
@@ -49,6 +53,7 @@ FULL = {"sizes": [100_000, M, 10 * M], "reps": {100_000: 5, M: 5, 10 * M: 3},
 QUICK = {"sizes": [100_000], "reps": {100_000: 1}, "evidently": [100_000]}
 EVIDENTLY_MAX_ROWS = M  # beyond this it needs more memory than the machine has (see render)
 THRESHOLD = 0.1  # the floor's: normalized Wasserstein and Jensen-Shannon distance (Evidently's)
+PRESETS = ("auto", "evidently")  # ours, from raw frames; with a summarized reference: auto
 KS_ALPHA = 0.05
 WARM_ROWS = 5_000  # each tool runs once on this many rows first, untimed (see Probe.warm_up)
 
@@ -345,23 +350,27 @@ def task_floor(a: dict) -> dict:
     return out
 
 
+def _finite(value) -> float | None:
+    return float(value) if value is not None and math.isfinite(float(value)) else None
+
+
 def _ours_columns(rep) -> dict:
     frame = rep.to_frame()
     out = {}
     for row in frame.itertuples(index=False):
-        stat = float(row.statistic)
         out[str(row.column)] = {"method": row.method, "type": row.type,
-                                "statistic": stat if math.isfinite(stat) else None,
-                                "threshold": float(row.threshold), "drifted": bool(row.drifted),
-                                "note": row.note or ""}
+                                "statistic": _finite(row.statistic),
+                                "threshold": float(row.threshold),
+                                "pvalue": _finite(getattr(row, "pvalue", None)),
+                                "drifted": bool(row.drifted), "note": row.note or ""}
     return out
 
 
 def task_ours(a: dict) -> dict:
-    """jupyter-mlops: `drift_report(ref_df, cur_df)` (variant "raw": the reference summarized
-    inside the call), or `summarize(ref_df)` timed on its own and then `drift_report(ref,
-    cur_df)` (variant "summarized"). The report's verdicts are read with `to_frame()`, timed
-    apart ("extract")."""
+    """jupyter-mlops: `drift_report(ref_df, cur_df, method=preset)` (variant "raw": the
+    reference summarized inside the call), or `summarize(ref_df)` timed on its own and then
+    `drift_report(ref, cur_df, method=preset)` (variant "summarized"). The report's verdicts
+    are read with `to_frame()`, timed apart ("extract")."""
     t0 = time.perf_counter()
     import jupyter_mlops as mlops
     from jupyter_mlops.drift import summarize
@@ -369,13 +378,14 @@ def task_ours(a: dict) -> dict:
     import_s = time.perf_counter() - t0
     probe = Probe(a["dir"])
     ref_df, cur_df = probe.ref, probe.cur
-    out: dict = {"variant": a["variant"], "import_s": import_s}
-    probe.warm_up(lambda r, c: mlops.drift_report(summarize(r), c).to_frame())
+    preset = a.get("preset", "auto")
+    out: dict = {"variant": a["variant"], "preset": preset, "import_s": import_s}
+    probe.warm_up(lambda r, c: mlops.drift_report(summarize(r), c, method=preset).to_frame())
     if a["variant"] == "summarized":
         ref, out["summarize"] = probe.timed(lambda: summarize(ref_df))
     else:
         ref = ref_df
-    rep, out["timing"] = probe.timed(lambda: mlops.drift_report(ref, cur_df))
+    rep, out["timing"] = probe.timed(lambda: mlops.drift_report(ref, cur_df, method=preset))
     (columns, drifted, listed), out["extract"] = probe.timed(
         lambda: (_ours_columns(rep), bool(rep.drifted), list(rep.drifted_columns)))
     out.update(columns=columns, **_verdicts(columns), drifted=drifted,
@@ -460,6 +470,10 @@ class Bench(Driver):
                                        and not (args.quick and n > 100_000)]}
         if args.reps:
             self.plan["reps"] = {n: args.reps for n in self.plan["sizes"]}
+        self.presets = [p.strip() for p in args.presets.split(",") if p.strip()]
+        unknown = sorted(set(self.presets) - set(PRESETS))
+        if unknown:
+            raise SystemExit(f"--presets takes {', '.join(PRESETS)}; got {', '.join(unknown)}")
         self.python = args.python or sys.executable
         self.peer_py = args.peer_python
         self.data_home = Path(args.data_dir) if args.data_dir else DATA_HOME
@@ -512,7 +526,8 @@ class Bench(Driver):
         return info
 
     def size(self, rows: int) -> None:
-        sec: dict = {"rows": rows, "floor": [], "ours_raw": [], "ours_summarized": []}
+        sec: dict = {"rows": rows, "floor": [], "ours_raw": [], "ours_raw_evidently": [],
+                     "ours_summarized": []}
         self.results["sizes"][str(rows)] = sec
         sec["data"] = self.data(rows)
         d = sec["data"]["dir"]
@@ -526,11 +541,16 @@ class Bench(Driver):
                 if r:
                     sec["floor"].append(r)
             if "ours" in tools:
-                for variant in ("raw", "summarized"):
-                    r = self.attempt(f"ours ({variant}) {rows:,} rep {rep + 1}", self.worker,
-                                     "ours", "ours", {"dir": d, "variant": variant})
+                runs = [("raw", "auto", "ours_raw"), ("raw", "evidently", "ours_raw_evidently"),
+                        ("summarized", "auto", "ours_summarized")]
+                for variant, preset, key in runs:
+                    if preset not in self.presets:
+                        continue
+                    r = self.attempt(f"ours ({variant}, {preset}) {rows:,} rep {rep + 1}",
+                                     self.worker, "ours", "ours",
+                                     {"dir": d, "variant": variant, "preset": preset})
                     if r:
-                        sec[f"ours_{variant}"].append(r)
+                        sec[key].append(r)
         if "evidently" not in tools:
             return
         if rows not in self.plan["evidently"]:
@@ -567,7 +587,8 @@ class Bench(Driver):
             "mode": "quick" if self.args.quick else "full",
             "plan": {"sizes": self.plan["sizes"], "reps": {str(k): v for k, v in
                                                            self.plan["reps"].items()},
-                     "evidently": self.plan["evidently"], "tools": sorted(self.args.tools)},
+                     "evidently": self.plan["evidently"], "tools": sorted(self.args.tools),
+                     "presets": self.presets},
             "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                         "processor": platform.processor() or platform.machine(),
                         "mem_total_gb": _mem_total_gb(),
@@ -654,7 +675,10 @@ def _tool_summary(runs: list[dict], timing_key: str = "timing") -> dict | None:
         "drifted": first.get("drifted"),
         "same_verdicts_every_run": len(sets) == 1,
         "statistics": {c: v["statistic"] for c, v in first["columns"].items()},
+        "pvalues": {c: v.get("pvalue") for c, v in first["columns"].items()},
         "methods": sorted({str(v["method"]) for v in first["columns"].values()}),
+        # results from before presets existed ran the default of then: Evidently's
+        "preset": first.get("preset", "evidently (the default before presets)"),
     }
 
 
@@ -680,6 +704,7 @@ def summarize(res: dict) -> dict:
         s: dict = {"rows": sec["rows"]}
         s["floor"] = _tool_summary(sec.get("floor", []))
         s["ours_raw"] = _tool_summary(sec.get("ours_raw", []))
+        s["ours_raw_evidently"] = _tool_summary(sec.get("ours_raw_evidently", []))
         s["ours_summarized"] = _tool_summary(sec.get("ours_summarized", []))
         s["summarize_ref"] = _tool_summary(sec.get("ours_summarized", []), "summarize")
         s["evidently"] = _tool_summary([sec["evidently"]] if sec.get("evidently") else [])
@@ -701,6 +726,9 @@ def summarize(res: dict) -> dict:
         s["evidently_vs_floor_statistic"] = _max_diff(ev and ev["statistics"],
                                                       fl and fl["statistics"], kind_of)
         s["ratio_evidently_ours"] = (ev["wall_s"] / raw["wall_s"]) if ev and raw else None
+        s["ratio_evidently_ours_cpu"] = (ev["cpu_s"] / raw["cpu_s"]) if ev and raw else None
+        s["ratio_evidently_ours_peak"] = (ev["process_peak_mb"] / raw["process_peak_mb"]
+                                          if ev and raw else None)
         s["ratio_ours_floor"] = (raw["wall_s"] / fl["wall_s"]) if raw and fl else None
         s["ratio_ours_summarized_floor"] = (s["ours_summarized"]["wall_s"] / fl["wall_s"]
                                             if s["ours_summarized"] and fl else None)
@@ -778,9 +806,12 @@ def render(res: dict) -> str:
         "distribution",
         "  every figure is a fresh process that has read the two frames from parquet and run the "
         f"tool once on their first {WARM_ROWS:,} rows (imports, first-call setup); wall / CPU = "
-        "the drift computation alone (CPU: all threads)",
+        "the drift computation alone (CPU: user + sys of the process, all its threads)",
         "  peak RSS = the process's ru_maxrss (reading the data included); working = peak RSS "
         "during the computation above RSS after loading",
+        "  ours: method=\"auto\" (the default: effect >= 0.05 normalized Wasserstein / 0.03 "
+        "Jensen-Shannon AND a KS / chi-squared test at p < 0.001) and method=\"evidently\" "
+        "(Evidently's defaults, as the floor)",
         "",
     ]
     pop = meta.get("population", {})
@@ -806,9 +837,14 @@ def render(res: dict) -> str:
                 skipped = (f"not run: it would need over 40 GB of memory ({grow}); this "
                            f"machine has {meta['machine'].get('mem_total_gb')} GB")
             table.append(("Evidently", "—", "—", "—", "—", "—", "—", "—"))
-        row("jupyter-mlops drift_report(ref_df, cur_df)", s["ours_raw"])
+        raw = s["ours_raw"]
+        row(f"jupyter-mlops drift_report(ref_df, cur_df) [{raw and raw.get('preset')}]", raw)
+        row("jupyter-mlops drift_report(ref_df, cur_df, method=\"evidently\")",
+            s.get("ours_raw_evidently"))
         row("jupyter-mlops summarize(ref_df)", s["summarize_ref"], full=False)
-        row("jupyter-mlops drift_report(ref_sketch, cur_df)", s["ours_summarized"])
+        summ_ref = s["ours_summarized"]
+        row(f"jupyter-mlops drift_report(ref_sketch, cur_df) [{summ_ref and summ_ref.get('preset')}]",
+            summ_ref)
         row("floor: numpy/scipy, exact, one thread", s["floor"])
         ks = s.get("ks")
         if ks:
@@ -825,8 +861,9 @@ def render(res: dict) -> str:
         ratios = []
         if s["ratio_evidently_ours"]:
             r = s["ratio_evidently_ours"]
-            ratios.append(f"Evidently / ours = {_ratio(s['evidently']['wall_s'], s['ours_raw']['wall_s'])}"
-                          f" (goal ≥ 100×: {'✓' if r >= 100 else '✗'})")
+            wall = _ratio(s['evidently']['wall_s'], s['ours_raw']['wall_s'])
+            ratios.append(f"Evidently / ours (auto) = {wall} (goal ≥ 100×: "
+                          f"{'✓' if r >= 100 else '✗'})")
         if s["ratio_ours_floor"]:
             r = s["ratio_ours_floor"]
             ratios.append(f"ours / floor = {r:.2f}× (goal ≤ 2×: {'✓' if r <= 2 else '✗'})")
@@ -835,7 +872,17 @@ def render(res: dict) -> str:
                           f"{s['ratio_ours_summarized_floor']:.2f}×")
         if ratios:
             lines.append("  ratios (wall): " + "; ".join(ratios))
-        fl, raw = s["floor"], s["ours_raw"]
+        ev, raw = s["evidently"], s["ours_raw"]
+        if ev and raw:
+            lines.append(
+                f"  Evidently against ours (auto), its one run against our median: wall "
+                f"{_secs(ev['wall_s'])} / {_secs(raw['wall_s'])} = {s['ratio_evidently_ours']:.0f}×; "
+                f"CPU {_secs(ev['cpu_s'])} / {_secs(raw['cpu_s'])} = "
+                f"{s['ratio_evidently_ours_cpu']:.0f}×; peak RSS with the data "
+                f"{_mb(ev['process_peak_mb'])} / {_mb(raw['process_peak_mb'])} = "
+                f"{s['ratio_evidently_ours_peak']:.1f}× (after loading: "
+                f"{_mb(ev['after_load_mb'])} / {_mb(raw['after_load_mb'])})")
+        fl = s["floor"]
         if fl and raw:
             lines.append(f"  CPU: ours {_secs(raw['cpu_s'])} against floor {_secs(fl['cpu_s'])} "
                          f"({raw['cpu_s'] / fl['cpu_s']:.2f}×); wall spread ours "
@@ -854,13 +901,19 @@ def render(res: dict) -> str:
         for col in SHIFTED:
             p = pop.get(col)
             ksp = (ks or {}).get("pvalues", {}).get(col)
+            ourp = (raw or {}).get("pvalues", {}).get(col)
             det.append((col, "—" if p is None else f"{p:.4f}", _stat(s["evidently"], col),
-                        _stat(raw, col), _stat(s["ours_summarized"], col), _stat(fl, col),
+                        _stat(raw, col), "—" if ourp is None else f"{ourp:.2g}",
+                        _stat(s.get("ours_raw_evidently"), col),
+                        _stat(s["ours_summarized"], col), _stat(fl, col),
                         "" if ksp is None else f"{ksp:.2g}"))
-        lines.append("  the shifted columns: statistic (✓ flagged at ≥ 0.1), by tool")
+        lines.append("  the shifted columns: statistic, ✓ where that tool flagged it (Evidently, "
+                     "ours with method=\"evidently\" and the floor: at ≥ 0.1; ours auto: at "
+                     "≥ 0.05 numeric / 0.03 categorical with its test's p < 0.001)")
         lines += ["    " + ln for ln in _grid(
-            ("column", "population", "Evidently", "ours (raw)", "ours (sketch ref)", "floor",
-             "KS p"), det, {1, 2, 3, 4, 5, 6})]
+            ("column", "population", "Evidently", "ours (auto)", "auto test p",
+             "ours (evidently)", "ours (auto, sketch ref)", "floor", "KS p"), det,
+            {1, 2, 3, 4, 5, 6, 7, 8})]
         warm = [(n, t) for n, t in (("Evidently", s["evidently"]), ("ours", raw),
                                     ("floor", fl)) if t and t.get("warm_up_s") is not None]
         if warm:
@@ -870,13 +923,17 @@ def render(res: dict) -> str:
                              f"{n} {_mb(t['after_load_mb'])}" for n, t in warm))
         busy = [(n, t["others_cores"]) for n, t in (("Evidently", s["evidently"]),
                                                     ("ours", raw),
+                                                    ("ours (evidently)",
+                                                     s.get("ours_raw_evidently")),
                                                     ("ours (sketch ref)", s["ours_summarized"]),
                                                     ("floor", fl))
                 if t and any(x is not None for x in t["others_cores"])]
         if busy:
             lines.append("  other processes' CPU during the timed call (cores, per run): " + "; ".join(
                 f"{n} " + " ".join("?" if x is None else f"{x:.2f}" for x in xs) for n, xs in busy))
-        same = [name for name, t in (("ours raw", raw), ("ours summarized", s["ours_summarized"]),
+        same = [name for name, t in (("ours raw", raw),
+                                     ("ours raw (evidently)", s.get("ours_raw_evidently")),
+                                     ("ours summarized", s["ours_summarized"]),
                                      ("floor", fl)) if t and not t["same_verdicts_every_run"]]
         if same:
             lines.append("  !! verdicts differed between repetitions: " + ", ".join(same))
@@ -886,13 +943,23 @@ def render(res: dict) -> str:
         lines.append("")
     ev_runs = [(k, s["evidently"]) for k, s in summ.items() if s.get("evidently")]
     if ev_runs:
-        lines.append("Evidently ran once per size: " + "; ".join(
-            f"{int(k):,} rows {_secs(t['wall_s'])}, peak RSS {_mb(t['process_peak_mb'])}"
-            for k, t in ev_runs))
-    methods = {k: s["ours_raw"]["methods"] for k, s in summ.items() if s.get("ours_raw")}
-    if methods:
-        lines.append("ours chose: " + "; ".join(f"{int(k):,}: {', '.join(v)}"
-                                                for k, v in methods.items()))
+        lines.append("Evidently ran once per size (minutes each), in this run beside ours: "
+                     + "; ".join(f"{int(k):,} rows {_secs(t['wall_s'])} (CPU "
+                                 f"{_secs(t['cpu_s'])}), peak RSS {_mb(t['process_peak_mb'])}"
+                                 for k, t in ev_runs))
+    lines.append("found (of 5) / false alarms (of 45), by size: " + "; ".join(
+        f"{int(k):,}: " + ", ".join(
+            f"{name} {len(t['found'])}/{len(t['false_alarms'])}"
+            for name, t in (("Evidently", s.get("evidently")), ("auto", s.get("ours_raw")),
+                            ("ours evidently", s.get("ours_raw_evidently")),
+                            ("floor", s.get("floor"))) if t)
+        for k, s in summ.items()))
+    for label, key in (("ours (auto) chose", "ours_raw"),
+                       ("ours (evidently) chose", "ours_raw_evidently")):
+        methods = {k: s[key]["methods"] for k, s in summ.items() if s.get(key)}
+        if methods:
+            lines.append(f"{label}: " + "; ".join(f"{int(k):,}: {', '.join(v)}"
+                                                  for k, v in methods.items()))
     lines.append(f"elapsed {res['elapsed_s'] / 60:.1f} min")
     lines += [f"ERROR {e.splitlines()[0]}" for e in res.get("errors", []) if e]
     return "\n".join(lines)
@@ -911,6 +978,9 @@ def main() -> None:
     ap.add_argument("--reps", type=int, help="repetitions of ours and the floor at every size")
     ap.add_argument("--tools", default="ours,floor,evidently",
                     help="comma-separated: ours,floor,evidently (default all)")
+    ap.add_argument("--presets", default=",".join(PRESETS),
+                    help="ours's method presets, comma-separated: auto,evidently (default "
+                         "both; with a summarized reference only auto runs)")
     ap.add_argument("--python", help="jupyter-mlops's Python (default: this one)")
     ap.add_argument("--peer-python", help="Evidently's Python (default: setup_peer.sh evidently)")
     ap.add_argument("--skip-evidently", action="store_true", help="measure ours and the floor only")

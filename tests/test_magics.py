@@ -317,7 +317,7 @@ BAD_INPUT = [
     ("%track metric x=1 --step many", "invalid int value", "usage: %track metric"),
     ("%track list --filter 'metrics.acc >'", "expected a value", "usage: %track list"),
     ("%track list --filter 'drop table runs'", "unknown field 'drop'", "usage: %track list"),
-    ("%track list --limit -1", "limit must be a non-negative integer", "usage: %track list"),
+    ("%track list --limit -1", "limit must be an integer between 0 and", "usage: %track list"),
     ("%track list -e nosuch", "no experiment named 'nosuch'", "usage: %track list"),
     ("%track compare", "required: runs", "usage: %track compare"),
     ("%track compare nothex", "not a run id", "usage: %track compare"),

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_diabetes, load_wine
 from sklearn.linear_model import LinearRegression, LogisticRegression
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from test_pipelines import notebook
 from webhook import Receiver
 
@@ -74,6 +74,37 @@ def test_training_sketches_are_stored_at_registration_and_need_no_training_data(
     assert reference.predictions is not None and reference.predictions.kind == "numeric"
 
 
+def test_the_sketches_come_from_a_registration_hook_and_a_failing_hook_only_warns(
+        project, mlops, wine, monkeypatch):
+    import ast
+    from importlib.metadata import entry_points
+    from pathlib import Path
+
+    import jupyter_mlops.drift.references as references
+    import jupyter_mlops.registry as registry
+
+    [hook] = [ep for ep in entry_points(group="jupyter_mlops.on_register") if ep.name == "drift"]
+    assert hook.value == "jupyter_mlops.drift.references:on_register"
+    for source in Path(registry.__file__).parent.glob("*.py"):  # registry never imports drift
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                assert "drift" not in (node.module or ""), source
+
+    def boom(version, model):
+        raise RuntimeError("boom")
+
+    hook_itself = references.on_register
+    monkeypatch.setattr(references, "on_register", boom)
+    with pytest.warns(UserWarning, match=r"the registration hook 'drift' failed on wine-clf@1 "
+                                         r"\(boom\)"):
+        version, _ = register(mlops, wine)
+    assert mlops.get_model_version("wine-clf@production").version == version.version == 1
+    assert counts(mlops)["drift_references"] == 0
+    monkeypatch.setattr(references, "on_register", hook_itself)
+    assert mlops.drift_report("wine-clf@production", wine[1]).drifted_columns == []
+    assert counts(mlops)["drift_references"] == 1  # computed on first use instead
+
+
 def test_models_registered_before_drift_get_their_sketches_on_first_use(project, mlops, wine):
     frame, X, _ = wine
     register(mlops, wine)
@@ -117,6 +148,61 @@ def test_monitoring_history_with_performance(backend, mlops, wine):
     again = stored_report(bad.id)
     assert again.drifted_columns == bad.report.drifted_columns
     assert len(again.figure().data) == len(bad.report.figure().data)
+
+
+def test_each_batch_records_its_method_preset_and_a_model_keeps_its_own(backend, mlops, wine):
+    """A model never monitored gets `auto`; after that the preset of its latest batch holds
+    until the caller names another, so alert rules keep the meaning they were written for."""
+    frame, X, y = wine
+    register(mlops, wine)
+    t0 = pd.Timestamp("2026-11-01T00:00:00Z")
+
+    def batch(hour, method=None):
+        return mlops.monitor("wine-clf@production", shifted(X), predictions=y,
+                             timestamp=t0 + pd.Timedelta(hours=hour), method=method)
+
+    first = batch(0)
+    assert first.method == "auto" and first.to_dict()["method"] == "auto"
+    assert {c.method for c in first.report.columns} == {"wasserstein+ks"}
+    assert first.report.to_dict()["method"] == "auto" and "(method auto)" in first.summary()
+    evidently = batch(1, "evidently")
+    assert {c.method for c in evidently.report.columns} == {"ks"}  # Evidently's, at 178 rows
+    kept = batch(2)
+    assert kept.method == "evidently" and kept.report.columns[0].method == "ks"
+    assert kept.report.drifted_columns == evidently.report.drifted_columns
+    assert batch(3, "auto").method == "auto" and batch(4).method == "auto"
+    history = mlops.drift_history("wine-clf")
+    assert list(history.to_frame()["method"]) == ["auto", "evidently", "evidently", "auto", "auto"]
+    assert [b["method"] for b in history.to_dict()["batches"]] == list(history.to_frame().method)
+    from jupyter_mlops.drift.history import monitored_models
+    from jupyter_mlops.drift.monitor import stored_report
+
+    assert monitored_models()["models"][0]["last_method"] == "auto"
+    again = stored_report(kept.id)
+    assert again.method == "evidently" and again.to_dict()["columns"][0]["method"] == "ks"
+
+
+def test_a_store_from_before_presets_keeps_evidently_for_its_batches(backend, mlops, wine):
+    """A store at revision 0008 (no method column) with a monitoring batch, upgraded: the
+    batch reads `evidently`, what it was computed with, and the model goes on with it."""
+    from alembic import command
+
+    from jupyter_mlops.store import get_store, schema
+
+    frame, X, y = wine
+    register(mlops, wine)
+    old = mlops.monitor("wine-clf@production", X, timestamp=pd.Timestamp("2026-11-01", tz="UTC"))
+    store = get_store()
+    with store.engine.connect() as conn:
+        command.downgrade(schema.alembic_config(conn), "0008")
+        conn.commit()
+        assert schema.current_revision(conn) == "0008"
+        assert "method" not in {c["name"] for c in inspect(conn).get_columns("drift_batches")}
+    assert store.upgrade() == ("0008", schema.HEAD)
+    assert list(mlops.drift_history("wine-clf").to_frame()["method"]) == ["evidently"]
+    later = mlops.monitor("wine-clf@production", shifted(X))
+    assert later.method == "evidently" and later.report.columns[0].method == "ks"
+    assert list(mlops.drift_history("wine-clf").to_frame()["id"]) == [old.id, later.id]
 
 
 def test_regression_batches_get_rmse_and_mae(project, mlops):
@@ -223,11 +309,15 @@ def test_the_serving_sample_becomes_one_batch_per_window(project, mlops, wine, c
         sample = rows.assign(prediction=model.predict(rows),
                              timestamp=start + pd.Timedelta(hours=hour, minutes=5))
         record_batch("wine-clf", 1, sample.reset_index(drop=True), "serving")
-    assert main(["monitor", "wine-clf@production", "--window", "1h"]) == 0
+    assert main(["monitor", "wine-clf@production", "--window", "1h", "--method", "evidently"]) == 0
     out = capsys.readouterr().out
-    assert out.count("wine-clf@1 batch") == 2
+    assert out.count("wine-clf@1 batch") == 2 and out.count("(method evidently)") == 2
     history = mlops.drift_history("wine-clf").to_frame()
     assert list(history["rows"]) == [178, 178] and list(history["source"]) == ["serving"] * 2
+    assert list(history["method"]) == ["evidently"] * 2
+    assert main(["drift", "history", "wine-clf", "--format", "json"]) == 0
+    printed = capsys.readouterr().out
+    assert [json.loads(line)["method"] for line in printed.splitlines()] == ["evidently"] * 2
     assert list(history["at"]) == [start + pd.Timedelta("1h"), start + pd.Timedelta("2h")]
     assert history["drifted"].tolist() == [False, True]
     assert history["prediction_drift"].notna().all()
@@ -235,6 +325,9 @@ def test_the_serving_sample_becomes_one_batch_per_window(project, mlops, wine, c
     assert "no complete window" in capsys.readouterr().out
     assert len(mlops.drift_history("wine-clf").to_frame()) == 2
     assert main(["monitor", "wine-clf", "--window", "soon"]) == 2
+    assert main(["monitor", "wine-clf", "--method", "psi"]) == 2
+    assert "monitor takes a drift method preset (auto, evidently), got 'psi'" in (
+        capsys.readouterr().err)
 
 
 def test_bad_input_leaves_the_store_untouched(project, mlops, wine):
@@ -251,6 +344,8 @@ def test_bad_input_leaves_the_store_untouched(project, mlops, wine):
         (lambda: mlops.monitor("ghost@production", X), "no model named 'ghost'"),
         (lambda: mlops.monitor("wine-clf", [1, 2]), "the batch is a DataFrame"),
         (lambda: mlops.monitor("wine-clf", X, timestamp="yesterday-ish"), "is not a time"),
+        (lambda: mlops.monitor("wine-clf", X, method="ks"),
+         r"monitor takes a drift method preset \(auto, evidently\), got 'ks'"),
         (lambda: mlops.add_alert("wine-clf", "drift_share >"), "expected a value"),
         (lambda: mlops.add_alert("wine-clf", "loss > 1"), "unknown field 'loss'"),
         (lambda: mlops.add_alert("wine-clf", "f1 < 0.8", pipeline="ghost"), "ghost"),
@@ -282,16 +377,19 @@ def test_the_drift_magic(ip, mlops, wine, capsys):
     report = ip.run_line_magic("drift", "X moved --columns alcohol,hue --method psi")
     assert report.drifted_columns == ["alcohol", "hue"] and set(report.to_frame().method) == {"psi"}
     assert ip.run_line_magic("drift", "wine-clf@production moved --threshold 0.5").drifted
-    batch = ip.run_line_magic("drift", "monitor wine-clf@production moved --actuals y")
-    assert batch.drifted and "accuracy" in batch.metrics
+    batch = ip.run_line_magic("drift", "monitor wine-clf@production moved --actuals y "
+                                       "--method evidently")
+    assert batch.drifted and "accuracy" in batch.metrics and batch.method == "evidently"
     ip.run_line_magic("drift", 'alert wine-clf "drift_share > 0.9"')
     assert len(mlops.list_alerts("wine-clf", rules=True)) == 1
     history = ip.run_line_magic("drift", "history wine-clf")
-    assert len(history.rows) == 1
+    assert len(history.rows) == 1 and history.rows[0]["method"] == "evidently"
+    assert "<td>evidently</td>" in history._repr_html_()
     for line, message in (("X", "the following arguments are required"),
                           ("ghost@1 X", "no dataset or model named 'ghost'"),
                           ("X ghost@1", "no dataset named 'ghost'"),
                           ("monitor wine-clf nothing", "no variable named 'nothing'"),
+                          ("monitor wine-clf moved --method psi", "takes a drift method preset"),
                           ('alert wine-clf "rows >"', "expected a value")):
         with pytest.raises(UsageError, match=message):
             ip.run_line_magic("drift", line)
@@ -314,8 +412,13 @@ def test_the_drift_cli(project, mlops, wine, tmp_path, capsys):
     assert main(["drift", "report", str(tmp_path / "ref.parquet"), str(tmp_path / "cur.csv"),
                  "--html", str(tmp_path / "r.html")]) == 0
     out = capsys.readouterr().out
-    assert "alcohol" in out and "wasserstein" not in out and "ks" in out
+    assert "alcohol" in out and "wasserstein+ks" in out
     assert (tmp_path / "r.html").stat().st_size > 1_000_000
+    # Evidently's choice for 178 rows: the KS test alone
+    assert main(["drift", "report", str(tmp_path / "ref.parquet"), str(tmp_path / "cur.csv"),
+                 "--method", "evidently"]) == 0
+    out = capsys.readouterr().out
+    assert "alcohol" in out and "wasserstein" not in out and " ks " in out
     assert main(["drift", "report", "wine-clf@production", str(tmp_path / "cur.csv"),
                  "--format", "json", "--fail-on-drift"]) == 1
     assert json.loads(capsys.readouterr().out)["drifted"] is True

@@ -9,16 +9,16 @@ import time
 import pytest
 from webhook import Receiver
 
-BATCH_KEYS = {"id", "at", "version", "source", "rows", "columns", "drifted_columns",
+BATCH_KEYS = {"id", "at", "version", "source", "method", "rows", "columns", "drifted_columns",
               "drift_share", "drifted", "prediction_drift", "prediction_drifted", "accuracy",
               "f1", "roc_auc", "rmse", "mae", "alerts"}
 ALERT_KEYS = {"id", "model", "version", "at", "rule_id", "condition", "reason", "pipeline",
               "pipeline_run_id", "webhook_status", "drift_share", "batch_id", "observed"}
 REPORT_KEYS = {"batch_id", "model", "version", "at", "reference", "current", "reference_rows",
-               "current_rows", "drifted", "drift_share", "dataset_threshold", "drifted_columns",
+               "current_rows", "method", "drifted", "drift_share", "dataset_threshold", "drifted_columns",
                "columns", "figure"}
-COLUMN_KEYS = {"column", "type", "method", "statistic", "threshold", "drifted", "reference",
-               "current", "note"}
+COLUMN_KEYS = {"column", "type", "method", "statistic", "threshold", "pvalue", "alpha", "score",
+               "drifted", "reference", "current", "note"}
 
 
 @pytest.fixture
@@ -66,10 +66,11 @@ async def test_monitored_models(backend, api, monitored):  # one query, on both 
     watched, wine = body["models"]
     assert wine == {"model": "wine-clf", "versions": [1], "batches": 2, "last_at": shifted.at,
                     "last_drift_share": shifted.drift_share, "last_drifted": shifted.drifted,
-                    "alerts": 1, "rules": 1}
+                    "last_method": "auto", "alerts": 1, "rules": 1}
     assert wine["last_drift_share"] > 0.1
     assert watched == {"model": "watched", "versions": [], "batches": 0, "last_at": None,
-                       "last_drift_share": None, "last_drifted": None, "alerts": 0, "rules": 1}
+                       "last_drift_share": None, "last_drifted": None, "last_method": None,
+                       "alerts": 0, "rules": 1}
 
 
 async def test_one_models_history_rules_alerts_and_last_report(backend, api, monitored):
@@ -83,6 +84,7 @@ async def test_one_models_history_rules_alerts_and_last_report(backend, api, mon
     assert history["rules"] == body["rules"]
     assert [b["id"] for b in history["batches"]] == [clean.id, shifted.id]  # oldest first
     assert set(history["batches"][0]) == BATCH_KEYS
+    assert [b["method"] for b in history["batches"]] == ["auto", "auto"]
     assert [b["alerts"] for b in history["batches"]] == [0, 1]
     assert history["batches"][1]["f1"] == pytest.approx(shifted.metrics["f1"])
     assert {t.get("name") for t in body["figure"]["data"]} >= {"v1 drift share", "alert"}
@@ -102,7 +104,8 @@ async def test_one_models_history_rules_alerts_and_last_report(backend, api, mon
     assert set(report) == REPORT_KEYS
     assert (report["batch_id"], report["model"], report["version"]) == (shifted.id, "wine-clf", 1)
     assert sorted(report["drifted_columns"]) == ["alcohol", "proline"]
-    assert set(report["columns"][0]) == COLUMN_KEYS
+    assert set(report["columns"][0]) == COLUMN_KEYS and report["method"] == "auto"
+    assert report["columns"][0]["method"] == "wasserstein+ks"
     assert {c["column"]: c["drifted"] for c in report["columns"]}["alcohol"] is True
     assert report["figure"]["data"] and report["figure"]["layout"]
 

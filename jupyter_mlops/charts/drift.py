@@ -10,98 +10,63 @@ if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
 
-    from ..drift.report import DriftReport
-    from ..drift.sketch import Sketch
-
 MAX_DISTRIBUTIONS = 6
-MAX_LEVELS = 15
-BINS = 30
 DRIFT, STEADY, REFERENCE, CURRENT = "#d62728", "#2ca02c", "#1f77b4", "#ff7f0e"
 
 
-def _score(statistic: float, threshold: float, pvalue: bool) -> float:
-    """How far past its threshold a column is: 1 at the threshold, above 1 drifted (p-values
-    on a log scale, so a p of 1e-6 against 0.05 reads as about 4.6)."""
-    if statistic is None or not math.isfinite(statistic):
-        return float("nan")
-    if pvalue:
-        p = max(statistic, 1e-300)
-        return math.log(p) / math.log(threshold) if 0 < threshold < 1 else float("nan")
-    return statistic / threshold if threshold > 0 else float("inf") if statistic > 0 else 0.0
+def _hover(bar: dict[str, Any]) -> str:
+    """One column's figures as hover text: the statistic against its threshold, the test's
+    p-value against its level when there is one, the note."""
+    def num(v: float | None) -> str:
+        return "—" if v is None else f"{v:.4g}"
+
+    text = f"{bar['method']} = {num(bar['statistic'])} (threshold {num(bar['threshold'])})"
+    if bar.get("alpha") is not None:
+        text += f"<br>test p = {num(bar.get('pvalue'))} (below {num(bar['alpha'])} to drift)"
+    return text + (f"<br>{bar['note']}" if bar["note"] else "")
 
 
-def _distribution(ref: Sketch, cur: Sketch) -> tuple[list, list, list, str]:
-    """(x, reference shares, current shares, axis kind) on common bins or levels."""
-    import numpy as np
-
-    if ref.kind == "categorical" or (ref.counts is not None and cur.counts is not None
-                                     and len(set(ref.counts) | set(cur.counts)) <= MAX_LEVELS):
-        levels = sorted(set(ref.counts) | set(cur.counts),
-                        key=lambda k: -(ref.counts.get(k, 0) + cur.counts.get(k, 0)))[:MAX_LEVELS]
-        return ([str(k) for k in levels],
-                [ref.counts.get(k, 0) / max(ref.n, 1) for k in levels],
-                [cur.counts.get(k, 0) / max(cur.n, 1) for k in levels], "category")
-    lo = min(v for v in (ref.min, cur.min) if v is not None)
-    hi = max(v for v in (ref.max, cur.max) if v is not None)
-    if hi <= lo:
-        return [lo], [1.0 if ref.n else 0.0], [1.0 if cur.n else 0.0], "linear"
-    edges = np.linspace(lo, hi, BINS + 1)
-
-    def shares(s: Sketch) -> list[float]:
-        if not s.n:
-            return [0.0] * BINS
-        return np.diff(np.concatenate([[0.0], s.cdf(edges[1:-1], strict=True), [1.0]])).tolist()
-
-    return ((edges[:-1] + edges[1:]) / 2).tolist(), shares(ref), shares(cur), "linear"
-
-
-def report_figure(report: DriftReport) -> go.Figure:
-    """Row 1: each column's score against its threshold (bars, red when drifted). Then one
-    panel per drifted column (the most drifted first, at most 6): reference vs current."""
+def report_figure(title: str, bars: list[dict[str, Any]], panels: list[dict[str, Any]],
+                  labels: tuple[str, str]) -> go.Figure:
+    """Row 1: each column's score (`bars`: column, method, statistic, threshold, pvalue,
+    alpha, score — 1 at the threshold —, drifted, note), red when drifted. Then one panel a
+    column of `panels` (column, x, reference and current shares, axis "category" or "linear";
+    at most MAX_DISTRIBUTIONS, in the order given): the two samples' distributions."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    from ..drift.methods import get_method
-
-    cols = report.columns
-    scores = [_score(c.statistic, c.threshold, get_method(c.method).pvalue) for c in cols]
-    drifted = sorted((c for c in cols if c.drifted and c.reference["n"] and c.current["n"]),
-                     key=lambda c: -(scores[cols.index(c)] if math.isfinite(
-                         scores[cols.index(c)]) else 1e9))[:MAX_DISTRIBUTIONS]
-    panels = len(drifted)
-    grid = (panels + 1) // 2
+    panels = panels[:MAX_DISTRIBUTIONS]
+    grid = (len(panels) + 1) // 2
     specs = [[{"colspan": 2}, None]] + [[{}, {}] for _ in range(grid)]
-    titles = ["score ÷ threshold (a column drifts at 1)"] + [c.column for c in drifted]
+    titles = ["score ÷ threshold (a column drifts at 1)"] + [p["column"] for p in panels]
     # pixels: the score row 260, each row of distributions 260, room for rotated names
     height = 120 + 260 * (1 + grid) + 110 * (grid > 0) + 40 * max(grid - 1, 0)
     fig = make_subplots(rows=1 + grid, cols=2, specs=specs, subplot_titles=titles,
                         vertical_spacing=(150 / height) if grid else 0.05)
     fig.add_trace(go.Bar(
-        x=[c.column for c in cols], y=[s if math.isfinite(s) else None for s in scores],
-        marker={"color": [DRIFT if c.drifted else STEADY for c in cols]}, showlegend=False,
-        customdata=[[c.method, c.statistic, c.threshold, c.note] for c in cols],
-        hovertemplate="%{x}<br>%{customdata[0]} = %{customdata[1]:.4g} "
-                      "(threshold %{customdata[2]})<br>%{customdata[3]}<extra></extra>"),
-        row=1, col=1)
+        x=[b["column"] for b in bars],
+        y=[b["score"] if b["score"] is not None and math.isfinite(b["score"]) else None
+           for b in bars],
+        marker={"color": [DRIFT if b["drifted"] else STEADY for b in bars]}, showlegend=False,
+        text=[_hover(b) for b in bars], textposition="none",
+        hovertemplate="%{x}<br>%{text}<extra></extra>"), row=1, col=1)
     fig.add_hline(y=1.0, line={"dash": "dash", "color": "#888"}, row=1, col=1)
     fig.update_yaxes(type="log", dtick=1, row=1, col=1)
     fig.update_xaxes(tickangle=-40, row=1, col=1)
-    for i, col in enumerate(drifted):
-        x, p, q, axis = _distribution(report.reference.columns[col.column],
-                                      report.current.columns[col.column])
+    for i, panel in enumerate(panels):
         row, colno = 2 + i // 2, 1 + i % 2
-        for label, shares, colour in ((report.labels[0], p, REFERENCE),
-                                      (report.labels[1], q, CURRENT)):
-            fig.add_trace(go.Bar(x=x, y=shares, name=label, marker={"color": colour},
+        for label, shares, colour in ((labels[0], panel["reference"], REFERENCE),
+                                      (labels[1], panel["current"], CURRENT)):
+            fig.add_trace(go.Bar(x=panel["x"], y=shares, name=label, marker={"color": colour},
                                  opacity=0.6, legendgroup=label, showlegend=i == 0,
                                  hovertemplate="%{x}: %{y:.1%}<extra>" + label + "</extra>"),
                           row=row, col=colno)
-        if axis == "category":
+        if panel["axis"] == "category":
             fig.update_xaxes(type="category", row=row, col=colno)
         fig.update_yaxes(tickformat=".0%", row=row, col=colno)
     fig.update_layout(barmode="overlay", height=height, template="plotly_white",
                       margin={"l": 50, "r": 10, "t": 50, "b": 40},
-                      title={"text": report.summary(), "font": {"size": 13}},
+                      title={"text": title, "font": {"size": 13}},
                       legend={"orientation": "h", "y": -0.08})
     return fig
 

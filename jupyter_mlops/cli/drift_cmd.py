@@ -19,7 +19,9 @@ def add(sub) -> None:
     report.add_argument("current", help="DATASET@N or a parquet/CSV file")
     report.add_argument("--columns", help="comma-separated columns (default: the reference's)")
     report.add_argument("--method", default="auto",
-                        help="auto, wasserstein, ks, jensenshannon, chisquare, z or psi")
+                        help="a preset, auto (default) or evidently, or one method: "
+                             "wasserstein+ks, jensenshannon+chi2, wasserstein, ks, "
+                             "jensenshannon, chisquare, z or psi")
     report.add_argument("--threshold", type=float, help="one threshold for every column")
     report.add_argument("--html", metavar="PATH", help="also write a self-contained HTML report")
     report.add_argument("--format", choices=["table", "json", "csv"], default="table")

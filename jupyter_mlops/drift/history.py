@@ -20,9 +20,9 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 METRICS = ("accuracy", "f1", "roc_auc", "rmse", "mae")
-COLUMNS = ["id", "at", "version", "source", "rows", "columns", "drifted_columns",
-           "drift_share", "drifted", "prediction_drift", "prediction_drifted", *METRICS,
-           "alerts"]
+STORED = ["id", "at", "version", "source", "method", "rows", "columns", "drifted_columns",
+          "drift_share", "drifted", "prediction_drift", "prediction_drifted"]
+COLUMNS = [*STORED, *METRICS, "alerts"]
 
 
 @dataclass
@@ -68,7 +68,8 @@ class DriftHistory:
 
 def drift_history(model_ref: str, limit: int = 1000) -> DriftHistory:
     """Every monitoring batch of a model (or of one version, `name@3` / `name@alias`), with
-    drift, prediction drift, performance and the alerts raised, oldest first."""
+    the drift method preset it was computed with, drift, prediction drift, performance and the
+    alerts raised, oldest first."""
     from ..registry.versions import get_model_version
 
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
@@ -97,14 +98,15 @@ def drift_history(model_ref: str, limit: int = 1000) -> DriftHistory:
     rows = []
     for b in reversed(batches):
         metrics = json.loads(b["metrics"])
-        rows.append({**{k: b[k] for k in COLUMNS[:11]},
+        rows.append({**{k: b[k] for k in STORED},
                      **{m: metrics.get(m) for m in METRICS}, "alerts": per_batch.get(b["id"], 0)})
     return DriftHistory(parsed.name, rows, alerts, rules)
 
 
 def monitored_models() -> dict[str, Any]:
     """Every model with a monitoring batch or an active alert rule: versions monitored,
-    batches, the last batch's drift share and verdict, alerts raised, active rules."""
+    batches, the last batch's drift share, verdict and method preset, alerts raised, active
+    rules."""
     from sqlalchemy import func
 
     from ..store.tables import alert_rules, alerts
@@ -120,13 +122,13 @@ def monitored_models() -> dict[str, Any]:
                 .order_by(drift_batches.c.model_id, drift_batches.c.version)):
             versions.setdefault(model_id, []).append(version)
         ranked = select(drift_batches.c.model_id, drift_batches.c.drift_share,
-                        drift_batches.c.drifted,
+                        drift_batches.c.drifted, drift_batches.c.method,
                         func.row_number().over(
                             partition_by=drift_batches.c.model_id,
                             order_by=(drift_batches.c.at.desc(), drift_batches.c.id.desc()),
                         ).label("n")).subquery()
         last = {r.model_id: r for r in conn.execute(
-            select(ranked.c.model_id, ranked.c.drift_share, ranked.c.drifted)
+            select(ranked.c.model_id, ranked.c.drift_share, ranked.c.drifted, ranked.c.method)
             .where(ranked.c.n == 1))}
         raised = dict(conn.execute(
             select(drift_batches.c.model_id, func.count(alerts.c.id)).select_from(alerts)
@@ -146,5 +148,6 @@ def monitored_models() -> dict[str, Any]:
                     "last_at": summary.last_at if summary else None,
                     "last_drift_share": latest.drift_share if latest else None,
                     "last_drifted": latest.drifted if latest else None,
+                    "last_method": latest.method if latest else None,
                     "alerts": raised.get(model_id, 0), "rules": rules.get(model_id, 0)})
     return {"models": out}

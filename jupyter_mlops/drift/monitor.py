@@ -20,7 +20,7 @@ from .. import refs
 from ..errors import MLOpsUsageError
 from ..store import get_store
 from ..store.tables import drift_batches, models
-from .methods import choose, get_method
+from .methods import PRESETS, choose, get_method
 from .report import ColumnDrift, DriftReport, drift_report
 from .sketch import Reference, sketch_series
 
@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class MonitoringBatch:
-    """What `monitor` returns: the stored batch's figures, its report and the alerts it
-    raised (each with the pipeline run it queued)."""
+    """What `monitor` returns: the stored batch's figures, its report, the alerts it raised
+    (each with the pipeline run it queued), and the method preset it was computed with."""
 
     id: int
     model: str
@@ -45,6 +45,7 @@ class MonitoringBatch:
     prediction_drifted: bool | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    method: str = "auto"
 
     @property
     def drift_share(self) -> float:
@@ -65,7 +66,8 @@ class MonitoringBatch:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "model": self.model, "version": self.version, "at": self.at,
-                "rows": self.rows, "drift_share": self.drift_share, "drifted": self.drifted,
+                "rows": self.rows, "method": self.method, "drift_share": self.drift_share,
+                "drifted": self.drifted,
                 "drifted_columns": self.report.drifted_columns,
                 "prediction_drift": self.prediction_drift,
                 "prediction_drifted": self.prediction_drifted, "metrics": self.metrics,
@@ -80,8 +82,8 @@ class MonitoringBatch:
         alerts = "".join(f"\nALERT {a['condition']!r}: {a['reason']}"
                          + (f" → pipeline {a['pipeline']} queued ({a['pipeline_run_id'][:8]})"
                             if a["pipeline_run_id"] else "") for a in self.alerts)
-        return (f"{self.model}@{self.version} batch {self.id}: {self.rows:,} rows, "
-                f"{self.report.summary()}{pred}{'; ' + perf if perf else ''}{alerts}")
+        return (f"{self.model}@{self.version} batch {self.id} (method {self.method}): "
+                f"{self.rows:,} rows, {self.report.summary()}{pred}{'; ' + perf if perf else ''}{alerts}")
 
     def _repr_html_(self) -> str:
         head, *rest = self.summary().split("\n")
@@ -176,12 +178,16 @@ def performance(task: str, actuals: pd.Series, predictions: pd.Series, model: An
 def monitor(model_ref: str, batch: pd.DataFrame, predictions: Any = None, actuals: Any = None,
             timestamp: Any = None, source: str = "api",
             window: tuple[float, float] | None = None,
-            allow_pickle: bool | None = None) -> MonitoringBatch:
+            allow_pickle: bool | None = None, method: str | None = None) -> MonitoringBatch:
     """Record one monitoring batch of `model_ref` ("clf@production"): drift of `batch`'s
     inputs against the training sketches stored at registration, prediction drift (given
     `predictions`), and performance (given `actuals`; the model is then loaded, a pickle one
     only with `allow_pickle`, as in `load_model`). Alert rules are checked; a breach queues
-    its pipeline and calls its webhook."""
+    its pipeline and calls its webhook.
+
+    `method` is the drift preset ("auto" or "evidently"); by default the preset of the
+    model's last recorded batch, so its alert rules keep their meaning, and "auto" for a
+    model never monitored. The batch records the preset it was computed with."""
     import pandas as pd
 
     from ..registry.versions import get_model_version
@@ -192,12 +198,16 @@ def monitor(model_ref: str, batch: pd.DataFrame, predictions: Any = None, actual
                               f"{type(batch).__name__}")
     if not len(batch):
         raise MLOpsUsageError("the batch has no rows")
+    if method is not None and method not in PRESETS:
+        raise MLOpsUsageError(f"monitor takes a drift method preset ({', '.join(PRESETS)}), "
+                              f"got {method!r}: per-column methods are for drift_report")
     at = epoch(timestamp)
     preds = _series(predictions, len(batch), "predictions")
     truth = _series(actuals, len(batch), "actuals")
     version = get_model_version(model_ref)
+    preset = method or last_method(version.name) or "auto"
     reference = model_reference(version)
-    report = drift_report(reference, batch, columns=list(reference.columns))
+    report = drift_report(reference, batch, columns=list(reference.columns), method=preset)
     report.labels = (f"{version.ref} training data", f"batch at {_iso(at)}")
     model = None
     if truth is not None:
@@ -209,19 +219,29 @@ def monitor(model_ref: str, batch: pd.DataFrame, predictions: Any = None, actual
     if preds is not None and reference.predictions is not None:
         pred_sketch = sketch_series(preds.rename("prediction"))
         if pred_sketch.kind == reference.predictions.kind and pred_sketch.n:
-            method = get_method(choose(reference.predictions, pred_sketch))
-            stat = method.fn(reference.predictions, pred_sketch)
+            chosen = get_method(choose(reference.predictions, pred_sketch, preset))
+            stat, p = chosen.measure(reference.predictions, pred_sketch)
             pred_stat = stat if math.isfinite(stat) else None
-            pred_drifted = method.drifted(stat, method.threshold)
+            pred_drifted = chosen.drifted(stat, chosen.threshold, p)
     metrics = {}
     if truth is not None:
         metrics = performance(_task(version, reference, preds), truth, preds, model,
                               batch[list(reference.columns)])
     result = MonitoringBatch(0, version.name, version.version, at, len(batch), report,
-                             pred_stat, pred_drifted, metrics)
+                             pred_stat, pred_drifted, metrics, method=preset)
     report.current.predictions = pred_sketch
     _store(result, source, window)
     return result
+
+
+def last_method(model: str) -> str | None:
+    """The method preset of the model's latest batch (None: never monitored)."""
+    with get_store().read() as conn:
+        return conn.execute(
+            select(drift_batches.c.method).join(models, models.c.id == drift_batches.c.model_id)
+            .where(models.c.name == model)
+            .order_by(drift_batches.c.at.desc(), drift_batches.c.id.desc()).limit(1)
+        ).scalar()
 
 
 def _iso(at: float) -> str:
@@ -247,18 +267,19 @@ def _store(result: MonitoringBatch, source: str, window: tuple[float, float] | N
             drifted_columns=len(report.drifted_columns), drift_share=report.drift_share,
             drifted=report.drifted, prediction_drift=result.prediction_drift,
             prediction_drifted=result.prediction_drifted, metrics=json.dumps(result.metrics),
-            report_digest=digest, method="evidently", created_at=time.time())).inserted_primary_key[0]
+            report_digest=digest, method=result.method, created_at=time.time())).inserted_primary_key[0]
         raised = breaches(conn, model_id, result.id, result.values())
     result.alerts = [alert for alert, _url in raised]
     notify(raised)
 
 
 def get_batch(batch_id: int, model: str | None = None) -> dict[str, Any]:
-    """A stored batch's row (id, model, version, at, report_digest), of `model` if named."""
+    """A stored batch's row (id, model, version, at, method, report_digest), of `model` if
+    named."""
     from ..errors import NotFoundError
 
     query = (select(drift_batches.c.id, models.c.name.label("model"), drift_batches.c.version,
-                    drift_batches.c.at, drift_batches.c.report_digest)
+                    drift_batches.c.at, drift_batches.c.method, drift_batches.c.report_digest)
              .join(models, models.c.id == drift_batches.c.model_id)
              .where(drift_batches.c.id == batch_id))
     with get_store().read() as conn:
@@ -280,21 +301,20 @@ def stored_report(batch_id: int) -> DriftReport:
     row = get_batch(batch_id)
     payload = json.loads(get_store().artifacts.get_bytes(row["report_digest"]))
     data = payload["report"]
-    columns = [ColumnDrift(c["column"], c["type"], c["method"],
-                           float("nan") if c["statistic"] is None else c["statistic"],
-                           c["threshold"], c["drifted"], c["reference"], c["current"], c["note"])
-               for c in data["columns"]]
+    columns = [ColumnDrift.from_dict(c) for c in data["columns"]]
     reference = model_reference(get_model_version(f"{row['model']}@{row['version']}"))
     current = Reference.from_bytes(base64.b64decode(payload["current"]))
     return DriftReport(columns, reference, current, data["dataset_threshold"],
-                       (data["reference"], data["current"]))
+                       (data["reference"], data["current"]), row["method"])
 
 
 def monitor_serving(model_ref: str, window: str | float = "1h", include_current: bool = False,
-                    now: float | None = None) -> list[MonitoringBatch]:
+                    now: float | None = None, method: str | None = None
+                    ) -> list[MonitoringBatch]:
     """Turn the scoring server's sample of `model_ref` (a model, or one version or alias of it)
     into one monitoring batch per `window` of time, for every window not yet monitored
-    (the one still open only with `include_current`)."""
+    (the one still open only with `include_current`), with the drift preset `method` (as
+    `monitor`: by default the one of the model's last batch)."""
     from ..pipelines.spec import seconds
     from ..registry.versions import get_model_version
     from ..serving.samples import PREDICTION, TIMESTAMP, monitoring_data
@@ -305,6 +325,9 @@ def monitor_serving(model_ref: str, window: str | float = "1h", include_current:
         raise MLOpsUsageError(str(exc)) from None
     if not width or width <= 0:
         raise MLOpsUsageError(f"the window must be positive, got {window!r}")
+    if method is not None and method not in PRESETS:
+        raise MLOpsUsageError(f"monitor takes a drift method preset ({', '.join(PRESETS)}), "
+                              f"got {method!r}")
     parsed = refs.parse(model_ref)
     only = None
     if parsed.version is not None or parsed.alias or parsed.latest or parsed.digest:
@@ -339,5 +362,6 @@ def monitor_serving(model_ref: str, window: str | float = "1h", include_current:
         inputs = part.drop(columns=[PREDICTION, TIMESTAMP, "version", "source", "_window"])
         out.append(monitor(f"{parsed.name}@{number}", inputs.reset_index(drop=True),
                            predictions=part[PREDICTION].reset_index(drop=True), timestamp=end,
-                           source="serving", window=(float(start), float(end))))
+                           source="serving", window=(float(start), float(end)),
+                           method=method))
     return out

@@ -1,6 +1,7 @@
 """References by name: the stored sketches of a dataset version, or of a model version's
-training data and predictions (captured at registration, or on first use for models
-registered before drift existed). Each is computed once and kept in `drift_references`."""
+training data and predictions (captured at registration by the `on_register` hook, or on first
+use for models registered before drift existed). Each is computed once and kept in
+`drift_references`."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import refs
-from ..errors import MLOpsUsageError, NotFoundError
+from ..errors import MLOpsError, MLOpsUsageError, NotFoundError
 from ..store import get_store
 from ..store.tables import datasets, drift_references, models
 from .sketch import Reference, summarize
@@ -82,6 +83,24 @@ def model_reference(version: ModelVersion) -> Reference:
     return reference
 
 
+def on_register(version: ModelVersion, model: Any) -> None:
+    """The registration hook (entry point `jupyter_mlops.on_register`): store the new
+    version's training sketches and its predictions on them now, so that monitoring never
+    needs the training data again. Without recorded training data there is nothing to do."""
+    if not version.training_data:
+        return
+    try:
+        reference = training_reference(version.training_data, version.signature,
+                                       f"model {version.name}", model=model)
+    except MLOpsError as exc:
+        warnings.warn(f"drift statistics of {version.name!r}'s training data were not captured "
+                      f"({exc}); they will be computed when first needed", UserWarning,
+                      stacklevel=4)
+        return
+    if reference is not None:
+        _save("model", version.name, version.version, reference)
+
+
 def training_reference(training_data: str | None, signature: Any, label: str,
                        model: Any = None, version: ModelVersion | None = None
                        ) -> Reference | None:
@@ -117,24 +136,14 @@ def _load(kind: str, name: str, version: int) -> Reference | None:
     return None if digest is None else Reference.from_bytes(store.artifacts.get_bytes(digest))
 
 
-def put_reference(reference: Reference) -> str:
-    """Store the sketches' bytes (content-addressed); their digest."""
-    digest, _ = get_store().artifacts.put_bytes(reference.to_bytes())
-    return digest
-
-
-def insert_reference(conn: Any, kind: str, name: str, version: int, digest: str,
-                     reference: Reference) -> None:
-    """The row naming a reference's blob, inside the caller's transaction."""
-    conn.execute(drift_references.insert().values(
-        kind=kind, name=name, version=version, blob_digest=digest, rows=reference.rows,
-        columns=len(reference.columns), created_at=time.time()))
-
-
 def _save(kind: str, name: str, version: int, reference: Reference) -> None:
-    digest = put_reference(reference)
+    """Store the sketches' bytes (content-addressed) and the row naming them."""
+    store = get_store()
+    digest, _ = store.artifacts.put_bytes(reference.to_bytes())
     try:
-        with get_store().write(kind, name, "drift reference") as conn:
-            insert_reference(conn, kind, name, version, digest, reference)
+        with store.write(kind, name, "drift reference") as conn:
+            conn.execute(drift_references.insert().values(
+                kind=kind, name=name, version=version, blob_digest=digest, rows=reference.rows,
+                columns=len(reference.columns), created_at=time.time()))
     except IntegrityError:
         pass  # another process stored the same sketches first

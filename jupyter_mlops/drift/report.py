@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MLOpsUsageError
-from .methods import Method, choose, get_method
+from .methods import PRESETS, Method, choose, choose_empty, get_method
 from .sketch import OTHER, Reference, Sketch, is_datetime, is_numeric, summarize
 
 if TYPE_CHECKING:
@@ -18,11 +18,15 @@ if TYPE_CHECKING:
 
 DATASET_THRESHOLD = 0.5  # the dataset drifted when this share of its columns drifted
 MISSING_THRESHOLD = 0.1  # a column drifted when its share of missing values moved this much
+BINS = 30  # a drifted numeric column's distributions are drawn on this many equal bins
+MAX_LEVELS = 15  # … and a categorical one's at most this many most frequent levels
 
 
 @dataclass
 class ColumnDrift:
-    """One column's verdict: the method, its statistic and threshold, and what was seen."""
+    """One column's verdict: the method, its statistic and threshold (and, for a method with
+    a test, the test's p-value and level), how far past the threshold (`score`: 1 at it,
+    above 1 drifted) and what was seen."""
 
     column: str
     type: str
@@ -33,12 +37,32 @@ class ColumnDrift:
     reference: dict[str, Any]
     current: dict[str, Any]
     note: str = ""
+    pvalue: float | None = None
+    alpha: float | None = None
+    score: float = float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         return {"column": self.column, "type": self.type, "method": self.method,
                 "statistic": _finite(self.statistic), "threshold": self.threshold,
-                "drifted": self.drifted, "reference": _clean(self.reference),
-                "current": _clean(self.current), "note": self.note}
+                "pvalue": _finite(self.pvalue), "alpha": self.alpha,
+                "score": _finite(self.score), "drifted": self.drifted,
+                "reference": _clean(self.reference), "current": _clean(self.current),
+                "note": self.note}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ColumnDrift:
+        """Back from `to_dict`, for a stored report. One stored before scores existed gets
+        its score computed again (NaN when its method is no longer installed)."""
+        statistic = float("nan") if data["statistic"] is None else data["statistic"]
+        pvalue, score = data.get("pvalue"), data.get("score")
+        if "score" not in data:
+            try:
+                score = get_method(data["method"]).score(statistic, data["threshold"], pvalue)
+            except MLOpsUsageError:
+                score = None
+        return cls(data["column"], data["type"], data["method"], statistic, data["threshold"],
+                   data["drifted"], data["reference"], data["current"], data["note"], pvalue,
+                   data.get("alpha"), float("nan") if score is None else score)
 
 
 @dataclass
@@ -51,6 +75,7 @@ class DriftReport:
     current: Reference
     dataset_threshold: float = DATASET_THRESHOLD
     labels: tuple[str, str] = ("reference", "current")
+    method: str | dict[str, str] = "auto"
     _figure: Any = field(default=None, repr=False)
 
     @property
@@ -73,34 +98,47 @@ class DriftReport:
                 f"({self.current.rows:,} rows)")
 
     def to_frame(self) -> pd.DataFrame:
-        """One row a column: type, method, statistic, threshold, drifted, summaries, note."""
+        """One row a column: type, method, statistic, threshold, the test's p-value and level
+        (methods with a test), drifted, summaries, note."""
         import pandas as pd
 
         rows = [{"column": c.column, "type": c.type, "method": c.method,
-                 "statistic": c.statistic, "threshold": c.threshold, "drifted": c.drifted,
+                 "statistic": c.statistic, "threshold": c.threshold,
+                 "pvalue": float("nan") if c.pvalue is None else c.pvalue,
+                 "alpha": float("nan") if c.alpha is None else c.alpha, "drifted": c.drifted,
                  "reference": _describe(c.reference), "current": _describe(c.current),
                  "missing_reference": _share(c.reference), "missing_current": _share(c.current),
                  "note": c.note} for c in self.columns]
         return pd.DataFrame(rows, columns=["column", "type", "method", "statistic", "threshold",
-                                           "drifted", "reference", "current",
+                                           "pvalue", "alpha", "drifted", "reference", "current",
                                            "missing_reference", "missing_current", "note"])
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: the verdict and every column's result."""
         return {"reference": self.labels[0], "current": self.labels[1],
                 "reference_rows": self.reference.rows, "current_rows": self.current.rows,
-                "drifted": self.drifted, "drift_share": self.drift_share,
+                "method": self.method, "drifted": self.drifted, "drift_share": self.drift_share,
                 "dataset_threshold": self.dataset_threshold,
                 "drifted_columns": self.drifted_columns,
                 "columns": [c.to_dict() for c in self.columns]}
 
     def figure(self) -> go.Figure:
         """Per-column scores against their thresholds, and reference-vs-current distributions
-        of the drifted columns (built once, then reused)."""
+        of the most drifted columns (built once, then reused)."""
         if self._figure is None:
-            from ..charts.drift import report_figure
+            from ..charts.drift import MAX_DISTRIBUTIONS, report_figure
 
-            self._figure = report_figure(self)
+            bars = [{"column": c.column, "method": c.method, "statistic": _finite(c.statistic),
+                     "threshold": c.threshold, "pvalue": _finite(c.pvalue), "alpha": c.alpha,
+                     "score": _finite(c.score), "drifted": c.drifted, "note": c.note}
+                    for c in self.columns]
+            shown = sorted((c for c in self.columns
+                            if c.drifted and c.reference["n"] and c.current["n"]),
+                           key=lambda c: -(c.score if math.isfinite(c.score) else 1e9))
+            panels = [{"column": c.column, **_distribution(self.reference.columns[c.column],
+                                                           self.current.columns[c.column])}
+                      for c in shown[:MAX_DISTRIBUTIONS]]
+            self._figure = report_figure(self.summary(), bars, panels, self.labels)
         return self._figure
 
     def save_html(self, path: str | Path) -> Path:
@@ -124,7 +162,36 @@ class DriftReport:
         return f"<DriftReport {self.summary()}>"
 
 
-def _finite(value: float) -> float | None:
+def _distribution(ref: Sketch, cur: Sketch) -> dict[str, Any]:
+    """What a chart draws of one column: `x` (levels, or the centres of BINS equal bins over
+    both samples' range), each sample's share there, and the axis kind."""
+    import numpy as np
+
+    if ref.kind == "categorical" or (ref.counts is not None and cur.counts is not None
+                                     and len(set(ref.counts) | set(cur.counts)) <= MAX_LEVELS):
+        levels = sorted(set(ref.counts) | set(cur.counts),
+                        key=lambda k: -(ref.counts.get(k, 0) + cur.counts.get(k, 0)))[:MAX_LEVELS]
+        return {"x": [str(k) for k in levels],
+                "reference": [ref.counts.get(k, 0) / max(ref.n, 1) for k in levels],
+                "current": [cur.counts.get(k, 0) / max(cur.n, 1) for k in levels],
+                "axis": "category"}
+    lo = min(v for v in (ref.min, cur.min) if v is not None)
+    hi = max(v for v in (ref.max, cur.max) if v is not None)
+    if hi <= lo:
+        return {"x": [lo], "reference": [1.0 if ref.n else 0.0],
+                "current": [1.0 if cur.n else 0.0], "axis": "linear"}
+    edges = np.linspace(lo, hi, BINS + 1)
+
+    def shares(s: Sketch) -> list[float]:
+        if not s.n:
+            return [0.0] * BINS
+        return np.diff(np.concatenate([[0.0], s.cdf(edges[1:-1], strict=True), [1.0]])).tolist()
+
+    return {"x": ((edges[:-1] + edges[1:]) / 2).tolist(), "reference": shares(ref),
+            "current": shares(cur), "axis": "linear"}
+
+
+def _finite(value: float | None) -> float | None:
     return None if value is None or (isinstance(value, float) and not math.isfinite(value)) \
         else value
 
@@ -213,10 +280,12 @@ def drift_report(reference: Any, current: Any, columns: list[str] | None = None,
     """Drift of `current` (a DataFrame or "dataset@N") against `reference` (a DataFrame,
     "dataset@N", or "model@alias": its training data's sketches stored at registration).
 
-    `method` and `threshold` apply to every column or, as dicts, per column ("auto" picks as
-    Evidently does). A column also drifts when its share of missing values moves by
-    `missing_threshold` or more; the dataset drifts when `dataset_threshold` of its columns
-    do. Bad input raises one MLOpsUsageError before anything is computed."""
+    `method` (a preset, "auto" or "evidently", or a method's name) and `threshold` apply to
+    every column or, as dicts, per column: "auto" asks for an effect that matters and a test
+    that rejects, "evidently" picks as Evidently does (docs/drift.md). A column also drifts
+    when its share of missing values moves by `missing_threshold` or more; the dataset
+    drifts when `dataset_threshold` of its columns do. Bad input raises one MLOpsUsageError
+    before anything is computed."""
     import pandas as pd
 
     if isinstance(columns, str):
@@ -239,7 +308,7 @@ def drift_report(reference: Any, current: Any, columns: list[str] | None = None,
                               f"{', '.join(absent)}, which the reference has")
     methods = _per_column(method, names, "method")
     thresholds = _per_column(threshold, names, "threshold")
-    chosen: dict[str, Method | None] = {}
+    chosen: dict[str, Method | str] = {}
     for name in names:
         ref_kind = ref.columns[name].kind
         if isinstance(cur_data, pd.DataFrame):
@@ -248,8 +317,8 @@ def drift_report(reference: Any, current: Any, columns: list[str] | None = None,
                 raise MLOpsUsageError(f"column {name!r} is {ref_kind} in the reference but "
                                       f"{kind} in the current data")
         wanted = methods[name] or "auto"
-        chosen[name] = None if wanted == "auto" else get_method(wanted)
-        if chosen[name] is not None and ref_kind not in chosen[name].kinds:
+        chosen[name] = wanted if wanted in PRESETS else get_method(wanted)
+        if isinstance(chosen[name], Method) and ref_kind not in chosen[name].kinds:
             raise MLOpsUsageError(f"method {wanted!r} does not apply to the {ref_kind} column "
                                   f"{name!r} (it takes {', '.join(chosen[name].kinds)} columns)")
         limit = thresholds[name]
@@ -261,16 +330,19 @@ def drift_report(reference: Any, current: Any, columns: list[str] | None = None,
         cur_data, [by_name[c] for c in names])
     results = [_column(name, ref.columns[name], cur.columns[name], chosen[name],
                        thresholds[name], missing_threshold) for name in names]
-    return DriftReport(results, ref, cur, dataset_threshold, (ref_label, cur_label))
+    given = dict(method) if isinstance(method, dict) else method
+    return DriftReport(results, ref, cur, dataset_threshold, (ref_label, cur_label), given)
 
 
-def _column(name: str, ref: Sketch, cur: Sketch, method: Method | None, limit: float | None,
+def _column(name: str, ref: Sketch, cur: Sketch, method: Method | str, limit: float | None,
             missing_threshold: float | None) -> ColumnDrift:
-    """The verdict on one column, with what is unusual about it said in `note`."""
+    """The verdict on one column (`method`: a Method, or the preset that chooses one), with
+    what is unusual about it said in `note`."""
     notes: list[str] = []
-    statistic, drifted = float("nan"), False
+    statistic, p, drifted = float("nan"), None, False
     if ref.n == 0 or cur.n == 0:
-        method = method or get_method(choose_empty(ref))
+        if not isinstance(method, Method):
+            method = get_method(choose_empty(ref, method))
         if ref.n == 0 and cur.n == 0:
             notes.append("no values in either")
         else:
@@ -278,9 +350,10 @@ def _column(name: str, ref: Sketch, cur: Sketch, method: Method | None, limit: f
             notes.append("the reference has no values" if ref.n == 0
                          else "every current value is missing")
     else:
-        method = method or get_method(choose(ref, cur))
-        statistic = method.fn(ref, cur)
-        drifted = method.drifted(statistic, method.threshold if limit is None else limit)
+        if not isinstance(method, Method):
+            method = get_method(choose(ref, cur, method))
+        statistic, p = method.measure(ref, cur)
+        drifted = method.drifted(statistic, method.threshold if limit is None else limit, p)
     if ref.kind == "categorical" and cur.kind == "categorical" and ref.n and cur.n:
         new = sorted(set(cur.counts) - set(ref.counts) - {OTHER})
         if new:
@@ -293,11 +366,7 @@ def _column(name: str, ref: Sketch, cur: Sketch, method: Method | None, limit: f
         notes.append(f"missing {ref_missing:.1%} → {cur_missing:.1%}")
         if missing_threshold is not None and abs(cur_missing - ref_missing) >= missing_threshold:
             drifted = True
-    return ColumnDrift(name, ref.kind, method.name, statistic,
-                       method.threshold if limit is None else limit, drifted,
-                       ref.summary(), cur.summary(), "; ".join(notes))
-
-
-def choose_empty(ref: Sketch) -> str:
-    """The method named for a column with no values on one side (nothing is computed)."""
-    return "wasserstein" if ref.kind == "numeric" else "jensenshannon"
+    threshold = method.threshold if limit is None else limit
+    return ColumnDrift(name, ref.kind, method.name, statistic, threshold, drifted,
+                       ref.summary(), cur.summary(), "; ".join(notes), p, method.alpha,
+                       method.score(statistic, threshold, p))

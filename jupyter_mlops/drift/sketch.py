@@ -216,7 +216,7 @@ def sketch_numeric(values: np.ndarray, missing: int = 0, strata: int = STRATA) -
     cumsum = np.concatenate([[0.0], np.cumsum(values - mean)])
     at = np.arange(strata + 1) * (n / strata)
     lo = np.minimum(at.astype("int64"), n - 1)
-    integral = cumsum[lo] + (at - lo) * values[lo]
+    integral = cumsum[lo] + (at - lo) * (values[lo] - mean)
     means = np.diff(integral) * (strata / n) + mean
     pos = np.arange(strata + 1) * ((n - 1) / strata)
     base = np.minimum(pos.astype("int64"), n - 2)

@@ -14,7 +14,7 @@ USAGE = {
         "       %drift history|monitor|alert|alerts ... (%drift SUBCOMMAND --help)",
     "history": "usage: %drift history MODEL",
     "monitor": "usage: %drift monitor MODEL VAR [--predictions VAR] [--actuals VAR] "
-               "[--timestamp TIME]",
+               "[--timestamp TIME] [--method auto|evidently]",
     "alert": "usage: %drift alert MODEL \"CONDITION\" [--pipeline NAME] [--webhook URL]",
     "alerts": "usage: %drift alerts [MODEL] [--rules]",
 }
@@ -24,11 +24,14 @@ DOC = """Measure drift, monitor a model and set alerts from cells.
 %drift REF CUR [--columns a,b] [--method METHOD] [--threshold X]
     per-column drift of CUR against REF, each a DataFrame variable or a reference:
     a dataset version (wine@3) or a model (wine-clf@production: its training data's
-    statistics, stored at registration). METHOD: auto (default), wasserstein, ks,
-    jensenshannon, chisquare, z, psi
+    statistics, stored at registration). METHOD: a preset, auto (default: an effect that
+    matters and a test that rejects) or evidently (Evidently's defaults), or one method:
+    wasserstein+ks, jensenshannon+chi2, wasserstein, ks, jensenshannon, chisquare, z, psi
 %drift history MODEL                drift and performance of MODEL's batches over time
 %drift monitor MODEL VAR [--predictions VAR] [--actuals VAR] [--timestamp TIME]
-    record the inputs in VAR as a monitoring batch of MODEL (alerts are checked)
+               [--method auto|evidently]
+    record the inputs in VAR as a monitoring batch of MODEL (alerts are checked); the
+    preset defaults to the one of MODEL's latest batch (auto for a model never monitored)
 %drift alert MODEL "CONDITION" [--pipeline NAME] [--webhook URL]
     e.g. "drift_share > 0.3 or f1 < 0.8": a breach queues one run of NAME and posts to URL
 %drift alerts [MODEL] [--rules]     alerts raised (or the rules)
@@ -107,12 +110,13 @@ class DriftMagics(Magics):
         p.add_argument("--predictions")
         p.add_argument("--actuals")
         p.add_argument("--timestamp")
+        p.add_argument("--method")
         opts = p.parse_args(rest)
         batch = self._variable(opts.var, "a DataFrame of model inputs")
         preds = self._variable(opts.predictions, "predictions") if opts.predictions else None
         truth = self._variable(opts.actuals, "actuals") if opts.actuals else None
         return monitor(opts.model, batch, predictions=preds, actuals=truth,
-                       timestamp=opts.timestamp)
+                       timestamp=opts.timestamp, method=opts.method)
 
     def _alert(self, rest: list[str]) -> Any:
         from ..drift.alerts import add_alert

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from .. import refs
-from ..errors import MLOpsError, MLOpsUsageError, NotFoundError
+from ..errors import MLOpsUsageError, NotFoundError
 from ..store import get_store
 from ..store.tables import model_aliases, model_versions, models, run_links
 from .signature import Signature
@@ -99,7 +99,8 @@ def register_model(model: Any, name: str, alias: str | None = None, run: Any = N
     """Store `model` as the next version of `name`, linked to `run` (the active run by
     default) and through it to its datasets. The signature is inferred from the training
     dataset the run recorded, or given (a Signature, its dict, or an example DataFrame).
-    `alias` points an alias at the new version (an audited move)."""
+    `alias` points an alias at the new version (an audited move). Then the registration
+    hooks run (`on_register`: drift stores the training data's sketches there)."""
     from ..tracking import capture
     from ..tracking.fluent import active_run, get_run
     from . import flavors
@@ -129,7 +130,6 @@ def register_model(model: Any, name: str, alias: str | None = None, run: Any = N
     chosen, data, untrusted = flavors.save(model, flavor)
     store = get_store()
     digest, size = store.artifacts.put_bytes(data)
-    sketches = _training_sketches(training, sig, name, model)
     if run is not None:
         run._sync()
     row = {"digest": digest, "flavor": chosen.name, "size": size,
@@ -151,10 +151,6 @@ def register_model(model: Any, name: str, alias: str | None = None, run: Any = N
                     conn.execute(run_links.insert().values(
                         run_id=run.id, direction="output", kind="model",
                         ref=f"model:{name}@{number}", role=None, created_at=row["created_at"]))
-                if sketches is not None:
-                    from ..drift.references import insert_reference
-
-                    insert_reference(conn, "model", name, number, *sketches)
                 if alias is not None:
                     move_alias(conn, model_id, name, alias, number, row["created_by"], comment)
             break
@@ -163,7 +159,9 @@ def register_model(model: Any, name: str, alias: str | None = None, run: Any = N
     else:
         raise MLOpsUsageError(f"could not number a new version of {name!r}: too many writers")
     _warn_untrusted(name, untrusted)
-    return get_model_version(f"{name}@{number}")
+    version = get_model_version(f"{name}@{number}")
+    on_register(version, model)
+    return version
 
 
 def _warn_untrusted(name: str, untrusted: list[str]) -> None:
@@ -180,21 +178,18 @@ def _warn_untrusted(name: str, untrusted: list[str]) -> None:
                       f"{how_to_trust(missing, trusted)}", UserWarning, stacklevel=3)
 
 
-def _training_sketches(training: str | None, sig: Signature | None, name: str,
-                       model: Any) -> tuple[str, Any] | None:
-    """The drift reference of the new version (its training data's sketches and its
-    predictions on them), stored now so monitoring never needs the training data again."""
-    from ..drift.references import put_reference, training_reference
+def on_register(version: ModelVersion, model: Any) -> None:
+    """Call every hook of the entry-point group `jupyter_mlops.on_register` with the version
+    just registered (committed) and the model object. A hook that fails only warns: the
+    registration stands."""
+    from importlib.metadata import entry_points
 
-    if training is None:
-        return None
-    try:
-        reference = training_reference(training, sig, f"model {name}", model=model)
-    except MLOpsError as exc:
-        warnings.warn(f"drift statistics of {name!r}'s training data were not captured ({exc}); "
-                      "they will be computed when first needed", UserWarning, stacklevel=3)
-        return None
-    return (put_reference(reference), reference) if reference is not None else None
+    for ep in entry_points(group="jupyter_mlops.on_register"):
+        try:
+            ep.load()(version, model)
+        except Exception as exc:  # noqa: BLE001 - a hook never undoes a registration
+            warnings.warn(f"the registration hook {ep.name!r} failed on {version.ref} ({exc})",
+                          UserWarning, stacklevel=3)
 
 
 def _signature(value: Any, model: Any) -> Signature | None:
