@@ -8,9 +8,6 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "jupyter_mlops"
-# charts/drift.py still asks the drift package for its method's threshold: it is being
-# changed on its own branch to take what it draws (issue 19)
-CHARTS_PENDING = {"drift.py"}
 
 
 def imported(path: Path, source: str | None = None) -> set[str]:
@@ -55,8 +52,6 @@ def test_the_import_reader_sees_relative_lazy_and_type_only_imports():
 def test_charts_import_no_capability_logic():
     leaks = {}
     for path in sorted((PACKAGE / "charts").glob("*.py")):
-        if path.name in CHARTS_PENDING:
-            continue
         outside = {m for m in imported(path) if not m.startswith("jupyter_mlops.charts")}
         if outside:
             leaks[path.name] = sorted(outside)

@@ -650,6 +650,8 @@ export interface components {
             at: number;
             version: number;
             source: string;
+            /** @description the drift preset it was computed with (auto, evidently) */
+            method: string;
             rows: number;
             columns: number;
             drifted_columns: number;
@@ -675,6 +677,8 @@ export interface components {
             current: string;
             reference_rows: number;
             current_rows: number;
+            /** @description the preset or method the report was computed with */
+            method: string;
             drifted: boolean;
             drift_share: number;
             dataset_threshold: number;
@@ -715,8 +719,15 @@ export interface components {
             column: string;
             type: string;
             method: string;
+            /** @description the effect size (or the p-value of a method that is only a test) */
             statistic: number | null;
             threshold: number;
+            /** @description the test's p-value, for a method with a test */
+            pvalue: number | null;
+            /** @description the test's level: drift needs pvalue < alpha */
+            alpha: number | null;
+            /** @description how far past its threshold the column is: 1 at the threshold, above 1 drifted (with a test, the smaller of the effect's and the p-value's) */
+            score: number | null;
             drifted: boolean;
             reference: components["schemas"]["Sketch"];
             current: components["schemas"]["Sketch"];
@@ -1034,6 +1045,8 @@ export interface components {
             last_at: number | null;
             last_drift_share: number | null;
             last_drifted: boolean | null;
+            /** @description the drift preset of its last batch (auto, evidently), which its next batch keeps */
+            last_method: string | null;
             alerts: number;
             rules: number;
         };

@@ -19,6 +19,8 @@ class MonitoredModel(Strict):
     last_at: Epoch | None
     last_drift_share: float | None
     last_drifted: bool | None
+    last_method: str | None = Field(description="the drift preset of its last batch (auto, "
+                                                "evidently), which its next batch keeps")
     alerts: int
     rules: int
 
@@ -35,6 +37,7 @@ class Batch(Strict):
     at: Epoch
     version: int
     source: str
+    method: str = Field(description="the drift preset it was computed with (auto, evidently)")
     rows: int
     columns: int
     drifted_columns: int
@@ -103,8 +106,14 @@ class ColumnDrift(Strict):
     column: str
     type: str
     method: str
-    statistic: float | None
+    statistic: float | None = Field(description="the effect size (or the p-value of a method "
+                                                "that is only a test)")
     threshold: float
+    pvalue: float | None = Field(description="the test's p-value, for a method with a test")
+    alpha: float | None = Field(description="the test's level: drift needs pvalue < alpha")
+    score: float | None = Field(description="how far past its threshold the column is: 1 at "
+                                            "the threshold, above 1 drifted (with a test, the "
+                                            "smaller of the effect's and the p-value's)")
     drifted: bool
     reference: Sketch
     current: Sketch
@@ -122,6 +131,7 @@ class BatchReport(Strict):
     current: str
     reference_rows: int
     current_rows: int
+    method: str = Field(description="the preset or method the report was computed with")
     drifted: bool
     drift_share: float
     dataset_threshold: float
