@@ -7,20 +7,13 @@ matching too. Every route added to the table is in the document, so it is tested
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-import uuid
 from http.cookiejar import DefaultCookiePolicy
-from pathlib import Path
 
 import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
+from jupyter_process import jupyter_server, shared_project
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import (
@@ -41,80 +34,31 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 EXAMPLES = 12  # per operation and kind (valid, invalid): 33 operations, about 800 requests
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory):
     """The seeded project, its store shared with the server below."""
     from rest_store import seed
 
-    from jupyter_mlops.store import reset
-    from jupyter_mlops.tracking import writer
+    import jupyter_mlops
 
     root = tmp_path_factory.mktemp("rest-schema") / "project"
     root.mkdir()
-    saved, cwd = dict(os.environ), os.getcwd()
-    for key in [k for k in os.environ if k.startswith("MLOPS_") or k == "JPY_SESSION_NAME"]:
-        del os.environ[key]
-    os.environ["MLOPS_PROJECT_ROOT"] = str(root)
-    os.chdir(root)
-    reset()
-    import jupyter_mlops
-
-    try:
+    with shared_project(root):
         yield root, seed(jupyter_mlops, root)
-    finally:
-        writer.forget_all()
-        reset()
-        os.chdir(cwd)
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 @pytest.fixture(scope="module")
 def server(seeded, tmp_path_factory):
     """A Jupyter server with the extension on the seeded project: (API base URL, session)."""
     root, _ = seeded
-    port, token = _free_port(), uuid.uuid4().hex
-    log = open(tmp_path_factory.mktemp("server-log") / "server.log", "w")  # noqa: SIM115
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path_factory.mktemp("runtime"))}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={port}",
-         "--ip=127.0.0.1", f"--IdentityProvider.token={token}", "--allow-root",
-         f"--ServerApp.root_dir={root}", "--ServerApp.jpserver_extensions=jupyter_mlops=True"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
-    base = f"http://127.0.0.1:{port}/mlops/api"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/changes?token={token}", timeout=5) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            log.flush()
-            proc.kill()
-            raise AssertionError("the server did not start:\n" + Path(log.name).read_text()[-3000:])
-        time.sleep(0.25)
-    session = requests.Session()
-    session.headers["Authorization"] = f"token {token}"
-    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # the token alone
-    yield base, session
-    session.close()
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
-    errors = [line for line in Path(log.name).read_text().splitlines()
-              if "Traceback" in line or "Uncaught exception" in line]
-    assert not errors, "the server logged errors:\n" + "\n".join(errors)
+    with jupyter_server("jupyter_server", root, tmp_path_factory.mktemp("server"),
+                        "--ServerApp.jpserver_extensions=jupyter_mlops=True") as running:
+        session = requests.Session()
+        session.headers["Authorization"] = f"token {running.token}"
+        session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # the token alone
+        yield f"{running.base}mlops/api", session
+        session.close()
+    assert not running.errors(), "the server logged errors:\n" + "\n".join(running.errors())
 
 
 @schema.parametrize()

@@ -846,7 +846,6 @@ export interface components {
         FeatureSummary: {
             name: string;
             version: number;
-            versions: number;
             kind: string;
             entities: string[];
             timestamp: string;
@@ -856,13 +855,13 @@ export interface components {
             description: string | null;
             /** @description seconds since 1970-01-01 UTC */
             created_at: number;
+            versions: number;
             materialized: components["schemas"]["Materialization"] | null;
             freshness: components["schemas"]["Freshness"];
         };
         FeatureView: {
             name: string;
             version: number;
-            digest: string;
             kind: string;
             entities: string[];
             timestamp: string;
@@ -870,13 +869,14 @@ export interface components {
             ttl: number | null;
             features: components["schemas"]["Feature"][];
             description: string | null;
+            /** @description seconds since 1970-01-01 UTC */
+            created_at: number;
+            digest: string;
             tags: {
                 [key: string]: string;
             };
             source: string;
             created_by: string | null;
-            /** @description seconds since 1970-01-01 UTC */
-            created_at: number;
             versions: components["schemas"]["ViewVersion"][];
             materialized: components["schemas"]["Materialization"] | null;
             materializations: components["schemas"]["Materialization"][];

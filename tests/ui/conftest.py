@@ -6,25 +6,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-import uuid
 from pathlib import Path
 
 import pytest
+from jupyter_process import jupyter_server, shared_project
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -44,24 +33,10 @@ def browser():
 @pytest.fixture(scope="module")
 def lab_project(tmp_path_factory):
     """A project whose store the test process and the JupyterLab server share."""
-    from jupyter_mlops.store import reset
-    from jupyter_mlops.tracking import writer
-
     root = tmp_path_factory.mktemp("lab") / "project"
     root.mkdir()
-    saved = dict(os.environ)
-    for key in [k for k in os.environ if k.startswith("MLOPS_") or k == "JPY_SESSION_NAME"]:
-        del os.environ[key]
-    os.environ["MLOPS_PROJECT_ROOT"] = str(root)
-    cwd = os.getcwd()
-    os.chdir(root)
-    reset()
-    yield root
-    writer.forget_all()
-    reset()
-    os.chdir(cwd)
-    os.environ.clear()
-    os.environ.update(saved)
+    with shared_project(root):
+        yield root
 
 
 @pytest.fixture(scope="module")
@@ -72,37 +47,11 @@ def lab(lab_project, tmp_path_factory):
     notification.mkdir(parents=True)
     (notification / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-    port, token = _free_port(), uuid.uuid4().hex
-    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(settings),
-           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path_factory.mktemp("workspaces")),
-           "JUPYTER_RUNTIME_DIR": str(tmp_path_factory.mktemp("runtime"))}
-    log = open(tmp_path_factory.mktemp("lab-log") / "lab.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-         f"--IdentityProvider.token={token}", "--allow-root", f"--ServerApp.root_dir={lab_project}",
-         "--ServerApp.base_url=/base/"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=lab_project)
-    base = f"http://127.0.0.1:{port}/base/"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}mlops/api/changes?token={token}", timeout=5) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            log.flush()
-            proc.kill()
-            raise AssertionError("JupyterLab did not start:\n" + Path(log.name).read_text()[-3000:])
-        time.sleep(0.5)
-    yield base, token
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    env = {"JUPYTERLAB_SETTINGS_DIR": str(settings),
+           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path_factory.mktemp("workspaces"))}
+    with jupyter_server("jupyterlab", lab_project, tmp_path_factory.mktemp("lab-server"),
+                        env=env, base_url="/base/") as running:
+        yield running.base, running.token
 
 
 @pytest.fixture

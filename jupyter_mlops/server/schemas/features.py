@@ -39,10 +39,11 @@ class Freshness(Strict):
     expired: bool | None
 
 
-class FeatureSummary(Strict):
+class ViewDefinition(Strict):
+    """What a view version defines: its keys, event time, ttl and features."""
+
     name: str
     version: int
-    versions: int
     kind: str
     entities: list[str]
     timestamp: str
@@ -50,6 +51,10 @@ class FeatureSummary(Strict):
     features: list[Feature]
     description: str | None
     created_at: Epoch
+
+
+class FeatureSummary(ViewDefinition):
+    versions: int
     materialized: Materialization | None
     freshness: Freshness
 
@@ -67,20 +72,11 @@ class ViewVersion(Strict):
     created_at: Epoch
 
 
-class FeatureView(Strict):
-    name: str
-    version: int
+class FeatureView(ViewDefinition):
     digest: str
-    kind: str
-    entities: list[str]
-    timestamp: str
-    ttl: float | None = Field(description="seconds")
-    features: list[Feature]
-    description: str | None
     tags: dict[str, str]
     source: str
     created_by: str | None
-    created_at: Epoch
     versions: list[ViewVersion]
     materialized: Materialization | None
     materializations: list[Materialization]
