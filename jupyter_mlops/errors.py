@@ -48,3 +48,8 @@ class TrustError(MLOpsError):
     """Something read from the store would run code here, and the project's configuration does
     not allow it (a pickle model, skops types outside the trusted list, a feature view's stored
     source): nothing ran. The message names the setting that would allow it."""
+
+
+class AccessError(MLOpsError):
+    """A team store's database refused the action to this user's role: the message names the
+    role it has and the one the action needs. Nothing was changed."""

@@ -184,11 +184,13 @@ def _insert(store, name: str, row: dict, files: list) -> DatasetVersion:
                 ds_id = conn.execute(select(datasets.c.id).where(datasets.c.name == name)).scalar()
                 if ds_id is None:
                     ds_id = conn.execute(datasets.insert().values(
-                        name=name, created_at=time.time())).inserted_primary_key[0]
+                        name=name, created_at=time.time(), created_by=store.actor)
+                    ).inserted_primary_key[0]
                 number = conn.execute(select(func.coalesce(func.max(dataset_versions.c.version), 0))
                                       .where(dataset_versions.c.dataset_id == ds_id)).scalar() + 1
                 version_id = conn.execute(dataset_versions.insert().values(
-                    dataset_id=ds_id, version=number, **row)).inserted_primary_key[0]
+                    dataset_id=ds_id, version=number, created_by=store.actor, **row)
+                ).inserted_primary_key[0]
                 if files:
                     conn.execute(dataset_files.insert(), [
                         {"version_id": version_id, "path": rel, "digest": d, "size": s}

@@ -113,7 +113,6 @@ def add_alert(model_ref: str, condition: str, pipeline: str | None = None,
     roc_auc, rmse, mae, statistic.<column>); on a breach queue one run of `pipeline` and
     POST the alert as JSON to `webhook`."""
     from ..registry.versions import get_model_version
-    from ..tracking import capture
 
     parsed = refs.parse(model_ref)
     if parsed.kind not in (None, "model"):
@@ -128,15 +127,15 @@ def add_alert(model_ref: str, condition: str, pipeline: str | None = None,
         load_spec(pipeline)
     if webhook is not None:
         _check_webhook(webhook)
-    now = time.time()
-    with get_store().write("model", parsed.name, "alert rule") as conn:
+    now, store = time.time(), get_store()
+    with store.write("model", parsed.name, "alert rule") as conn:
         model_id = conn.execute(select(models.c.id).where(models.c.name == parsed.name)).scalar_one()
         rule_id = conn.execute(alert_rules.insert().values(
             model_id=model_id, ref=model_ref, condition=condition.strip(), pipeline=pipeline,
-            webhook=webhook, active=True, created_by=capture.user(), created_at=now,
+            webhook=webhook, active=True, created_by=store.actor, created_at=now,
         )).inserted_primary_key[0]
     return AlertRule(rule_id, parsed.name, model_ref, condition.strip(), pipeline,
-                     shown_webhook(webhook), capture.user(), now)
+                     shown_webhook(webhook), store.actor, now)
 
 
 def _rules(conn: Any, model_id: int) -> list[tuple[AlertRule, str | None]]:

@@ -153,7 +153,7 @@ def materialize(name: str, start: Any = None, end: Any = None,
             view_id=view_id, blob_digest=digest, rows=len(kept), start=lo, end=hi,
             profile=json.dumps(profile), inputs=json.dumps(inputs), online=online,
             created_at=now, first_event=first, last_event=last,
-            online_keys=written))
+            online_keys=written, created_by=get_store().actor))
     return Materialization(view.ref, len(kept), digest, lo, hi, inputs, now, written, profile,
                            first, last)
 

@@ -222,8 +222,6 @@ def define_view(name: str, entities: Any, timestamp: str, source: Callable[[], A
     """Store a view defined by a function (or, with `sql=True`, a DuckDB query), after running
     it once to check its rows and record its features. Unchanged: the existing version.
     `text` is the function's source when it cannot be read from a file (a %%feature cell)."""
-    from ..tracking import capture
-
     name = refs.check_name(name, "feature view name")
     if isinstance(entities, str):
         entities = [e.strip() for e in entities.split(",") if e.strip()]
@@ -263,7 +261,7 @@ def define_view(name: str, entities: Any, timestamp: str, source: Callable[[], A
             name=name, version=number, digest=digest, kind=kind, source=text, function=function,
             entities=json.dumps(entities), timestamp=timestamp, ttl=seconds_ttl,
             features=json.dumps(features), description=description,
-            tags=json.dumps(tags or {}), created_by=capture.user(), created_at=time.time()))
+            tags=json.dumps(tags or {}), created_by=get_store().actor, created_at=time.time()))
     return get_view(f"{name}@{number}")
 
 

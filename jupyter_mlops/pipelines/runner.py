@@ -148,7 +148,7 @@ def queue_pipeline(conn: Any, name: str, trigger: str) -> str:
     run_id, now = uuid.uuid4().hex, time.time()
     conn.execute(pipeline_runs.insert().values(
         id=run_id, pipeline=name, status="queued", trigger=trigger, params="{}",
-        spec=dump(spec), started_at=now, heartbeat=now))
+        spec=dump(spec), started_at=now, heartbeat=now, started_by=get_store().actor))
     return run_id
 
 
@@ -222,7 +222,7 @@ def _start(spec: PipelineSpec, params: dict[str, Any] | None, trigger: str,
         conn.execute(pipeline_runs.insert().values(
             id=run_id, pipeline=spec.name, status="running", trigger=trigger,
             params=json.dumps(params or {}, default=str), spec=dump(spec), started_at=now,
-            heartbeat=now))
+            heartbeat=now, started_by=get_store().actor))
         return run_id, params
 
 

@@ -82,12 +82,13 @@ def tick(now: float | None = None, start: Callable[[str], Any] | None = None,
                 started.append(name)
                 last = now
             conn.execute(upsert(store.dialect, schedules, ["pipeline"],
-                                ["cron", "timezone", "last_fire", "next_fire", "updated_at"]),
+                                ["cron", "timezone", "last_fire", "next_fire", "updated_at",
+                                 "updated_by"]),
                          {"pipeline": name, "cron": spec.schedule, "timezone": spec.timezone,
                           "last_fire": last,
                           "next_fire": (next_fire(spec.schedule, spec.timezone, now)
                                         if fresh or due else row.next_fire),
-                          "updated_at": now})
+                          "updated_at": now, "updated_by": store.actor})
     for name in started:
         start(name)
     with store.read() as conn:

@@ -53,7 +53,7 @@ def ensure_pipeline_run(name: str, run_id: str, params: dict[str, Any], trigger:
             conn.execute(pipeline_runs.insert().values(
                 id=run_id, pipeline=name, status="running", trigger=trigger,
                 params=json.dumps(params, default=str), spec=dump(spec), started_at=now,
-                heartbeat=now))
+                heartbeat=now, started_by=store.actor))
 
 
 def run_step(name: str, step_name: str, run_id: str, attempt: int = 1,

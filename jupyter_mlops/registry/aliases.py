@@ -51,9 +51,14 @@ def move_alias(conn, model_id: int, name: str, alias: str, version: int | None, 
 
 
 def _actor(actor: str | None) -> str:
-    from ..tracking.capture import user
-
-    return actor or user()
+    """Who moves the alias: on a solo store `actor` (the caller may name who, as the REST API
+    does with the Jupyter user) or this process's user; on a team store the database records
+    its session user, so naming one is refused."""
+    store = get_store()
+    if actor is not None and store.team:
+        raise MLOpsUsageError("on a team store the database records who acts (your database "
+                              "role); actor= is not accepted")
+    return actor or store.actor
 
 
 def _locked_model(conn, name: str, lock: bool = True) -> int:

@@ -101,7 +101,6 @@ def register_model(model: Any, name: str, alias: str | None = None, run: Any = N
     dataset the run recorded, or given (a Signature, its dict, or an example DataFrame).
     `alias` points an alias at the new version (an audited move). Then the registration
     hooks run (`on_register`: drift stores the training data's sketches there)."""
-    from ..tracking import capture
     from ..tracking.fluent import active_run, get_run
     from . import flavors
     from .aliases import move_alias
@@ -136,13 +135,14 @@ def register_model(model: Any, name: str, alias: str | None = None, run: Any = N
            "signature": json.dumps(sig.to_dict()) if sig else None,
            "untrusted_types": json.dumps(untrusted), "run_id": run.id if run is not None else None,
            "training_data": training, "description": description,
-           "created_by": capture.user(), "created_at": time.time()}
+           "created_by": store.actor, "created_at": time.time()}
     from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
     for _attempt in range(5):  # another process may take the same number: try the next
         try:
             with store.write("model", name, "registered") as conn:
-                model_id = _model_id(conn, name, create=True, description=description)
+                model_id = _model_id(conn, name, create=True, description=description,
+                                     actor=store.actor)
                 number = conn.execute(select(func.coalesce(func.max(model_versions.c.version), 0))
                                       .where(model_versions.c.model_id == model_id)).scalar() + 1
                 conn.execute(model_versions.insert().values(model_id=model_id, version=number,
@@ -212,13 +212,15 @@ def _training_data(run: Run) -> str | None:
     return datasets[0].ref if len({link.ref for link in datasets}) == 1 else None
 
 
-def _model_id(conn, name: str, create: bool = False, description: str | None = None) -> int:
+def _model_id(conn, name: str, create: bool = False, description: str | None = None,
+              actor: str | None = None) -> int:
     model_id = conn.execute(select(models.c.id).where(models.c.name == name)).scalar()
     if model_id is None:
         if not create:
             raise NotFoundError(f"no model named {name!r}")
         model_id = conn.execute(models.insert().values(
-            name=name, description=description, created_at=time.time())).inserted_primary_key[0]
+            name=name, description=description, created_at=time.time(), created_by=actor)
+        ).inserted_primary_key[0]
     return model_id
 
 

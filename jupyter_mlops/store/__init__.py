@@ -36,6 +36,7 @@ class Store:
         self.read_only_reason: str | None = None
         self._artifacts: ArtifactStore | None = None
         self.writer: Any = None  # this process's buffered writer (tracking.writer), once made
+        self._identity: tuple[bool, str] | None = None  # (team store?, actor), read once
         self.revision = self._open() if check else None
 
     def __repr__(self) -> str:
@@ -52,6 +53,35 @@ class Store:
 
             self._artifacts = ArtifactStore(self.artifact_uri, self)
         return self._artifacts
+
+    @property
+    def team(self) -> bool:
+        """A team store: PostgreSQL whose tables `jupyter mlops team init` put under forced
+        row-level security. Its database decides who may do what and sets every actor."""
+        return self._who()[0]
+
+    @property
+    def actor(self) -> str:
+        """Who this process writes as: on a team store the database's `session_user` (its
+        triggers write it whatever a client sends), elsewhere the OS user."""
+        return self._who()[1]
+
+    def _who(self) -> tuple[bool, str]:
+        if self._identity is None:
+            from ..tracking.capture import user
+
+            team, actor = False, user()
+            if self.dialect == "postgresql":
+                from sqlalchemy import text
+
+                with self.read() as conn:
+                    row = conn.execute(text(
+                        "SELECT session_user, coalesce((SELECT relforcerowsecurity FROM pg_class "
+                        "WHERE oid = to_regclass('runs')), false)")).one()
+                if row[1]:
+                    team, actor = True, row[0]
+            self._identity = (team, actor)
+        return self._identity
 
     def _open(self) -> str | None:
         try:
@@ -98,7 +128,7 @@ class Store:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
         except DBAPIError as exc:
-            raise StoreError(f"store {self.display_uri}: {_reason(exc)}") from None
+            raise self._error(exc) from None
 
     @contextmanager
     def write(self, kind: str | None = None, key: str = "", action: str = "") -> Iterator[Connection]:
@@ -118,7 +148,16 @@ class Store:
         except IntegrityError:
             raise
         except DBAPIError as exc:
-            raise StoreError(f"store {self.display_uri}: {_reason(exc)}") from None
+            raise self._error(exc) from None
+
+    def _error(self, exc: Exception) -> Exception:
+        """Our error for a driver error: what a team store's database refused to this user's
+        role (insufficient privilege, row-level security) says so."""
+        if getattr(getattr(exc, "orig", None), "sqlstate", None) == "42501":
+            from ..team.access import refused
+
+            return refused(self, exc)
+        return StoreError(f"store {self.display_uri}: {_reason(exc)}")
 
     def last_change(self) -> int:
         """The newest change sequence number (0 for an empty store)."""

@@ -39,6 +39,7 @@ experiments = Table(
     Column("description", Text),
     Column("created_at", Time, nullable=False),
     Column("lifecycle", String(16), nullable=False, server_default="active"),
+    Column("created_by", String(255)),
 )
 
 runs = Table(
@@ -188,6 +189,7 @@ datasets = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(255), nullable=False, unique=True),
     Column("created_at", Time, nullable=False),
+    Column("created_by", String(255)),
 )
 
 dataset_versions = Table(
@@ -208,6 +210,7 @@ dataset_versions = Table(
     Column("profile", Text, nullable=False),
     Column("created_at", Time, nullable=False),
     Column("run_id", RunId, ForeignKey("runs.id", ondelete="SET NULL")),
+    Column("created_by", String(255)),
     UniqueConstraint("dataset_id", "version", name="uq_dataset_versions_version"),
     Index("ix_dataset_versions_digest", "dataset_id", "digest"),
 )
@@ -232,6 +235,7 @@ models = Table(
     Column("name", String(255), nullable=False, unique=True),
     Column("description", Text),
     Column("created_at", Time, nullable=False),
+    Column("created_by", String(255)),
 )
 
 model_versions = Table(
@@ -274,9 +278,89 @@ alias_events = Table(
     Column("to_version", Integer),
     Column("actor", String(255), nullable=False),
     Column("at", Time, nullable=False),
+    Column("comment", Text),  # the mover's comment (for a promotion: the request's)
+    Column("gate", Text),
+    Column("request_id", BigInteger),  # for a protected alias: the approved request
+    Column("requested_by", String(255)),
+    Column("decision_comment", Text),  # the approver's comment
+    Column("gate_values", Text),  # what the gate compared when the alias moved (JSON)
+    Index("ix_alias_events_model", "model_id", "alias"),
+)
+
+# Team mode: an alias's policy (a protected alias moves only by an approved request), and the
+# requests, each with the gate's values when it was opened and when it was decided.
+alias_policies = Table(
+    "alias_policies",
+    metadata,
+    Column("model_id", Integer, ForeignKey("models.id"), primary_key=True),
+    Column("alias", String(64), primary_key=True),
+    Column("protected", Boolean, nullable=False),
+    Column("gate", Text),
+    Column("two_person", Boolean, nullable=False),
+    Column("updated_by", String(255)),
+    Column("updated_at", Time, nullable=False),
+)
+
+promotion_requests = Table(
+    "promotion_requests",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("model_id", Integer, ForeignKey("models.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("alias", String(64), nullable=False),
+    Column("state", String(16), nullable=False),  # open, approved, rejected
     Column("comment", Text),
     Column("gate", Text),
-    Index("ix_alias_events_model", "model_id", "alias"),
+    Column("gate_values", Text),
+    Column("requested_by", String(255)),
+    Column("requested_at", Time, nullable=False),
+    Column("decided_by", String(255)),
+    Column("decided_at", Time),
+    Column("decision_comment", Text),
+    Column("decision_gate_values", Text),
+    Index("ix_promotion_requests_model", "model_id", "state"),
+)
+
+# What happened in the registry, written by database triggers (never by a client), and where
+# each kind of event is delivered (a webhook, a pipeline to start), once per event and hook.
+registry_events = Table(
+    "registry_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),  # registered, requested, approved, rejected, alias_moved
+    Column("model_id", Integer, ForeignKey("models.id"), nullable=False),
+    Column("version", Integer),
+    Column("alias", String(64)),
+    Column("request_id", BigInteger),
+    Column("actor", String(255)),
+    Column("at", Time, nullable=False),
+    Index("ix_registry_events_model", "model_id", "id"),
+)
+
+event_hooks = Table(
+    "event_hooks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_id", Integer, ForeignKey("models.id")),  # null: every model
+    Column("kinds", Text, nullable=False),  # JSON list of event kinds
+    Column("webhook", Text),
+    Column("pipeline", String(255)),
+    Column("active", Boolean, nullable=False),
+    Column("created_by", String(255)),
+    Column("created_at", Time, nullable=False),
+)
+
+event_deliveries = Table(
+    "event_deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("event_id", BigInteger, ForeignKey("registry_events.id"), nullable=False),
+    Column("hook_id", Integer, ForeignKey("event_hooks.id"), nullable=False),
+    Column("webhook_status", String(255)),
+    Column("pipeline_run_id", RunId),
+    Column("delivered_by", String(255)),
+    Column("delivered_at", Time, nullable=False),
+    UniqueConstraint("event_id", "hook_id", name="uq_event_deliveries_once"),
 )
 
 # Samples of what a model saw in production and what it answered (the scoring server writes
@@ -312,6 +396,7 @@ pipeline_runs = Table(
     Column("ended_at", Time),
     Column("heartbeat", Time, nullable=False),
     Column("error", Text),
+    Column("started_by", String(255)),
     Index("ix_pipeline_runs_pipeline", "pipeline", "started_at"),
 )
 
@@ -343,6 +428,7 @@ schedules = Table(
     Column("last_fire", Time),
     Column("next_fire", Time),
     Column("updated_at", Time, nullable=False),
+    Column("updated_by", String(255)),
 )
 
 # Drift: the sketches a reference is summarized into (a dataset version's, or a model
@@ -454,6 +540,7 @@ feature_materializations = Table(
     Column("first_event", Time),  # the oldest and newest event time materialized
     Column("last_event", Time),
     Column("online_keys", BigInteger),  # keys written to the online store, when online
+    Column("created_by", String(255)),
     Index("ix_feature_materializations_view", "view_id", "created_at"),
 )
 

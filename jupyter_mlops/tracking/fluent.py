@@ -93,13 +93,14 @@ def start_run(
         commit, dirty, diff = capture.git_info(root)
         now = time.time()
         with store.write("run", run_id, "started") as conn:
-            exp_id = records.experiment_id(conn, exp_name, create=True, dialect=store.dialect)
+            exp_id = records.experiment_id(conn, exp_name, create=True, dialect=store.dialect,
+                                           actor=store.actor)
             from ..store.tables import runs
 
             conn.execute(runs.insert().values(
                 id=run_id, experiment_id=exp_id, name=name, status="running",
                 parent_run_id=parent.id if parent else None, start_time=now, heartbeat=now,
-                user=capture.user(), host=capture.host(), notebook=source_path,
+                user=store.actor, host=capture.host(), notebook=source_path,
                 source_digest=records.put_text(conn, source, store.dialect) if source else None,
                 git_commit=commit, git_dirty=dirty, python_version=sys.version.split()[0],
                 environment_digest=records.put_text(conn, capture.environment(), store.dialect),

@@ -11,10 +11,13 @@ from sqlalchemy.engine import Connection
 from ..errors import MLOpsUsageError, NotFoundError
 from ..store import get_store
 from ..store.tables import experiments, runs
+from ..team.access import require_changed
 from . import records
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from ..store import Store
 
 
 def list_experiments(include_archived: bool = False) -> pd.DataFrame:
@@ -54,7 +57,8 @@ def create_experiment(name: str, description: str | None = None) -> str:
         if conn.execute(select(experiments.c.id).where(experiments.c.name == name)).first():
             raise MLOpsUsageError(f"experiment {name!r} exists already")
         conn.execute(experiments.insert().values(
-            name=name, description=description, created_at=time.time(), lifecycle="active"))
+            name=name, description=description, created_at=time.time(), lifecycle="active",
+            created_by=store.actor))
     return name
 
 
@@ -73,13 +77,15 @@ def delete_experiment(name: str, purge: bool = False) -> int:
         row = _experiment_row(conn, name)
         ids = conn.execute(select(runs.c.id).where(runs.c.experiment_id == row.id)).scalars().all()
         if purge:
-            _purge_runs(conn, ids)
-            conn.execute(delete(experiments).where(experiments.c.id == row.id))
+            _purge_runs(store, conn, ids)
+            done = conn.execute(delete(experiments).where(experiments.c.id == row.id))
         else:
-            conn.execute(update(experiments).where(experiments.c.id == row.id)
-                         .values(lifecycle="archived"))
-            conn.execute(update(runs).where(runs.c.experiment_id == row.id)
-                         .values(lifecycle="archived"))
+            done = conn.execute(update(experiments).where(experiments.c.id == row.id)
+                                .values(lifecycle="archived"))
+            require_changed(store, conn.execute(update(runs).where(
+                runs.c.experiment_id == row.id).values(lifecycle="archived")), len(ids),
+                f"the runs of experiment {name!r}")
+        require_changed(store, done, 1, f"experiment {name!r}")
     return len(ids)
 
 
@@ -102,9 +108,10 @@ def delete_run(run_id: str, purge: bool = False) -> list[str]:
         run_id = records.resolve_run_id(conn, run_id)
         ids = _with_children(conn, run_id)
         if purge:
-            _purge_runs(conn, ids)
+            _purge_runs(store, conn, ids)
         else:
-            conn.execute(update(runs).where(runs.c.id.in_(ids)).values(lifecycle="archived"))
+            require_changed(store, conn.execute(update(runs).where(runs.c.id.in_(ids)).values(
+                lifecycle="archived")), len(ids), f"run {run_id[:8]}")
         from ..store import record_change
 
         for rid in ids:
@@ -118,7 +125,8 @@ def restore_run(run_id: str) -> list[str]:
     with store.write() as conn:
         run_id = records.resolve_run_id(conn, run_id)
         ids = _with_children(conn, run_id)
-        conn.execute(update(runs).where(runs.c.id.in_(ids)).values(lifecycle="active"))
+        require_changed(store, conn.execute(update(runs).where(runs.c.id.in_(ids)).values(
+            lifecycle="active")), len(ids), f"run {run_id[:8]}")
         from ..store import record_change
 
         for rid in ids:
@@ -136,11 +144,12 @@ def _with_children(conn: Connection, run_id: str) -> list[str]:
     return ids
 
 
-def _purge_runs(conn: Connection, ids: list[str]) -> None:
+def _purge_runs(store: Store, conn: Connection, ids: list[str]) -> None:
     from ..store.tables import artifacts, cells, latest_metrics, metric_chunks, params, run_links, tags
 
     for table in (metric_chunks, latest_metrics, params, tags, artifacts, cells, run_links):
         conn.execute(delete(table).where(table.c.run_id.in_(ids)))
     # children first: parent_run_id references must go before their targets
     for rid in reversed(ids):
-        conn.execute(delete(runs).where(runs.c.id == rid))
+        require_changed(store, conn.execute(delete(runs).where(runs.c.id == rid)), 1,
+                        f"run {rid[:8]}")

@@ -34,8 +34,9 @@ def check_name(kind: str, name: Any) -> str:
     return name.strip()
 
 
-def experiment_id(conn: Connection, name: str, create: bool, dialect: str) -> int:
-    """The id of experiment `name`; created (or restored) when `create`."""
+def experiment_id(conn: Connection, name: str, create: bool, dialect: str,
+                  actor: str | None = None) -> int:
+    """The id of experiment `name`; created by `actor` (or restored) when `create`."""
     row = conn.execute(
         select(experiments.c.id, experiments.c.lifecycle).where(experiments.c.name == name)
     ).first()
@@ -50,7 +51,7 @@ def experiment_id(conn: Connection, name: str, create: bool, dialect: str) -> in
         raise NotFoundError(f"no experiment named {name!r}")
     conn.execute(
         insert_ignore(dialect, experiments, ["name"]),
-        {"name": name, "created_at": time.time(), "lifecycle": "active"},
+        {"name": name, "created_at": time.time(), "lifecycle": "active", "created_by": actor},
     )
     return conn.execute(select(experiments.c.id).where(experiments.c.name == name)).scalar_one()
 

@@ -107,8 +107,14 @@ class MLOpsHandler(ExtensionHandlerMixin, APIHandler):
         self.finish(json.dumps(to_json(data), allow_nan=False, default=str))
 
     @property
-    def actor(self) -> str:
-        """Who is asking, as Jupyter knows them (on JupyterHub the OS user says nothing)."""
+    def actor(self) -> str | None:
+        """Who is asking, as Jupyter knows them (on JupyterHub the OS user says nothing); None
+        on a team store, whose database records its session user (the server connects with
+        its user's own database role)."""
+        from ...store import get_store
+
+        if get_store().team:
+            return None
         user = self.current_user
         return getattr(user, "username", None) or getattr(user, "name", None) or str(user)
 
