@@ -107,6 +107,19 @@ def pg_uri(project, monkeypatch):
     drop_pg_database(uri)
 
 
+@pytest.fixture
+def team(pg_uri, project):
+    """`pg_uri`'s database made a team store, with a login role in each team role; the API
+    acts as the owner until `team.acting_as(user)`."""
+    from team_store import drop_users, make_team_store
+
+    made = make_team_store(pg_uri, str(project / "artifacts"))
+    _forget()
+    yield made
+    _forget()
+    drop_users(made)
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend(request, project):
     """Run a test once on the embedded SQLite store and once on the real PostgreSQL."""

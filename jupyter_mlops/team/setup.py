@@ -217,21 +217,28 @@ def init_sql(superuser: bool) -> list[str]:
 
 
 def _admin_conn(store: Store):
-    """A raw connection of the store's own login (the owner running the command)."""
+    """A connection of the store's own login (the owner running the command)."""
     if store.dialect != "postgresql":
         raise MLOpsUsageError("team mode needs a PostgreSQL store (MLOPS_STORE_URI="
                               "postgresql://…); the embedded SQLite store is one person's")
     return store.engine.connect()
 
 
-def init(store: Store) -> dict[str, Any]:
-    """Make `store` a team store (see the module docstring); every row is kept. Returns what
-    was done: tables secured, triggers, the roles."""
+def _store(store: Store | None) -> Store:
+    from ..store import get_store
+
+    return store if store is not None else get_store()
+
+
+def init(store: Store | None = None) -> dict[str, Any]:
+    """Make the store a team store (see the module docstring); every row is kept. Returns
+    what was done: tables secured, triggers, the roles."""
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
     from ..store import schema
 
+    store = _store(store)
     if store.revision != schema.HEAD:
         raise MLOpsUsageError(f"the store is at schema {store.revision}, not {schema.HEAD}: "
                               "run `jupyter mlops store upgrade` first")
@@ -262,13 +269,14 @@ def _quote(conn: Any, name: str) -> str:
     return conn.execute(text("SELECT quote_ident(:n)"), {"n": name}).scalar_one()
 
 
-def add(store: Store, user: str, role: str, password: str | None = None) -> dict[str, Any]:
+def add(user: str, role: str, password: str | None = None,
+        store: Store | None = None) -> dict[str, Any]:
     """Give database user `user` the team role `role` (viewer, contributor, maintainer or
     service), creating its login role (NOSUPERUSER, NOBYPASSRLS) when it does not exist; its
     other team roles are taken away."""
     from sqlalchemy import text
 
-    group = _group(role)
+    group, store = _group(role), _store(store)
     with _admin_conn(store) as conn, conn.begin():
         _require_team(conn)
         who = _quote(conn, _user_name(user))
@@ -292,9 +300,9 @@ def add(store: Store, user: str, role: str, password: str | None = None) -> dict
     return {"user": user, "role": role, "created": row is None}
 
 
-def remove(store: Store, user: str) -> dict[str, Any]:
+def remove(user: str, store: Store | None = None) -> dict[str, Any]:
     """Take every team role away from `user` (its login role and its rows stay)."""
-
+    store = _store(store)
     with _admin_conn(store) as conn, conn.begin():
         _require_team(conn)
         held = _held(conn, user)
@@ -307,11 +315,12 @@ def remove(store: Store, user: str) -> dict[str, Any]:
     return {"user": user, "removed": held}
 
 
-def members(store: Store) -> pd.DataFrame:
+def members(store: Store | None = None) -> pd.DataFrame:
     """Who is in the team: user, role, and whether the login role can log in."""
     import pandas as pd
     from sqlalchemy import text
 
+    store = _store(store)
     names = {v: k for k, v in ROLES.items()}
     with _admin_conn(store) as conn, conn.begin():
         _require_team(conn)
