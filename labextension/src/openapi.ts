@@ -1442,7 +1442,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1502,7 +1502,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1552,7 +1552,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1616,7 +1616,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1680,7 +1680,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1741,7 +1741,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1804,7 +1804,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1863,7 +1863,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1919,7 +1919,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1969,7 +1969,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2030,7 +2030,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2093,7 +2093,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2149,7 +2149,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2199,7 +2199,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2260,7 +2260,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2316,7 +2316,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2366,7 +2366,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2427,7 +2427,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2490,7 +2490,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2563,7 +2563,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2635,7 +2635,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2706,7 +2706,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2762,7 +2762,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2812,7 +2812,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2875,7 +2875,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2934,7 +2934,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2993,7 +2993,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3054,7 +3054,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3110,7 +3110,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3163,7 +3163,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3224,7 +3224,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3285,7 +3285,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3346,7 +3346,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3393,7 +3393,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
             403: {
                 headers: {
                     [name: string]: unknown;
