@@ -61,41 +61,34 @@ class Written:
 
 @pytest.fixture(scope="module")
 def team(tmp_path_factory):
-    """A fresh store and a login role per user, members of a role that owns nothing but may
-    read and write every table (team mode's `team init` and `team add` replace the grants)."""
+    """A fresh store made a team store (`team init`), and a contributor login role per user
+    with a password (`team add ROLE --role contributor`, NOSUPERUSER NOBYPASSRLS)."""
     import psycopg
     from psycopg import sql
 
     from jupyter_mlops.store import Store
+    from jupyter_mlops.team import setup
 
     require_postgres()
     owner = fresh_pg_database()
     store = Store(owner, str(tmp_path_factory.mktemp("upgrade")), check=False)
     store.upgrade()
-    store.engine.dispose()
     database, suffix = owner.rsplit("/", 1)[1], uuid.uuid4().hex[:8]
     roles = {user: f"hub_{user}_{suffix}" for user in USERS}
     passwords = {user: uuid.uuid4().hex for user in USERS}
-    group = f"hub_writers_{suffix}"
     try:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(group)))
-            for user in USERS:
-                conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} NOSUPERUSER NOBYPASSRLS "
-                                     "IN ROLE {}").format(sql.Identifier(roles[user]),
-                                                          sql.Literal(passwords[user]),
-                                                          sql.Identifier(group)))
-        with psycopg.connect(owner, autocommit=True) as conn:
-            for kind in ("TABLES", "SEQUENCES"):
-                conn.execute(sql.SQL(f"GRANT ALL ON ALL {kind} IN SCHEMA public TO {{}}")
-                             .format(sql.Identifier(group)))
+        setup.init(store)
+        for user in USERS:
+            setup.add(roles[user], "contributor", password=passwords[user], store=store)
+        store.engine.dispose()
         yield Team(owner, database, roles, passwords, {
             user: f"postgresql://{roles[user]}:{passwords[user]}@127.0.0.1:5432/{database}"
             for user in USERS})
     finally:
+        store.engine.dispose()
         drop_pg_database(owner)
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            for role in [*roles.values(), group]:
+            for role in roles.values():
                 conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
@@ -240,10 +233,6 @@ def assert_actors_are_roles(owner: str, written: dict[str, Written],
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="team mode's core (issue 20) is not on this branch: "
-                   "runs.user is still the OS user ($USER, the Hub name under the simple "
-                   "spawner) and pipeline_runs has no started_by; remove this mark when "
-                   "the database sets the actor from session_user")
 def test_each_users_writes_name_their_role(hub, team, written):
     assert_actors_are_roles(team.owner, written, team.roles)
 
