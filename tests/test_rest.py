@@ -370,12 +370,13 @@ async def test_pipelines_list_run_steps_notebook_resume(api, mlops, project):
     assert status == 404
     status, body = await api("pipelines/tiny/runs", method="POST", body={"params": {"n": 21}})
     assert status == 202 and body["started"]
+    run_id = body["run_id"]  # recorded (queued) before the answer: never lost
+    assert mlops.list_pipeline_runs("tiny")["run_id"].tolist() == [run_id]
     for _ in range(240):
         runs = mlops.list_pipeline_runs("tiny")
-        if len(runs) and runs["status"].iloc[0] != "running":
+        if runs["status"].iloc[0] not in ("queued", "running"):
             break
         await asyncio.sleep(0.25)
-    run_id = runs["run_id"].iloc[0]
     status, run = await api(f"pipeline-runs/{run_id}")
     assert status == 200 and run["status"] == "finished" and run["params"] == {"n": 21}
     step = run["steps"][0]

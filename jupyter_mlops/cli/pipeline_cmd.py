@@ -27,7 +27,8 @@ def add(sub) -> None:
     run.add_argument("--workers", type=int)
     run.add_argument("--trigger", default="manual", choices=["manual", "schedule", "ci"])
     run.add_argument("--queued", metavar="RUN_ID",
-                     help="start this queued run (one an alert queued) instead of a new one")
+                     help="start this queued run (queued by an alert, the REST API or the scheduler) instead "
+                          "of a new one")
     run.add_argument("--quiet", action="store_true", help="no progress output")
     run.set_defaults(func=run_)
 

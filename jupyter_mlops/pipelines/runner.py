@@ -141,13 +141,15 @@ def _previous(run_id: str) -> dict[str, tuple[str, int]]:
     return {step: (status, attempt) for step, status, attempt in rows}
 
 
-def queue_pipeline(conn: Any, name: str, trigger: str) -> str:
+def queue_pipeline(conn: Any, name: str, trigger: str,
+                   params: dict[str, Any] | None = None) -> str:
     """Insert a run of `name` that waits to start (inside the caller's transaction, so it
     exists exactly when what caused it does); a detached runner or the scheduler claims it."""
     spec = load_spec(name)
     run_id, now = uuid.uuid4().hex, time.time()
     conn.execute(pipeline_runs.insert().values(
-        id=run_id, pipeline=name, status="queued", trigger=trigger, params="{}",
+        id=run_id, pipeline=name, status="queued", trigger=trigger,
+        params=json.dumps(params or {}, default=str),
         spec=dump(spec), started_at=now, heartbeat=now, started_by=get_store().actor))
     return run_id
 
@@ -284,20 +286,23 @@ def check_start(name: str, params: dict[str, Any] | None) -> PipelineSpec:
 
 def start_pipeline(name: str, params: dict[str, Any] | None = None,
                    resume: str | None = None, trigger: str = "manual",
-                   queued: str | None = None) -> None:
+                   queued: str | None = None) -> str:
     """Check, then run (or resume, or start a queued run of) a pipeline in a process of its
-    own, detached: for callers that must not wait (the REST API, the scheduler, alerts)."""
+    own, detached: for callers that must not wait (the REST API, the scheduler, alerts). A new
+    run is recorded as queued before this returns (its id is returned), so a start that
+    `max_active_runs` refuses in the detached process stays queued for the scheduler instead
+    of being lost."""
     if resume is not None:
-        args = ["resume", resume]
-    elif queued is not None:
-        args = ["run", name, "--quiet", "--queued", queued]
+        args, run_id = ["resume", resume], resume
     else:
-        check_start(name, params)
-        args = ["run", name, "--quiet", "--trigger", trigger]
-        for key, value in (params or {}).items():
-            args += ["-p", f"{key}={value!r}"]
+        if queued is None:
+            check_start(name, params)
+            with get_store().write("pipeline", name, "queued") as conn:
+                queued = queue_pipeline(conn, name, trigger, params)
+        args, run_id = ["run", name, "--quiet", "--queued", queued], queued
     subprocess.Popen([sys.executable, "-m", "jupyter_mlops.cli", "pipeline", *args],
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    return run_id
 
 
 def _check_concurrency(spec: PipelineSpec) -> None:

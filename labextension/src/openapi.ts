@@ -1189,6 +1189,8 @@ export interface components {
         PipelineStarted: {
             pipeline: string;
             started: boolean;
+            /** @description the new run, queued until its process starts it (it waits for the scheduler while max_active_runs are running) */
+            run_id: string;
         };
         PipelineSummary: {
             pipeline: string;

@@ -82,8 +82,8 @@ class PipelineRunsHandler(MLOpsHandler):
     async def post(self, name: str) -> None:
         from ...pipelines.runner import start_pipeline
 
-        await self.call(start_pipeline, name, self.body().params)
-        self.reply({"pipeline": name, "started": True}, status=202)
+        run_id = await self.call(start_pipeline, name, self.body().params)
+        self.reply({"pipeline": name, "started": True, "run_id": run_id}, status=202)
 
 
 class PipelineRunHandler(MLOpsHandler):

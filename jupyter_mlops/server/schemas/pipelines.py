@@ -96,6 +96,9 @@ class PipelineStart(Strict):
 class PipelineStarted(Strict):
     pipeline: str
     started: bool
+    run_id: str = Field(description="the new run, queued until its process starts it (it "
+                                    "waits for the scheduler while max_active_runs are "
+                                    "running)")
 
 
 class PipelineResumed(Strict):

@@ -158,11 +158,11 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
     for table in ("event_deliveries", "event_hooks", "registry_events"):
         op.drop_table(table)
-    with op.batch_alter_table("alias_events") as batch:
-        for column in ("gate_values", "decision_comment", "requested_by", "request_id"):
-            batch.drop_column(column)
+    # plain DROP COLUMN (SQLite >= 3.35 has it): batch mode would copy these tables, which
+    # other tables reference, and SQLite refuses to drop a referenced table's old copy
+    for column in ("gate_values", "decision_comment", "requested_by", "request_id"):
+        op.drop_column("alias_events", column)
     op.drop_table("promotion_requests")
     op.drop_table("alias_policies")
     for table, column in reversed(ACTOR_COLUMNS):
-        with op.batch_alter_table(table) as batch:
-            batch.drop_column(column)
+        op.drop_column(table, column)
