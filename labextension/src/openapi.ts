@@ -365,6 +365,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Registry events of every model, newest first, with their deliveries */
+        get: operations["getEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/models/{name}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One model's registry events, newest first, with their deliveries */
+        get: operations["getModelEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The active hooks registry events are delivered to (with model, those its events go to) */
+        get: operations["getHooks"];
+        put?: never;
+        /** Add a hook: deliver events of these kinds to a webhook and/or a pipeline (maintainers only on a team store) */
+        post: operations["postHooks"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hooks/{hook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Stop a hook (its deliveries stay; maintainers only on a team store) */
+        delete: operations["deleteHook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/pipelines": {
         parameters: {
             query?: never;
@@ -814,6 +883,20 @@ export interface components {
             min: string | null;
             max: string | null;
         };
+        /** @description What one hook did with the event (once: one delivery per event and hook). */
+        Delivery: {
+            hook_id: number;
+            /** @description the hook's webhook, shown as scheme://host[:port] only */
+            webhook: string | null;
+            pipeline: string | null;
+            /** @description the pipeline run the event queued */
+            pipeline_run_id: string | null;
+            /** @description the webhook's answer (its status code, or why the post failed); null while posting */
+            webhook_status: string | null;
+            delivered_by: string | null;
+            /** @description seconds since 1970-01-01 UTC */
+            delivered_at: number;
+        };
         Edge: {
             source: string;
             target: string;
@@ -823,6 +906,22 @@ export interface components {
         Error: {
             error: string;
             detail: components["schemas"]["JsonValue"];
+        };
+        EventHook: {
+            id: number;
+            /** @description null: every model */
+            model: string | null;
+            kinds: ("registered" | "requested" | "approved" | "rejected" | "alias_moved")[];
+            /** @description shown as scheme://host[:port] only (the path and query of a webhook are often its secret) */
+            webhook: string | null;
+            pipeline: string | null;
+            created_by: string | null;
+            /** @description seconds since 1970-01-01 UTC */
+            created_at: number;
+        };
+        EventHooks: {
+            /** @description the active hooks, oldest first */
+            hooks: components["schemas"]["EventHook"][];
         };
         Experiment: {
             name: string;
@@ -911,6 +1010,35 @@ export interface components {
             alerts: components["schemas"]["Alert"][];
             rules: components["schemas"]["AlertRule"][];
         };
+        /** @description Deliver registry events of these kinds (of one model, or of every model) from now on: POST each to the webhook and/or queue a run of the pipeline. Maintainers only on a team store. */
+        HookCreate: {
+            /**
+             * @example [
+             *       "registered",
+             *       "approved"
+             *     ]
+             */
+            kinds: ("registered" | "requested" | "approved" | "rejected" | "alias_moved")[];
+            /**
+             * @description an http(s) URL that receives each event as a JSON POST
+             * @default null
+             */
+            webhook?: string | null;
+            /**
+             * @description a pipeline of the project
+             * @default null
+             */
+            pipeline?: string | null;
+            /**
+             * @description a model's name (default: every model)
+             * @default null
+             */
+            model?: string | null;
+        };
+        HookRemoved: {
+            id: number;
+            removed: boolean;
+        };
         /** @description any JSON value */
         JsonValue: unknown;
         Lineage: {
@@ -986,6 +1114,11 @@ export interface components {
             rules: components["schemas"]["AlertRule"][];
             alerts: components["schemas"]["Alert"][];
             last_report: components["schemas"]["BatchReport"] | null;
+        };
+        ModelEvents: {
+            model: string;
+            /** @description newest first */
+            events: components["schemas"]["RegistryEvent"][];
         };
         ModelSummary: {
             name: string;
@@ -1233,6 +1366,25 @@ export interface components {
             /** @default null */
             comment?: string | null;
         };
+        RegistryEvent: {
+            id: number;
+            /** @enum {string} */
+            kind: "registered" | "requested" | "approved" | "rejected" | "alias_moved";
+            model: string;
+            /** @description the version registered, requested or moved to; null when an alias was removed */
+            version: number | null;
+            alias: string | null;
+            /** @description the promotion request it belongs to */
+            request_id: number | null;
+            actor: string | null;
+            /** @description seconds since 1970-01-01 UTC */
+            at: number;
+            deliveries: components["schemas"]["Delivery"][];
+        };
+        RegistryEvents: {
+            /** @description newest first */
+            events: components["schemas"]["RegistryEvent"][];
+        };
         /** @description A run's record (its row in the store), then what it logged. */
         Run: {
             id: string;
@@ -1442,7 +1594,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1502,7 +1654,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1552,7 +1704,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1616,7 +1768,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1680,7 +1832,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1741,7 +1893,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1804,7 +1956,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1863,7 +2015,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1919,7 +2071,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1969,7 +2121,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2030,7 +2182,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2093,7 +2245,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2149,7 +2301,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2199,7 +2351,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2260,7 +2412,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2316,7 +2468,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2366,7 +2518,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2427,7 +2579,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2490,7 +2642,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2563,7 +2715,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2635,7 +2787,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2706,7 +2858,301 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that name or id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store could not answer (unreachable, locked, or newer than this version) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getEvents: {
+        parameters: {
+            query?: {
+                /** @description only events with a larger id */
+                since?: number;
+                /** @description the newest events to show */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Registry events of every model, newest first, with their deliveries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistryEvents"];
+                };
+            };
+            /** @description Bad input: the message names what is wrong and what is expected */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store could not answer (unreachable, locked, or newer than this version) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getModelEvents: {
+        parameters: {
+            query?: {
+                /** @description only events with a larger id */
+                since?: number;
+                /** @description the newest events to show */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description the model's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One model's registry events, newest first, with their deliveries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelEvents"];
+                };
+            };
+            /** @description Bad input: the message names what is wrong and what is expected */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that name or id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store could not answer (unreachable, locked, or newer than this version) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getHooks: {
+        parameters: {
+            query?: {
+                /** @description a model's name */
+                model?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The active hooks registry events are delivered to (with model, those its events go to) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventHooks"];
+                };
+            };
+            /** @description Bad input: the message names what is wrong and what is expected */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that name or id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store could not answer (unreachable, locked, or newer than this version) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postHooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HookCreate"];
+            };
+        };
+        responses: {
+            /** @description Add a hook: deliver events of these kinds to a webhook and/or a pipeline (maintainers only on a team store) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventHook"];
+                };
+            };
+            /** @description Bad input: the message names what is wrong and what is expected */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that name or id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store could not answer (unreachable, locked, or newer than this version) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteHook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the hook's id */
+                hook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Stop a hook (its deliveries stay; maintainers only on a team store) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HookRemoved"];
+                };
+            };
+            /** @description Bad input: the message names what is wrong and what is expected */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2762,7 +3208,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2812,7 +3258,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2875,7 +3321,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2934,7 +3380,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2993,7 +3439,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3054,7 +3500,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3110,7 +3556,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3163,7 +3609,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3224,7 +3670,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3285,7 +3731,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3346,7 +3792,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3393,7 +3839,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not authenticated, not authorized (read for GET, write for changes), or a change authenticated by cookie without its XSRF token */
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or a team store's database refused it to the user's role */
             403: {
                 headers: {
                     [name: string]: unknown;
