@@ -308,9 +308,10 @@ def deliver_events(wait: bool = True) -> list[dict[str, Any]]:
     store = get_store()
     with store.read() as conn:
         pairs = _pending(conn)
-    made: list[tuple[dict[str, Any], str | None]] = []
+    made: list[dict[str, Any]] = []
     waiting: dict[tuple[int, str], list[int]] = {}
-    for pair in pairs:
+    threads = []
+    for pair in pairs:  # each claimed pair is acted on at once: a later refusal loses none
         try:
             run_id = _claim(store, pair)
         except _Skip:
@@ -321,16 +322,13 @@ def deliver_events(wait: bool = True) -> list[dict[str, Any]]:
         url = pair.pop("webhook")
         delivery = {**pair, "pipeline_run_id": run_id, "webhook": shown_webhook(url),
                     "webhook_status": None}
+        made.append(delivery)
         if run_id:
             start_queued(pair["pipeline"], run_id)
-        made.append((delivery, url))
-    threads = []
-    for delivery, url in made:
         if url:
-            thread = threading.Thread(target=_post, args=(store, delivery, url),
-                                      name="mlops-event-webhook")
-            thread.start()
-            threads.append(thread)
+            threads.append(threading.Thread(target=_post, args=(store, delivery, url),
+                                            name="mlops-event-webhook"))
+            threads[-1].start()
     if wait:
         for thread in threads:
             thread.join()
@@ -339,7 +337,7 @@ def deliver_events(wait: bool = True) -> list[dict[str, Any]]:
                       "pipeline: " + "; ".join(
                           f"hook {hook} (events {', '.join(map(str, ids))}): {why}"
                           for (hook, why), ids in waiting.items()), UserWarning, stacklevel=2)
-    return [delivery for delivery, _ in made]
+    return made
 
 
 def deliver_after_commit() -> None:
