@@ -57,6 +57,11 @@ _API = {
     "Signature": "registry.signature",
     "register_flavor": "registry.flavors",
     "score_batch": "serving.batch",
+    "add_event_hook": "team.events",
+    "event_hooks": "team.events",
+    "remove_event_hook": "team.events",
+    "registry_events": "team.events",
+    "deliver_events": "team.events",
     # features
     "feature_view": "features.views",
     "FeatureView": "features.views",

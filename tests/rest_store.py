@@ -1,8 +1,9 @@
 """A project store holding something of every kind the REST API serves, for the tests that walk
 the whole API (tests/test_rest_schema.py): runs (nested, with params of every type, metric
 histories, a non-finite metric, tags, artifacts), datasets in two versions, models with aliases
-and their history, feature views (tests/feature_views.py) with materializations, monitoring
-batches with an alert rule and an alert, and a pipeline with a run whose first step failed.
+and their history, registry events delivered to a hook (tests/webhook.py receives them),
+feature views (tests/feature_views.py) with materializations, monitoring batches with an alert
+rule and an alert, and a pipeline with a run whose first step failed.
 
 `seed(mlops, root)` fills the store of the project at `root` (the current project) and returns
 the names and ids the tests need (`Seeded`)."""
@@ -16,6 +17,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 from feature_views import define
+from webhook import Receiver
 
 
 @dataclass
@@ -30,6 +32,8 @@ class Seeded:
     pipeline: str = "nightly"
     pipeline_run: str = ""
     step: str = ""
+    hook: int = 0
+    receiver: Receiver | None = None
 
 
 def _notebook(path: Path, parameters: str, body: str) -> None:
@@ -68,7 +72,11 @@ def seed(mlops, root: Path) -> Seeded:
                 mlops.register_model(model, out.model, alias="staging" if i else "production")
             out.runs.append(run.id)
     mlops.version_dataset(X.head(150), out.dataset, role="train")
-    mlops.set_alias(out.model, "staging", 1, comment="back to the first")
+    out.receiver = Receiver()
+    out.hook = mlops.add_event_hook(["alias_moved"], webhook=out.receiver.url,
+                                    model=out.model).id
+    mlops.set_alias(out.model, "staging", 1, comment="back to the first")  # delivered
+    out.receiver.wait(1)
 
     now = pd.Timestamp.now(tz="UTC").floor("s").tz_localize(None)
     define(mlops, pd.DataFrame({

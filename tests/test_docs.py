@@ -57,7 +57,7 @@ EXPECTED = {
     "docs/models.md": (0, 0, 0),
     "docs/pipelines.md": (0, 0, 0),
     "docs/sidebar.md": (0, 0, 0),
-    "docs/team.md": (0, 1, 0),
+    "docs/team.md": (1, 1, 0),
     "docs/tracking.md": (0, 0, 0),
 }
 

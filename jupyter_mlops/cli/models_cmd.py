@@ -1,4 +1,5 @@
-"""`jupyter mlops models list|show|promote|alias|history|compare|score`."""
+"""`jupyter mlops models list|show|promote|alias|history|compare|score|events|hooks|hook-add|
+hook-remove`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from . import add_format, emit
 
 
 def add(sub) -> None:
-    p = sub.add_parser("models", help="list, show, promote, alias, compare and batch-score models")
+    p = sub.add_parser("models", help="list, show, promote, alias, compare and batch-score "
+                                      "models; registry events and their hooks")
     cmds = p.add_subparsers(dest="command", metavar="COMMAND")
     cmds.required = True
 
@@ -55,6 +57,32 @@ def add(sub) -> None:
     score.add_argument("--batch-size", type=int, default=65_536)
     score.add_argument("--prediction-column", default="prediction")
     score.set_defaults(func=score_)
+
+    events = cmds.add_parser("events", help="registry events, newest first, with their "
+                                            "deliveries to hooks")
+    events.add_argument("name", nargs="?")
+    events.add_argument("--since", type=int, help="only events with a larger id")
+    events.add_argument("--limit", type=int, default=100)
+    add_format(events)
+    events.set_defaults(func=events_)
+
+    hooks = cmds.add_parser("hooks", help="the hooks registry events are delivered to")
+    hooks.add_argument("name", nargs="?", help="a model: the hooks its events go to")
+    add_format(hooks)
+    hooks.set_defaults(func=hooks_)
+
+    hook_add = cmds.add_parser("hook-add", help="deliver kinds of registry event to a webhook "
+                                                "and/or a pipeline (maintainers)")
+    hook_add.add_argument("kinds", help="comma separated: registered, requested, approved, "
+                                        "rejected, alias_moved")
+    hook_add.add_argument("--webhook", help="URL that receives each event as a JSON POST")
+    hook_add.add_argument("--pipeline", help="pipeline to queue a run of for each event")
+    hook_add.add_argument("--model", help="only this model's events (default: every model)")
+    hook_add.set_defaults(func=hook_add_)
+
+    hook_remove = cmds.add_parser("hook-remove", help="stop a hook (its deliveries stay)")
+    hook_remove.add_argument("hook_id", type=int)
+    hook_remove.set_defaults(func=hook_remove_)
 
 
 def list_(args) -> int:
@@ -116,4 +144,42 @@ def score_(args) -> int:
 
     print(score_batch(args.ref, args.input, args.output, batch_size=args.batch_size,
                       prediction_column=args.prediction_column))
+    return 0
+
+
+def events_(args) -> int:
+    from ..team.events import registry_events
+
+    frame = registry_events(args.name, since=args.since, limit=args.limit)
+    if args.format == "table":  # one short line per event; json and csv keep every field
+        frame["deliveries"] = frame["deliveries"].map(lambda done: "; ".join(
+            f"hook {d['hook_id']}"
+            + (f" webhook {d['webhook_status'] or 'posting'}" if d["webhook"] else "")
+            + (f" run {d['pipeline_run_id'][:8]}" if d["pipeline_run_id"] else "")
+            for d in done) or "-")
+    emit(frame, args.format)
+    return 0
+
+
+def hooks_(args) -> int:
+    from ..team.events import event_hooks
+
+    emit(event_hooks(args.name), args.format)
+    return 0
+
+
+def hook_add_(args) -> int:
+    from ..team.events import add_event_hook, describe_hook
+
+    hook = add_event_hook(args.kinds, webhook=args.webhook, pipeline=args.pipeline,
+                          model=args.model)
+    print(f"hook {hook.id}: {describe_hook(hook)}")
+    return 0
+
+
+def hook_remove_(args) -> int:
+    from ..team.events import remove_event_hook
+
+    remove_event_hook(args.hook_id)
+    print(f"hook {args.hook_id} removed")
     return 0

@@ -1,22 +1,16 @@
 """Alert rules on a monitored model: a condition in the filter language over a monitoring
 batch's figures ("drift_share > 0.3 or f1 < 0.8"). A batch that breaches a rule records an
 alert with the values that breached it, queues one run of the rule's pipeline (the
-retraining trigger) in the same transaction, and posts the alert to the rule's webhook.
-
-A webhook URL often is its own secret (chat webhooks carry it in the path), so it is stored
-whole and used only to post: everything that returns or prints one (rules, alerts, errors,
-the status of a post) shows `scheme://host[:port]`."""
+retraining trigger) in the same transaction, and posts the alert to the rule's webhook
+(shown everywhere as `scheme://host[:port]` only: see `jupyter_mlops.webhooks`)."""
 
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
 
@@ -24,6 +18,7 @@ from .. import expr, refs
 from ..errors import MLOpsError, MLOpsUsageError, NotFoundError
 from ..store import get_store
 from ..store.tables import alert_rules, alerts, drift_batches, models
+from ..webhooks import check_webhook, post_json, scrub_urls, shown_webhook
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,39 +27,6 @@ FIELDS = expr.FieldSpec(
     names=("drift_share", "drifted_columns", "drifted", "rows", "prediction_drift",
            "prediction_drifted", "accuracy", "f1", "roc_auc", "rmse", "mae"),
     prefixes=("statistic",))
-WEBHOOK_TIMEOUT = 10.0
-URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
-
-
-def shown_webhook(url: str | None) -> str | None:
-    """What may be shown of a webhook URL: `scheme://host[:port]`, nothing of its user info,
-    path or query (where the secret of most webhooks lives)."""
-    if url is None:
-        return None
-    try:
-        parts = urlsplit(url)
-        host, port = parts.hostname or "", parts.port
-    except ValueError:
-        return "(a URL that does not parse)"
-    host = f"[{host}]" if ":" in host else host
-    return f"{parts.scheme or '?'}://{host}" + (f":{port}" if port else "")
-
-
-def scrub_urls(text: str) -> str:
-    """`text` with every URL in it shown as `scheme://host[:port]`."""
-    return URL.sub(lambda m: shown_webhook(m.group()) or "", text)
-
-
-def _scrub(text: str, url: str) -> str:
-    """`text` (an error from posting to `url`) without any part of the URL beyond its host:
-    some errors quote the path alone."""
-    parts = urlsplit(url)
-    text = text.replace(url, shown_webhook(url) or "")
-    secrets = [parts.path + (f"?{parts.query}" if parts.query else ""), parts.path, parts.query,
-               parts.username, parts.password]
-    for piece in sorted({p for p in secrets if p and len(p) > 1}, key=len, reverse=True):
-        text = text.replace(piece, "…")
-    return scrub_urls(text)
 
 
 @dataclass(frozen=True)
@@ -88,24 +50,6 @@ class AlertRule:
                 "created_at": self.created_at}
 
 
-def _check_webhook(url: Any) -> str:
-    """The URL, if it is http(s) with a host; the refusal quotes none of it."""
-    if not isinstance(url, str):
-        raise MLOpsUsageError(f"webhook must be an http(s) URL, not a {type(url).__name__}")
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - a port that is no number raises here
-    except ValueError:
-        raise MLOpsUsageError("webhook must be an http(s) URL (https://host/…); this one does "
-                              "not parse") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        what = (f"scheme {parts.scheme!r}" if parts.scheme not in ("http", "https")
-                else "no host")
-        raise MLOpsUsageError(f"webhook must be an http(s) URL (https://host/…), got one with "
-                              f"{what}")
-    return url
-
-
 def add_alert(model_ref: str, condition: str, pipeline: str | None = None,
               webhook: str | None = None) -> AlertRule:
     """Watch every monitoring batch of the model for `condition` (fields: drift_share,
@@ -126,7 +70,7 @@ def add_alert(model_ref: str, condition: str, pipeline: str | None = None,
 
         load_spec(pipeline)
     if webhook is not None:
-        _check_webhook(webhook)
+        check_webhook(webhook)
     now, store = time.time(), get_store()
     with store.write("model", parsed.name, "alert rule") as conn:
         model_id = conn.execute(select(models.c.id).where(models.c.name == parsed.name)).scalar_one()
@@ -256,15 +200,12 @@ def breaches(conn: Any, model_id: int, batch_id: int, values: dict[str, Any]
 def notify(raised: list[tuple[dict[str, Any], str | None]]) -> list[threading.Thread]:
     """After the batch committed: start each queued pipeline run detached, and post each
     alert to its webhook URL from a thread (the caller never waits on a slow receiver)."""
-    from ..pipelines.runner import start_pipeline
+    from ..pipelines.runner import start_queued
 
     threads = []
     for alert, url in raised:
         if alert["pipeline_run_id"]:
-            try:
-                start_pipeline(alert["pipeline"], queued=alert["pipeline_run_id"])
-            except OSError:
-                pass  # the scheduler starts runs left queued
+            start_queued(alert["pipeline"], alert["pipeline_run_id"])
         if url:
             thread = threading.Thread(target=_post, args=(alert, url), name="mlops-webhook")
             thread.start()
@@ -273,15 +214,7 @@ def notify(raised: list[tuple[dict[str, Any], str | None]]) -> list[threading.Th
 
 
 def _post(alert: dict[str, Any], url: str) -> None:
-    body = {k: v for k, v in alert.items() if k != "webhook"}
-    request = urllib.request.Request(
-        url, data=json.dumps(body, default=str).encode(), method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "jupyter-mlops"})
-    try:
-        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as reply:  # noqa: S310
-            status = f"{reply.status}"
-    except Exception as exc:  # noqa: BLE001 - recorded on the alert, never raised
-        status = _scrub(f"failed: {exc}", url)[:255]
+    status = post_json(url, {k: v for k, v in alert.items() if k != "webhook"})
     with get_store().write("alert", str(alert["alert_id"]), "webhook") as conn:
         conn.execute(update(alerts).where(alerts.c.id == alert["alert_id"])
                      .values(webhook_status=status))

@@ -1,4 +1,5 @@
-"""`%register`: register models, move aliases (with gates), list, show and compare versions."""
+"""`%register`: register models, move aliases (with gates), list, show and compare versions,
+registry events and the hooks they are delivered to."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from .base import MagicParser, guarded, split, subcommand_parser
 
 USAGE = {
     "": "usage: %register VAR --name NAME [--alias ALIAS] [--description TEXT] "
-        "[--signature VAR]\n       %register list|show|promote|alias|history|compare ... "
+        "[--signature VAR]\n       %register list|show|promote|alias|history|compare|events|"
+        "hooks|hook ... "
         "(%register SUBCOMMAND --help)",
     "list": "usage: %register list [NAME]",
     "show": "usage: %register show NAME[@ALIAS|/VERSION]",
@@ -20,6 +22,10 @@ USAGE = {
     "alias": "usage: %register alias NAME ALIAS VERSION [--comment TEXT]",
     "history": "usage: %register history NAME [ALIAS]",
     "compare": "usage: %register compare NAME V1 V2 ...",
+    "events": "usage: %register events [NAME] [--since ID] [--limit N]",
+    "hooks": "usage: %register hooks [NAME]",
+    "hook": "usage: %register hook add KIND[,KIND...] [--webhook URL] [--pipeline NAME] "
+            "[--model NAME]\n       %register hook remove ID",
 }
 
 DOC = """Register models and move their aliases from cells.
@@ -35,6 +41,14 @@ DOC = """Register models and move their aliases from cells.
 %register alias NAME ALIAS VERSION [--comment TEXT]   move an alias (recorded)
 %register history NAME [ALIAS]                 every alias move: who, when, from, to, why
 %register compare NAME V1 V2 ...               versions side by side (numbers or aliases)
+%register events [NAME] [--since ID] [--limit N]
+    registry events (registered, requested, approved, rejected, alias_moved), newest first,
+    with their deliveries to hooks
+%register hooks [NAME]                         the hooks events are delivered to
+%register hook add KIND[,KIND...] [--webhook URL] [--pipeline NAME] [--model NAME]
+    deliver these kinds of event (of one model, or of every model) from now on: POST each to
+    the webhook and/or queue a run of the pipeline (on a team store: maintainers only)
+%register hook remove ID                       stop a hook
 """
 
 
@@ -147,3 +161,44 @@ class RegisterMagics(Magics):
         comparison = compare_models(opts.name, opts.versions)
         display(comparison.figure())
         return comparison
+
+    def _events(self, rest: list[str]) -> Any:
+        from ..team.events import registry_events
+
+        p = _parser("events")
+        p.add_argument("name", nargs="?")
+        p.add_argument("--since", type=int)
+        p.add_argument("--limit", type=int, default=100)
+        opts = p.parse_args(rest)
+        return registry_events(opts.name, since=opts.since, limit=opts.limit)
+
+    def _hooks(self, rest: list[str]) -> Any:
+        from ..team.events import event_hooks
+
+        p = _parser("hooks")
+        p.add_argument("name", nargs="?")
+        return event_hooks(p.parse_args(rest).name)
+
+    def _hook(self, rest: list[str]) -> Any:
+        from ..team.events import add_event_hook, describe_hook, remove_event_hook
+
+        p = _parser("hook")
+        p.add_argument("action", choices=["add", "remove"])
+        p.add_argument("what", help="the kinds to add a hook for, or the id of one to remove")
+        p.add_argument("--webhook")
+        p.add_argument("--pipeline")
+        p.add_argument("--model")
+        opts = p.parse_args(rest)
+        if opts.action == "add":
+            hook = add_event_hook(opts.what, webhook=opts.webhook, pipeline=opts.pipeline,
+                                  model=opts.model)
+            print(f"hook {hook.id}: {describe_hook(hook)}")
+            return None
+        if opts.webhook or opts.pipeline or opts.model:
+            raise MLOpsUsageError("hook remove takes only the hook's id")
+        if not opts.what.isdigit():
+            raise MLOpsUsageError(f"hook remove takes the hook's id (a number), got "
+                                  f"{opts.what!r}")
+        remove_event_hook(int(opts.what))
+        print(f"hook {opts.what} removed")
+        return None

@@ -305,6 +305,16 @@ def start_pipeline(name: str, params: dict[str, Any] | None = None,
     return run_id
 
 
+def start_queued(name: str, run_id: str) -> None:
+    """Start a run that `queue_pipeline` queued, in a detached process (after the queuing
+    transaction committed); when no process can be started the run stays queued, and the
+    scheduler starts it."""
+    try:
+        start_pipeline(name, queued=run_id)
+    except OSError:
+        pass
+
+
 def _check_concurrency(spec: PipelineSpec) -> None:
     """Refuse early (before a detached start) what `_start` would refuse now; `_start`
     decides, in the transaction that starts the run."""

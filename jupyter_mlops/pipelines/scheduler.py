@@ -1,4 +1,5 @@
-"""The scheduler: `jupyter mlops scheduler` starts due pipeline runs.
+"""The scheduler: `jupyter mlops scheduler` starts due pipeline runs, and delivers the
+registry events that are left undelivered (team/events.py).
 
 The cron lives in each pipeline's YAML (`pipeline schedule` edits it); the store keeps, per
 pipeline, when it last fired and when it fires next (`schedules`). Policy for runs missed
@@ -116,7 +117,11 @@ def _start(name: str) -> None:
 
 
 def run_scheduler(interval: float = 30.0, once: bool = False) -> None:
-    """Look at the schedules every `interval` seconds until interrupted."""
+    """Every `interval` seconds until interrupted: start what the schedules say is due, and
+    deliver the registry events left undelivered (their process died first, or lacked the
+    hook's pipeline)."""
+    from ..team.events import deliver_events
+
     if interval <= 0:
         raise MLOpsUsageError("the interval must be positive")
     while True:
@@ -124,6 +129,13 @@ def run_scheduler(interval: float = 30.0, once: bool = False) -> None:
             for name in tick():
                 print(f"{datetime.now().isoformat(timespec='seconds')} started {name}", flush=True)
         except MLOpsError as exc:  # a bad spec must not stop the others from running
+            print(f"jupyter mlops scheduler: {exc}", file=sys.stderr, flush=True)
+        try:
+            for done in deliver_events():
+                print(f"{datetime.now().isoformat(timespec='seconds')} delivered event "
+                      f"{done['event_id']} ({done['kind']} {done['model']}) to hook "
+                      f"{done['hook_id']}", flush=True)
+        except MLOpsError as exc:  # nor may a refused delivery stop the schedules
             print(f"jupyter mlops scheduler: {exc}", file=sys.stderr, flush=True)
         if once:
             return

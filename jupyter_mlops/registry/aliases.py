@@ -23,6 +23,7 @@ from ..store.tables import (
     params,
     tags,
 )
+from ..team.events import deliver_after_commit
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -97,6 +98,7 @@ def set_alias(name: str, alias: str, version: int, comment: str | None = None,
         model_id = _locked_model(conn, name)
         version = _check_version(conn, model_id, name, version)
         move_alias(conn, model_id, name, alias, version, actor, comment)
+    deliver_after_commit()
     return get_model_version(f"{name}@{version}")
 
 
@@ -109,6 +111,7 @@ def delete_alias(name: str, alias: str, comment: str | None = None,
         model_id = _locked_model(conn, name)
         if move_alias(conn, model_id, name, alias, None, actor, comment) is None:
             raise NotFoundError(f"model {name!r} has no alias {alias!r}")
+    deliver_after_commit()
 
 
 def gate_spec(aliases: list[str]) -> expr.FieldSpec:
@@ -179,6 +182,7 @@ def promote(name: str, version: int, alias: str, require: str | None = None,
                                 + "; ".join(failed))
             gate = {"require": require, "passed": True}
         move_alias(conn, model_id, name, alias, version, actor, comment, gate)
+    deliver_after_commit()
     return get_model_version(f"{name}@{version}")
 
 

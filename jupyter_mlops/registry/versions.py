@@ -16,6 +16,7 @@ from .. import refs
 from ..errors import MLOpsUsageError, NotFoundError
 from ..store import get_store
 from ..store.tables import model_aliases, model_versions, models, run_links
+from ..team.events import deliver_after_commit
 from .signature import Signature
 
 if TYPE_CHECKING:
@@ -161,6 +162,7 @@ def register_model(model: Any, name: str, alias: str | None = None, run: Any = N
     _warn_untrusted(name, untrusted)
     version = get_model_version(f"{name}@{number}")
     on_register(version, model)
+    deliver_after_commit()
     return version
 
 

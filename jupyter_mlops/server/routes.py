@@ -6,11 +6,21 @@ from __future__ import annotations
 
 import re
 
-from .handlers import datasets, drift, features, lineage, models, openapi, pipelines, runs
+from .handlers import (
+    datasets,
+    drift,
+    events,
+    features,
+    lineage,
+    models,
+    openapi,
+    pipelines,
+    runs,
+)
 
 PREFIX = "/mlops/api"
-ROUTES = [*runs.ROUTES, *datasets.ROUTES, *features.ROUTES, *models.ROUTES, *pipelines.ROUTES,
-          *drift.ROUTES, *lineage.ROUTES, *openapi.ROUTES]
+ROUTES = [*runs.ROUTES, *datasets.ROUTES, *features.ROUTES, *models.ROUTES, *events.ROUTES,
+          *pipelines.ROUTES, *drift.ROUTES, *lineage.ROUTES, *openapi.ROUTES]
 
 
 def pattern(template: str) -> str:

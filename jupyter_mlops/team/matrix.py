@@ -5,6 +5,8 @@ Everyone in a role reads every table. Writes, per table and role, are one of:
 - `child PARENT.COLUMN`: all, on rows whose parent row (PARENT by COLUMN) the session user owns;
 - `insert`: insert only (shared content, audit records, results);
 - `touch`: insert, and refresh `touched_at` (a blob reused keeps gc away from it);
+- `record COLUMN`: insert, and fill COLUMN once in the rows it inserted (its actor column is
+  the session user and COLUMN still null): a result known only later (a webhook's answer);
 - `write`: insert, update and delete any row;
 - `all`: `write`, and what no other role may do (deleting, gc);
 - nothing (absent): read only.
@@ -47,7 +49,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "promotion_requests": {CONTRIBUTOR: "insert", MAINTAINER: "insert"},
     "registry_events": {MAINTAINER: ""},
     "event_hooks": {},
-    "event_deliveries": {CONTRIBUTOR: "insert", SERVICE: "insert", MAINTAINER: "insert"},
+    "event_deliveries": {CONTRIBUTOR: "record webhook_status", SERVICE: "record webhook_status",
+                         MAINTAINER: "record webhook_status"},
     "monitoring_batches": {CONTRIBUTOR: "insert", SERVICE: "insert"},
     "pipeline_runs": {CONTRIBUTOR: "own started_by", SERVICE: "write"},
     "step_runs": {CONTRIBUTOR: "child pipeline_runs.pipeline_run_id", SERVICE: "write"},
@@ -92,6 +95,6 @@ def needed(table: str, operation: str) -> str:
         kind = writes(table, role).split(" ")[0]
         if (operation == "insert" and kind) or (
                 operation in ("update", "delete") and kind in ("own", "child", "write", "all")) \
-                or (operation == "update" and kind == "touch"):
+                or (operation == "update" and kind in ("touch", "record")):
             return name
     return "none of the roles (the database writes it itself)"

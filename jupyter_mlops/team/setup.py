@@ -138,14 +138,19 @@ def table_sql(table: str) -> list[str]:
     for role in (CONTRIBUTOR, SERVICE, MAINTAINER):
         kind, _, arg = writes(table, role).partition(" ")
         short = role.removeprefix("mlops_")
-        if kind in ("insert", "touch", "own", "child", "write", "all"):
-            commands = {"insert": ["INSERT"], "touch": ["INSERT"]}.get(
+        if kind in ("insert", "touch", "record", "own", "child", "write", "all"):
+            commands = {"insert": ["INSERT"], "touch": ["INSERT"], "record": ["INSERT"]}.get(
                 kind, ["INSERT", "UPDATE", "DELETE"])
             out.append(f"GRANT {', '.join(commands)} ON {table} TO {role};")
         if kind == "touch":
             out.append(f"GRANT UPDATE (touched_at) ON {table} TO {role};")
             out.append(_policy(table, f"mlops_{short}_touch", "UPDATE", role, "true", "true"))
-        if kind in ("insert", "touch", "own"):
+        if kind == "record":
+            mine = f"{ACTORS[table][0]} = session_user"
+            out.append(f"GRANT UPDATE ({arg}) ON {table} TO {role};")
+            out.append(_policy(table, f"mlops_{short}_record", "UPDATE", role,
+                               f"{mine} AND {arg} IS NULL", mine))
+        if kind in ("insert", "touch", "record", "own"):
             out.append(_policy(table, f"mlops_{short}_insert", "INSERT", role, None, "true"))
         if kind == "own":
             mine = f"{arg} = session_user"

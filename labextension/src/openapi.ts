@@ -365,6 +365,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Registry events of every model, newest first, with their deliveries */
+        get: operations["getEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/models/{name}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One model's registry events, newest first, with their deliveries */
+        get: operations["getModelEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The active hooks registry events are delivered to (with model, those its events go to) */
+        get: operations["getHooks"];
+        put?: never;
+        /** Add a hook: deliver events of these kinds to a webhook and/or a pipeline (maintainers only on a team store) */
+        post: operations["postHooks"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hooks/{hook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Stop a hook (its deliveries stay; maintainers only on a team store) */
+        delete: operations["deleteHook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/pipelines": {
         parameters: {
             query?: never;
@@ -814,6 +883,20 @@ export interface components {
             min: string | null;
             max: string | null;
         };
+        /** @description What one hook did with the event (once: one delivery per event and hook). */
+        Delivery: {
+            hook_id: number;
+            /** @description the hook's webhook, shown as scheme://host[:port] only */
+            webhook: string | null;
+            pipeline: string | null;
+            /** @description the pipeline run the event queued */
+            pipeline_run_id: string | null;
+            /** @description the webhook's answer (its status code, or why the post failed); null while posting */
+            webhook_status: string | null;
+            delivered_by: string | null;
+            /** @description seconds since 1970-01-01 UTC */
+            delivered_at: number;
+        };
         Edge: {
             source: string;
             target: string;
@@ -823,6 +906,22 @@ export interface components {
         Error: {
             error: string;
             detail: components["schemas"]["JsonValue"];
+        };
+        EventHook: {
+            id: number;
+            /** @description null: every model */
+            model: string | null;
+            kinds: ("registered" | "requested" | "approved" | "rejected" | "alias_moved")[];
+            /** @description shown as scheme://host[:port] only (the path and query of a webhook are often its secret) */
+            webhook: string | null;
+            pipeline: string | null;
+            created_by: string | null;
+            /** @description seconds since 1970-01-01 UTC */
+            created_at: number;
+        };
+        EventHooks: {
+            /** @description the active hooks, oldest first */
+            hooks: components["schemas"]["EventHook"][];
         };
         Experiment: {
             name: string;
@@ -911,6 +1010,35 @@ export interface components {
             alerts: components["schemas"]["Alert"][];
             rules: components["schemas"]["AlertRule"][];
         };
+        /** @description Deliver registry events of these kinds (of one model, or of every model) from now on: POST each to the webhook and/or queue a run of the pipeline. Maintainers only on a team store. */
+        HookCreate: {
+            /**
+             * @example [
+             *       "registered",
+             *       "approved"
+             *     ]
+             */
+            kinds: ("registered" | "requested" | "approved" | "rejected" | "alias_moved")[];
+            /**
+             * @description an http(s) URL that receives each event as a JSON POST
+             * @default null
+             */
+            webhook?: string | null;
+            /**
+             * @description a pipeline of the project
+             * @default null
+             */
+            pipeline?: string | null;
+            /**
+             * @description a model's name (default: every model)
+             * @default null
+             */
+            model?: string | null;
+        };
+        HookRemoved: {
+            id: number;
+            removed: boolean;
+        };
         /** @description any JSON value */
         JsonValue: unknown;
         Lineage: {
@@ -986,6 +1114,11 @@ export interface components {
             rules: components["schemas"]["AlertRule"][];
             alerts: components["schemas"]["Alert"][];
             last_report: components["schemas"]["BatchReport"] | null;
+        };
+        ModelEvents: {
+            model: string;
+            /** @description newest first */
+            events: components["schemas"]["RegistryEvent"][];
         };
         ModelSummary: {
             name: string;
@@ -1234,6 +1367,25 @@ export interface components {
             require?: string | null;
             /** @default null */
             comment?: string | null;
+        };
+        RegistryEvent: {
+            id: number;
+            /** @enum {string} */
+            kind: "registered" | "requested" | "approved" | "rejected" | "alias_moved";
+            model: string;
+            /** @description the version registered, requested or moved to; null when an alias was removed */
+            version: number | null;
+            alias: string | null;
+            /** @description the promotion request it belongs to */
+            request_id: number | null;
+            actor: string | null;
+            /** @description seconds since 1970-01-01 UTC */
+            at: number;
+            deliveries: components["schemas"]["Delivery"][];
+        };
+        RegistryEvents: {
+            /** @description newest first */
+            events: components["schemas"]["RegistryEvent"][];
         };
         /** @description A run's record (its row in the store), then what it logged. */
         Run: {
@@ -2697,6 +2849,300 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ModelComparison"];
+                };
+            };
+            /** @description Bad input: the message names what is wrong and what is expected */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that name or id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store could not answer (unreachable, locked, or newer than this version) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getEvents: {
+        parameters: {
+            query?: {
+                /** @description only events with a larger id */
+                since?: number;
+                /** @description the newest events to show */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Registry events of every model, newest first, with their deliveries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistryEvents"];
+                };
+            };
+            /** @description Bad input: the message names what is wrong and what is expected */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store could not answer (unreachable, locked, or newer than this version) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getModelEvents: {
+        parameters: {
+            query?: {
+                /** @description only events with a larger id */
+                since?: number;
+                /** @description the newest events to show */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description the model's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One model's registry events, newest first, with their deliveries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelEvents"];
+                };
+            };
+            /** @description Bad input: the message names what is wrong and what is expected */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that name or id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store could not answer (unreachable, locked, or newer than this version) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getHooks: {
+        parameters: {
+            query?: {
+                /** @description a model's name */
+                model?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The active hooks registry events are delivered to (with model, those its events go to) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventHooks"];
+                };
+            };
+            /** @description Bad input: the message names what is wrong and what is expected */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that name or id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store could not answer (unreachable, locked, or newer than this version) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postHooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HookCreate"];
+            };
+        };
+        responses: {
+            /** @description Add a hook: deliver events of these kinds to a webhook and/or a pipeline (maintainers only on a team store) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventHook"];
+                };
+            };
+            /** @description Bad input: the message names what is wrong and what is expected */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that name or id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store could not answer (unreachable, locked, or newer than this version) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteHook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the hook's id */
+                hook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Stop a hook (its deliveries stay; maintainers only on a team store) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HookRemoved"];
                 };
             };
             /** @description Bad input: the message names what is wrong and what is expected */

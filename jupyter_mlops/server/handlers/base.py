@@ -46,7 +46,7 @@ def status_of(exc: MLOpsError) -> int:
 
     if isinstance(exc, NotFoundError):
         return 404
-    if isinstance(exc, AccessError):
+    if isinstance(exc, AccessError):  # a team store's database refused it to the user's role
         return 403
     if isinstance(exc, SignatureError):
         return 422
