@@ -57,6 +57,13 @@ _API = {
     "Signature": "registry.signature",
     "register_flavor": "registry.flavors",
     "score_batch": "serving.batch",
+    # team stores: alias policies and promotion requests
+    "set_alias_policy": "team.promotions",
+    "alias_policies": "team.promotions",
+    "request_promotion": "team.promotions",
+    "approve": "team.promotions",
+    "reject": "team.promotions",
+    "promotion_requests": "team.promotions",
     # features
     "feature_view": "features.views",
     "FeatureView": "features.views",
@@ -105,6 +112,7 @@ _API = {
     "SchemaError": "errors",
     "FilterSyntaxError": "errors",
     "GateError": "errors",
+    "AccessError": "errors",
 }
 
 __all__ = sorted(_API) + ["__version__", "load_ipython_extension"]
