@@ -24,8 +24,9 @@ PARAMS = re.compile(r"\{(\w+)(?::path)?\}")
 REF = "#/components/schemas/{}"
 ERRORS = {
     400: "Bad input: the message names what is wrong and what is expected",
-    403: "Not authenticated, not authorized (read for GET, write for changes), or a change "
-         "authenticated by cookie without its XSRF token",
+    403: "Not authenticated, not authorized (read for GET, write for changes), a change "
+         "authenticated by cookie without its XSRF token, or (team stores) refused to the "
+         "user's database role: the message names the role it has and the one it needs",
     404: "Nothing of that name or id",
     409: "The gate did not hold (detail: its comparisons), or the store's schema does not "
          "match this version",

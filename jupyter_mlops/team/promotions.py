@@ -73,6 +73,13 @@ class AliasPolicy:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def __str__(self) -> str:
+        if not self.protected:
+            return f"{self.model}@{self.alias}: not protected (set_alias and promote move it)"
+        return (f"{self.model}@{self.alias}: protected, "
+                + ("two-person" if self.two_person else "one person may ask and approve")
+                + (f", gate {self.gate}" if self.gate else ", no gate"))
+
 
 @dataclass(frozen=True)
 class PromotionRequest:
@@ -99,10 +106,12 @@ class PromotionRequest:
         return asdict(self)
 
     def __str__(self) -> str:
-        head = f"request {self.id}: {self.model}@{self.version} to {self.alias}"
+        ref = f"{self.model}@{self.version}"
         if self.state == "open":
-            return f"{head}, opened by {self.requested_by}, awaits a maintainer's approval"
-        return f"{head}, {self.state} by {self.decided_by}"
+            return (f"request {self.id}: {ref} to become {self.alias}, opened by "
+                    f"{self.requested_by}; it awaits a maintainer's approval")
+        done = "became" if self.state == "approved" else "did not become"
+        return f"request {self.id} {self.state} by {self.decided_by}: {ref} {done} {self.alias}"
 
 
 def _team_store() -> Store:
