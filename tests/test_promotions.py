@@ -88,6 +88,10 @@ def test_the_two_person_rule(team, mlops, m):
         asked = mlops.request_promotion("m@1", "production")
         mlops.approve(asked.id)
         assert production(mlops) == 1
+        mlops.set_alias_policy("m", "production")
+        asked = mlops.request_promotion("m@2", "production")
+        withdrawn = mlops.reject(asked.id, "asked too early")  # its own: a withdrawal
+        assert (withdrawn.state, withdrawn.decided_by) == ("rejected", carol)
 
 
 def test_only_maintainers_decide_and_set_policies(team, mlops, m):
