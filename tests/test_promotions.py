@@ -143,6 +143,42 @@ def test_closed_and_unknown_requests(team, mlops, m):
     assert requests.set_index("id").loc[one.id, "decision_comment"] == "not this week"
 
 
+def test_bad_input_is_one_clear_error_and_changes_nothing(team, mlops, m):
+    from jupyter_mlops.errors import FilterSyntaxError
+
+    with team.acting_as(team.users["maintainer"]):
+        before = (mlops.alias_policies(), mlops.promotion_requests(state="all"))
+        for call, error, message in [
+                (lambda: mlops.set_alias_policy("m", "staging", protected="yes"),
+                 MLOpsUsageError, "protected must be True or False, got 'yes'"),
+                (lambda: mlops.set_alias_policy("m", "staging", two_person=None),
+                 MLOpsUsageError, "two_person must be True or False"),
+                (lambda: mlops.set_alias_policy("m", "staging", False, gate="metrics.f1 > 0"),
+                 MLOpsUsageError, "only protected aliases take"),
+                (lambda: mlops.set_alias_policy("m", "latest"), MLOpsUsageError,
+                 "not be 'latest'"),
+                (lambda: mlops.set_alias_policy("ghost", "production"), NotFoundError,
+                 "no model named 'ghost'"),
+                (lambda: mlops.set_alias_policy("m", "production", gate="metrics.f1 >"),
+                 FilterSyntaxError, "expected a value"),
+                (lambda: mlops.set_alias_policy("m", "production", gate=3), MLOpsUsageError,
+                 "gate must be text"),
+                (lambda: mlops.request_promotion("m", "production", comment=["x"]),
+                 MLOpsUsageError, "comment must be text"),
+                (lambda: mlops.request_promotion("dataset:d@1", "production"), MLOpsUsageError,
+                 "not a model reference"),
+                (lambda: mlops.approve(0), MLOpsUsageError, "a number from 1, got 0"),
+                (lambda: mlops.approve(True), MLOpsUsageError, "a number from 1, got True"),
+                (lambda: mlops.promotion_requests(state="closed"), MLOpsUsageError,
+                 "state must be one of open, approved, rejected, all"),
+                (lambda: mlops.promotion_requests("ghost"), NotFoundError, "no model named"),
+                (lambda: mlops.alias_policies("a/b"), MLOpsUsageError, "may not contain /")]:
+            with pytest.raises(error, match=message):
+                call()
+        after = (mlops.alias_policies(), mlops.promotion_requests(state="all"))
+    assert all(a.equals(b) for a, b in zip(before, after, strict=True))
+
+
 def test_the_gate_holds_at_request_and_again_at_approval(team, mlops, m):
     alice, carol = team.users["contributor"], team.users["maintainer"]
     gate = "production.version IS NULL or metrics.f1 >= production.metrics.f1"
