@@ -62,6 +62,13 @@ _API = {
     "remove_event_hook": "team.events",
     "registry_events": "team.events",
     "deliver_events": "team.events",
+    # team stores: alias policies and promotion requests
+    "set_alias_policy": "team.promotions",
+    "alias_policies": "team.promotions",
+    "request_promotion": "team.promotions",
+    "approve": "team.promotions",
+    "reject": "team.promotions",
+    "promotion_requests": "team.promotions",
     # features
     "feature_view": "features.views",
     "FeatureView": "features.views",
@@ -110,6 +117,7 @@ _API = {
     "SchemaError": "errors",
     "FilterSyntaxError": "errors",
     "GateError": "errors",
+    "AccessError": "errors",
 }
 
 __all__ = sorted(_API) + ["__version__", "load_ipython_extension"]

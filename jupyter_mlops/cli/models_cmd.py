@@ -1,5 +1,6 @@
 """`jupyter mlops models list|show|promote|alias|history|compare|score|events|hooks|hook-add|
-hook-remove`."""
+hook-remove`, and on a team store `request|approve|reject|requests|policy` (alias policies and
+promotion requests)."""
 
 from __future__ import annotations
 
@@ -83,6 +84,48 @@ def add(sub) -> None:
     hook_remove = cmds.add_parser("hook-remove", help="stop a hook (its deliveries stay)")
     hook_remove.add_argument("hook_id", type=int)
     hook_remove.set_defaults(func=hook_remove_)
+
+    request = cmds.add_parser("request", help="ask for a version to become a protected alias "
+                                              "(team stores; its gate must hold)")
+    request.add_argument("ref", help="NAME@VERSION, NAME/VERSION or NAME@ALIAS")
+    request.add_argument("--alias", required=True)
+    request.add_argument("--comment")
+    request.set_defaults(func=request_)
+
+    approve = cmds.add_parser("approve", help="approve a promotion request: the gate is "
+                                              "checked again and the alias moves (maintainers)")
+    approve.add_argument("request_id", type=int)
+    approve.add_argument("--comment")
+    approve.set_defaults(func=approve_)
+
+    reject = cmds.add_parser("reject", help="reject a promotion request, saying why "
+                                            "(maintainers)")
+    reject.add_argument("request_id", type=int)
+    reject.add_argument("--comment", required=True)
+    reject.set_defaults(func=reject_)
+
+    requests = cmds.add_parser("requests", help="promotion requests (the open ones by default)")
+    requests.add_argument("name", nargs="?")
+    requests.add_argument("--state", default="open",
+                          choices=["open", "approved", "rejected", "all"])
+    add_format(requests)
+    requests.set_defaults(func=requests_)
+
+    policy = cmds.add_parser("policy", help="alias policies; with NAME ALIAS and --protected "
+                                            "or --unprotected, set one (maintainers)")
+    policy.add_argument("name", nargs="?")
+    policy.add_argument("alias", nargs="?")
+    protection = policy.add_mutually_exclusive_group()
+    protection.add_argument("--protected", action="store_true", default=None,
+                            help="the alias moves only by an approved request")
+    protection.add_argument("--unprotected", dest="protected", action="store_false",
+                            help="set_alias and promote move it")
+    policy.add_argument("--gate", help='what a request must pass, when opened and when '
+                                       'approved: "metrics.f1 >= production.metrics.f1"')
+    policy.add_argument("--no-two-person", dest="two_person", action="store_false",
+                        help="the requester may approve its own request")
+    add_format(policy)
+    policy.set_defaults(func=policy_)
 
 
 def list_(args) -> int:
@@ -182,4 +225,48 @@ def hook_remove_(args) -> int:
 
     remove_event_hook(args.hook_id)
     print(f"hook {args.hook_id} removed")
+
+def request_(args) -> int:
+    from ..team.promotions import request_promotion
+
+    print(request_promotion(args.ref, args.alias, comment=args.comment))
+    return 0
+
+
+def approve_(args) -> int:
+    from ..team.promotions import approve
+
+    print(approve(args.request_id, comment=args.comment))
+    return 0
+
+
+def reject_(args) -> int:
+    from ..team.promotions import reject
+
+    print(reject(args.request_id, args.comment))
+    return 0
+
+
+def requests_(args) -> int:
+    from ..team.promotions import promotion_requests
+
+    emit(promotion_requests(args.name, state=args.state), args.format)
+    return 0
+
+
+def policy_(args) -> int:
+    from ..errors import MLOpsUsageError
+    from ..team.promotions import alias_policies, set_alias_policy
+
+    if args.protected is None:  # a listing: setting needs --protected or --unprotected
+        if args.gate is not None or not args.two_person:
+            raise MLOpsUsageError("--gate and --no-two-person set a policy: give NAME ALIAS "
+                                  "and --protected or --unprotected")
+        policies = alias_policies(args.name)
+        emit(policies[policies["alias"] == args.alias] if args.alias else policies, args.format)
+        return 0
+    if args.alias is None:
+        raise MLOpsUsageError("give NAME and ALIAS to set a policy")
+    print(set_alias_policy(args.name, args.alias, protected=args.protected, gate=args.gate,
+                           two_person=args.two_person))
     return 0

@@ -1,5 +1,6 @@
 """`%register`: register models, move aliases (with gates), list, show and compare versions,
-registry events and the hooks they are delivered to."""
+registry events and the hooks they are delivered to; on a team store, alias policies and
+promotion requests."""
 
 from __future__ import annotations
 
@@ -13,8 +14,7 @@ from .base import MagicParser, guarded, split, subcommand_parser
 USAGE = {
     "": "usage: %register VAR --name NAME [--alias ALIAS] [--description TEXT] "
         "[--signature VAR]\n       %register list|show|promote|alias|history|compare|events|"
-        "hooks|hook ... "
-        "(%register SUBCOMMAND --help)",
+        "hooks|hook|request|approve|reject|requests|policy ... (%register SUBCOMMAND --help)",
     "list": "usage: %register list [NAME]",
     "show": "usage: %register show NAME[@ALIAS|/VERSION]",
     "promote": "usage: %register promote NAME VERSION --alias ALIAS [--require EXPR] "
@@ -26,6 +26,12 @@ USAGE = {
     "hooks": "usage: %register hooks [NAME]",
     "hook": "usage: %register hook add KIND[,KIND...] [--webhook URL] [--pipeline NAME] "
             "[--model NAME]\n       %register hook remove ID",
+    "request": "usage: %register request REF --alias ALIAS [--comment TEXT]",
+    "approve": "usage: %register approve REQUEST_ID [--comment TEXT]",
+    "reject": "usage: %register reject REQUEST_ID --comment TEXT",
+    "requests": "usage: %register requests [NAME] [--state open|approved|rejected|all]",
+    "policy": "usage: %register policy [NAME [ALIAS]] [--protected|--unprotected] "
+              "[--gate EXPR] [--no-two-person]",
 }
 
 DOC = """Register models and move their aliases from cells.
@@ -49,6 +55,18 @@ DOC = """Register models and move their aliases from cells.
     deliver these kinds of event (of one model, or of every model) from now on: POST each to
     the webhook and/or queue a run of the pipeline (on a team store: maintainers only)
 %register hook remove ID                       stop a hook
+
+On a team store (docs/team.md), a protected alias (production by default) moves only by an
+approved request:
+%register request REF --alias ALIAS [--comment TEXT]   ask for REF (clf@3, clf@staging) to
+    become ALIAS; the alias's gate must hold now, and again when approved
+%register approve REQUEST_ID [--comment TEXT]  approve it (maintainers; another person than
+    the requester unless the policy says otherwise): the alias moves
+%register reject REQUEST_ID --comment TEXT     reject it, saying why
+%register requests [NAME] [--state open|approved|rejected|all]   the requests (open ones)
+%register policy [NAME]                        the alias policies (of one model)
+%register policy NAME ALIAS --protected|--unprotected [--gate EXPR] [--no-two-person]
+    set how ALIAS moves (maintainers; replaces its policy whole)
 """
 
 
@@ -201,4 +219,67 @@ class RegisterMagics(Magics):
                                   f"{opts.what!r}")
         remove_event_hook(int(opts.what))
         print(f"hook {opts.what} removed")
+    def _request(self, rest: list[str]) -> Any:
+        from ..team.promotions import request_promotion
+
+        p = _parser("request")
+        p.add_argument("ref")
+        p.add_argument("--alias", required=True)
+        p.add_argument("--comment")
+        opts = p.parse_args(rest)
+        print(request_promotion(opts.ref, opts.alias, comment=opts.comment))
+        return None
+
+    def _approve(self, rest: list[str]) -> Any:
+        from ..team.promotions import approve
+
+        p = _parser("approve")
+        p.add_argument("request_id", type=int)
+        p.add_argument("--comment")
+        opts = p.parse_args(rest)
+        print(approve(opts.request_id, comment=opts.comment))
+        return None
+
+    def _reject(self, rest: list[str]) -> Any:
+        from ..team.promotions import reject
+
+        p = _parser("reject")
+        p.add_argument("request_id", type=int)
+        p.add_argument("--comment", required=True)
+        opts = p.parse_args(rest)
+        print(reject(opts.request_id, opts.comment))
+        return None
+
+    def _requests(self, rest: list[str]) -> Any:
+        from ..team.promotions import promotion_requests
+
+        p = _parser("requests")
+        p.add_argument("name", nargs="?")
+        p.add_argument("--state", default="open",
+                       choices=["open", "approved", "rejected", "all"])
+        opts = p.parse_args(rest)
+        return promotion_requests(opts.name, state=opts.state)
+
+    def _policy(self, rest: list[str]) -> Any:
+        from ..team.promotions import alias_policies, set_alias_policy
+
+        p = _parser("policy")
+        p.add_argument("name", nargs="?")
+        p.add_argument("alias", nargs="?")
+        protection = p.add_mutually_exclusive_group()
+        protection.add_argument("--protected", action="store_true", default=None)
+        protection.add_argument("--unprotected", dest="protected", action="store_false")
+        p.add_argument("--gate")
+        p.add_argument("--no-two-person", dest="two_person", action="store_false")
+        opts = p.parse_args(rest)
+        if opts.protected is None:  # a listing: setting needs --protected or --unprotected
+            if opts.gate is not None or not opts.two_person:
+                raise MLOpsUsageError("--gate and --no-two-person set a policy: give "
+                                      "NAME ALIAS and --protected or --unprotected")
+            policies = alias_policies(opts.name)
+            return policies[policies["alias"] == opts.alias] if opts.alias else policies
+        if opts.alias is None:
+            raise MLOpsUsageError("give NAME and ALIAS to set a policy")
+        print(set_alias_policy(opts.name, opts.alias, protected=opts.protected, gate=opts.gate,
+                               two_person=opts.two_person))
         return None

@@ -1,6 +1,10 @@
 """Aliases (`production`, `staging`, anything) and their audit record: every move is kept
 with who made it, when, from which version to which, the comment and the gate that allowed
-it. `promote` moves an alias only when its gate holds, checked in the same transaction."""
+it. `promote` moves an alias only when its gate holds, checked in the same transaction.
+
+On a team store a protected alias (`production`, or one a policy protects) moves only by an
+approved promotion request (`team/promotions.py`): `set_alias`, `promote`, `delete_alias` and
+`register_model(alias=...)` refuse it here first, and the database refuses it anyway."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, select
 
 from .. import expr, refs
-from ..errors import GateError, MLOpsUsageError, NotFoundError
+from ..errors import AccessError, GateError, MLOpsUsageError, NotFoundError
 from ..store import get_store
 from ..store.sql import upsert
 from ..store.tables import (
@@ -30,11 +34,15 @@ if TYPE_CHECKING:
 
     from .versions import ModelVersion
 
+ALIAS_LOCK = 7101226  # the first key of the advisory lock a model's alias moves take
+
 
 def move_alias(conn, model_id: int, name: str, alias: str, version: int | None, actor: str,
                comment: str | None, gate: dict[str, Any] | None = None) -> int | None:
     """Point `alias` at `version` (None removes it) and record the move; returns the version
-    it pointed at before. Runs in the caller's transaction."""
+    it pointed at before. Runs in the caller's transaction. A protected alias of a team store
+    is refused (see `require_unprotected`)."""
+    require_unprotected(conn, model_id, name, alias, version)
     before = conn.execute(select(model_aliases.c.version).where(
         model_aliases.c.model_id == model_id, model_aliases.c.alias == alias)).scalar()
     now = time.time()
@@ -51,6 +59,34 @@ def move_alias(conn, model_id: int, name: str, alias: str, version: int | None, 
     return before
 
 
+def is_protected(conn, model_id: int, alias: str) -> bool:
+    """Whether `alias` of the model moves only by an approved request: on a team store, its
+    policy says so or, without one, it is `production` (the database's own rule, asked of
+    it); elsewhere nothing is protected."""
+    if not get_store().team:
+        return False
+    from sqlalchemy import text
+
+    return bool(conn.execute(text("SELECT mlops_alias_protected(:m, :a)"),
+                             {"m": model_id, "a": alias}).scalar())
+
+
+def require_unprotected(conn, model_id: int, name: str, alias: str,
+                        version: int | None) -> None:
+    """Refuse to move (or, with `version` None, remove) a protected alias directly, saying
+    what to do instead. The database refuses it too, for a client that skips this library."""
+    if not is_protected(conn, model_id, alias):
+        return
+    if version is None:
+        how = ("nothing removes it while it is protected (a maintainer can first "
+               f"set_alias_policy({name!r}, {alias!r}, protected=False))")
+    else:
+        how = (f"request it with request_promotion('{name}@{version}', {alias!r}) (%register "
+               "request, jupyter mlops models request) and a maintainer approves it")
+    raise AccessError(f"alias {alias!r} of model {name!r} is protected: it moves only by an "
+                      f"approved promotion request; {how}. Nothing was changed.")
+
+
 def _actor(actor: str | None) -> str:
     """Who moves the alias: on a solo store `actor` (the caller may name who, as the REST API
     does with the Jupyter user) or this process's user; on a team store the database records
@@ -63,14 +99,18 @@ def _actor(actor: str | None) -> str:
 
 
 def _locked_model(conn, name: str, lock: bool = True) -> int:
-    """The model's id, its row locked for the write transaction on PostgreSQL (SQLite's write
-    transaction already excludes other writers)."""
-    query = select(models.c.id).where(models.c.name == name)
-    if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    model_id = conn.execute(query).scalar()
+    """The model's id, its aliases locked for the write transaction on PostgreSQL (SQLite's
+    write transaction already excludes other writers). The lock is an advisory one, not the
+    model row's: locking a row needs the right to update it, which on a team store a
+    contributor has only on the models it created, and anyone may move an unprotected alias."""
+    model_id = conn.execute(select(models.c.id).where(models.c.name == name)).scalar()
     if model_id is None:
         raise NotFoundError(f"no model named {name!r}")
+    if lock and conn.dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k, :m)"),
+                     {"k": ALIAS_LOCK, "m": model_id})
     return model_id
 
 
@@ -136,13 +176,61 @@ def _run_values(conn, run_id: str | None) -> dict[str, dict[str, Any]]:
     }
 
 
+def gate_inputs(conn, model_id: int) -> tuple[dict[str, int], dict[int, str | None]]:
+    """What a gate over this model reads: the aliases held (alias -> version) and each
+    version's run."""
+    held = dict(conn.execute(select(model_aliases.c.alias, model_aliases.c.version)
+                             .where(model_aliases.c.model_id == model_id)).all())
+    runs = dict(conn.execute(select(model_versions.c.version, model_versions.c.run_id)
+                             .where(model_versions.c.model_id == model_id)).all())
+    return held, runs
+
+
+def parse_gate(require: str | None, held: dict[str, int], alias: str) -> expr.Node | None:
+    """The gate's tree over the candidate's fields and those of the aliases held and `alias`;
+    a FilterSyntaxError naming the fields it may use."""
+    return expr.parse(require, gate_spec(sorted({*held, alias}))) if require else None
+
+
+def sync_runs(runs: dict[int, str | None], versions: set[int]) -> None:
+    """Buffered metrics of live runs behind these versions reach the store before a gate
+    reads them."""
+    from ..tracking.fluent import get_run
+
+    for number in versions:
+        if runs.get(number):
+            get_run(runs[number])._sync()
+
+
+def check_gate(conn, model_id: int, version: int, tree: expr.Node,
+               runs: dict[int, str | None]) -> tuple[list[str], dict[str, Any]]:
+    """Evaluate a gate for `version` on `conn` (inside the caller's transaction): the
+    comparisons that failed (empty when it holds) and every value it compared, by field
+    (`metrics.f1`, `production.metrics.f1`; None when missing)."""
+    held, _ = gate_inputs(conn, model_id)
+    values = {"": {**_run_values(conn, runs.get(version)), "version": version}}
+    for a, number in held.items():
+        values[a] = {**_run_values(conn, runs.get(number)), "version": number}
+    compared: dict[str, Any] = {}
+
+    def lookup(field: expr.Field) -> Any:
+        scope, _, section = field.path[0].rpartition(".")
+        if len(field.path) == 2:  # (scope.metrics|params|tags, key)
+            value = values.get(scope, {}).get(section, {}).get(field.path[1])
+        else:
+            value = values.get(scope, {}).get("version")
+        compared[field.name] = value
+        return value
+
+    return expr.explain(tree, lookup), compared
+
+
 def promote(name: str, version: int, alias: str, require: str | None = None,
             comment: str | None = None, actor: str | None = None) -> ModelVersion:
     """Move `alias` to `version` if the gate `require` holds, for example
     "metrics.f1 >= production.metrics.f1". A comparison with a missing value is false: when
     no version holds `production` yet, say `production.version IS NULL or ...`. Refused with
     a GateError naming every comparison that failed, and the alias stays where it was."""
-    from ..tracking.fluent import get_run
     from .versions import get_model_version
 
     name, alias = refs.check_name(name, "model name"), refs.check_alias(alias)
@@ -151,32 +239,15 @@ def promote(name: str, version: int, alias: str, require: str | None = None,
     with store.read() as conn:  # check names and the gate's syntax before anything else
         model_id = _locked_model(conn, name, lock=False)
         version = _check_version(conn, model_id, name, version)
-        held = dict(conn.execute(select(model_aliases.c.alias, model_aliases.c.version)
-                                 .where(model_aliases.c.model_id == model_id)).all())
-        runs = dict(conn.execute(select(model_versions.c.version, model_versions.c.run_id)
-                                 .where(model_versions.c.model_id == model_id)).all())
-    spec = gate_spec(sorted({*held, alias}))
-    tree = expr.parse(require, spec) if require else None
-    for number in {version, *held.values()}:  # buffered metrics of live runs reach the store
-        if runs.get(number):
-            get_run(runs[number])._sync()
+        require_unprotected(conn, model_id, name, alias, version)
+        held, runs = gate_inputs(conn, model_id)
+    tree = parse_gate(require, held, alias)
+    sync_runs(runs, {version, *held.values()})
     with store.write("model", name, "alias") as conn:
         model_id = _locked_model(conn, name)
-        held = dict(conn.execute(select(model_aliases.c.alias, model_aliases.c.version)
-                                 .where(model_aliases.c.model_id == model_id)).all())
         gate = None
         if tree is not None:
-            values = {"": {**_run_values(conn, runs.get(version)), "version": version}}
-            for a, number in held.items():
-                values[a] = {**_run_values(conn, runs.get(number)), "version": number}
-
-            def lookup(field: expr.Field) -> Any:
-                scope, _, section = field.path[0].rpartition(".")
-                if len(field.path) == 2:  # (scope.metrics|params|tags, key)
-                    return values.get(scope, {}).get(section, {}).get(field.path[1])
-                return values.get(scope, {}).get("version")
-
-            failed = expr.explain(tree, lookup)
+            failed, _ = check_gate(conn, model_id, version, tree, runs)
             if failed:
                 raise GateError(f"{name}@{version} was not promoted to {alias}: "
                                 + "; ".join(failed))
@@ -188,25 +259,36 @@ def promote(name: str, version: int, alias: str, require: str | None = None,
 
 def alias_history(name: str, alias: str | None = None) -> pd.DataFrame:
     """Every alias move of model `name` (or of one alias), oldest first: alias, from_version,
-    to_version, actor, at (UTC), comment, gate."""
+    to_version, actor, at (UTC), comment, gate; and for a move by an approved promotion
+    request (team stores): request_id, requested_by, approved_by (the actor), the
+    approver's decision_comment (`comment` is the request's) and the gate_values the approval
+    compared."""
     import pandas as pd
 
     name = refs.check_name(name, "model name")
+    e = alias_events.c
     with get_store().read() as conn:
         model_id = conn.execute(select(models.c.id).where(models.c.name == name)).scalar()
         if model_id is None:
             raise NotFoundError(f"no model named {name!r}")
-        query = select(alias_events.c.alias, alias_events.c.from_version,
-                       alias_events.c.to_version, alias_events.c.actor, alias_events.c.at,
-                       alias_events.c.comment, alias_events.c.gate).where(
-            alias_events.c.model_id == model_id)
+        query = select(e.alias, e.from_version, e.to_version, e.actor, e.at, e.comment, e.gate,
+                       e.request_id, e.requested_by, e.decision_comment, e.gate_values).where(
+            e.model_id == model_id)
         if alias is not None:
-            query = query.where(alias_events.c.alias == refs.check_alias(alias))
-        rows = conn.execute(query.order_by(alias_events.c.id)).all()
-    frame = pd.DataFrame([(*r[:6], json.loads(r[6])["require"] if r[6] else None) for r in rows],
-                         columns=[
-        "alias", "from_version", "to_version", "actor", "at", "comment", "gate"])
-    for col in ("from_version", "to_version"):
+            query = query.where(e.alias == refs.check_alias(alias))
+        rows = conn.execute(query.order_by(e.id)).all()
+    out = []
+    for (moved, before, after, actor, at, comment, gate, request, requested_by, decision,
+         values) in rows:
+        # a promotion's gate is the JSON promote wrote; an approved request's, its expression
+        shown = gate if request is not None else json.loads(gate)["require"] if gate else None
+        out.append((moved, before, after, actor, at, comment, shown, request, requested_by,
+                    actor if request is not None else None, decision,
+                    json.loads(values) if values else None))
+    frame = pd.DataFrame(out, columns=[
+        "alias", "from_version", "to_version", "actor", "at", "comment", "gate", "request_id",
+        "requested_by", "approved_by", "decision_comment", "gate_values"])
+    for col in ("from_version", "to_version", "request_id"):
         frame[col] = frame[col].astype("Int64")
     frame["at"] = pd.to_datetime(frame["at"].astype("float64"), unit="s", utc=True)
     return frame

@@ -97,7 +97,7 @@ BEGIN
   UPDATE promotion_requests
      SET state = CASE WHEN approve THEN 'approved' ELSE 'rejected' END,
          decided_by = session_user, decided_at = now, decision_comment = note,
-         decision_gate_values = gate_values
+         decision_gate_values = mlops_decide.gate_values
    WHERE id = request;
   IF approve THEN
     SELECT version INTO before FROM model_aliases WHERE model_id = r.model_id AND alias = r.alias;
@@ -108,7 +108,7 @@ BEGIN
     INSERT INTO alias_events (model_id, alias, from_version, to_version, actor, at, comment,
                               gate, request_id, requested_by, decision_comment, gate_values)
     VALUES (r.model_id, r.alias, before, r.version, session_user, now, r.comment, r.gate, r.id,
-            r.requested_by, note, gate_values);
+            r.requested_by, note, mlops_decide.gate_values);
   END IF;
   RETURN before;
 END $$;

@@ -365,6 +365,109 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/models/{name}/policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The policies of a model's aliases (empty on a store that is not a team store) */
+        get: operations["getPolicies"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/models/{name}/policies/{alias}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set how an alias moves (maintainers of a team store): protected or not, its gate, the two-person rule */
+        put: operations["putPolicy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/models/{name}/requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A model's promotion requests (empty on a store that is not a team store) */
+        get: operations["getModelRequests"];
+        put?: never;
+        /** Ask for a version to become a protected alias (team stores); 409 with the gate's answer when it does not hold */
+        post: operations["postModelRequests"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every model's promotion requests (empty on a store that is not a team store) */
+        get: operations["getRequests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/requests/{request_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve a promotion request (maintainers; another person than the requester under the two-person rule): its gate is checked again (409 when it no longer holds) and the alias moves */
+        post: operations["postApprove"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/requests/{request_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reject a promotion request, saying why (maintainers) */
+        post: operations["postReject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/events": {
         parameters: {
             query?: never;
@@ -686,9 +789,21 @@ export interface components {
              * @description an ISO 8601 time in UTC
              */
             at: string;
+            /** @description the mover's comment (for an approved request: the requester's) */
             comment: string | null;
-            /** @description the gate a promotion passed */
+            /** @description the gate a promotion or an approved request passed */
             gate: string | null;
+            /** @description the approved promotion request that moved it */
+            request_id: number | null;
+            requested_by: string | null;
+            /** @description for an approved request: the actor */
+            approved_by: string | null;
+            /** @description the approver's comment */
+            decision_comment: string | null;
+            /** @description what the gate compared at approval, by field */
+            gate_values: {
+                [key: string]: components["schemas"]["JsonValue"];
+            } | null;
         };
         /** @description Point an alias at a version. */
         AliasMove: {
@@ -701,10 +816,61 @@ export interface components {
             /** @default null */
             comment?: string | null;
         };
+        /** @description The policies of a model's aliases (on a team store production's default is listed when it has none of its own); empty on a store that is not a team store. */
+        AliasPolicies: {
+            policies: components["schemas"]["AliasPolicyRow"][];
+        };
+        /** @description How an alias moves: only by an approved request when protected, the gate a request passes when opened and when approved, and whether its approver is another person. */
+        AliasPolicy: {
+            model: string;
+            alias: string;
+            protected: boolean;
+            gate: string | null;
+            two_person: boolean;
+            /** @description null for production's default policy */
+            updated_by: string | null;
+            updated_at: number | null;
+        };
+        AliasPolicyRow: {
+            model: string;
+            alias: string;
+            protected: boolean;
+            gate: string | null;
+            two_person: boolean;
+            /** @description null for production's default policy */
+            updated_by: string | null;
+            updated_at: string | null;
+        };
+        /** @description The whole policy of an alias (maintainers). */
+        AliasPolicySet: {
+            /**
+             * @description moves only by an approved request
+             * @default true
+             */
+            protected?: boolean;
+            /**
+             * @description what a request must pass when opened and when approved, in the expression language over metrics.*, params.*, tags.*, version and ALIAS.*; only for a protected alias
+             * @default null
+             * @example metrics.f1 >= production.metrics.f1
+             */
+            gate?: string | null;
+            /**
+             * @description the approver is not the requester
+             * @default true
+             */
+            two_person?: boolean;
+        };
         AliasRemoved: {
             name: string;
             alias: string;
             removed: boolean;
+        };
+        Approval: {
+            /**
+             * @description kept in the alias history
+             * @default null
+             */
+            comment?: string | null;
         };
         Artifact: {
             name: string;
@@ -1368,6 +1534,74 @@ export interface components {
             /** @default null */
             comment?: string | null;
         };
+        PromotionRequest: {
+            id: number;
+            model: string;
+            version: number;
+            alias: string;
+            /** @description open, approved or rejected */
+            state: string;
+            requested_by: string | null;
+            /** @description seconds since 1970-01-01 UTC */
+            requested_at: number;
+            comment: string | null;
+            /** @description the alias's gate when the request was opened */
+            gate: string | null;
+            /** @description when opened: the values the gate compared, by field (metrics.f1, production.metrics.f1); null without a gate */
+            gate_values: {
+                [key: string]: components["schemas"]["JsonValue"];
+            } | null;
+            decided_by: string | null;
+            decided_at: number | null;
+            decision_comment: string | null;
+            /** @description at approval: the values the gate compared, by field (metrics.f1, production.metrics.f1); null without a gate */
+            decision_gate_values: {
+                [key: string]: components["schemas"]["JsonValue"];
+            } | null;
+        };
+        /** @description Ask for a version to become a protected alias; its gate must hold now. */
+        PromotionRequestNew: {
+            version: number;
+            /**
+             * @description [a-z][a-z0-9_-]*, never latest
+             * @example production
+             */
+            alias: string;
+            /** @default null */
+            comment?: string | null;
+        };
+        PromotionRequestRow: {
+            id: number;
+            model: string;
+            version: number;
+            alias: string;
+            /** @description open, approved or rejected */
+            state: string;
+            requested_by: string | null;
+            /**
+             * Format: date-time
+             * @description an ISO 8601 time in UTC
+             */
+            requested_at: string;
+            comment: string | null;
+            /** @description the alias's gate when the request was opened */
+            gate: string | null;
+            /** @description when opened: the values the gate compared, by field (metrics.f1, production.metrics.f1); null without a gate */
+            gate_values: {
+                [key: string]: components["schemas"]["JsonValue"];
+            } | null;
+            decided_by: string | null;
+            decided_at: string | null;
+            decision_comment: string | null;
+            /** @description at approval: the values the gate compared, by field (metrics.f1, production.metrics.f1); null without a gate */
+            decision_gate_values: {
+                [key: string]: components["schemas"]["JsonValue"];
+            } | null;
+        };
+        /** @description Promotion requests, oldest first; empty on a store that is not a team store. */
+        PromotionRequests: {
+            requests: components["schemas"]["PromotionRequestRow"][];
+        };
         RegistryEvent: {
             id: number;
             /** @enum {string} */
@@ -1386,6 +1620,10 @@ export interface components {
         RegistryEvents: {
             /** @description newest first */
             events: components["schemas"]["RegistryEvent"][];
+        };
+        Rejection: {
+            /** @description why, kept with the request */
+            comment: string;
         };
         /** @description A run's record (its row in the store), then what it logged. */
         Run: {
@@ -2849,6 +3087,449 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ModelComparison"];
+                };
+            };
+            /** @description Bad input: the message names what is wrong and what is expected */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that name or id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store could not answer (unreachable, locked, or newer than this version) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getPolicies: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the model's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policies of a model's aliases (empty on a store that is not a team store) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AliasPolicies"];
+                };
+            };
+            /** @description Bad input: the message names what is wrong and what is expected */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that name or id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store could not answer (unreachable, locked, or newer than this version) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the model's name */
+                name: string;
+                /** @description the alias the policy is for */
+                alias: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AliasPolicySet"];
+            };
+        };
+        responses: {
+            /** @description Set how an alias moves (maintainers of a team store): protected or not, its gate, the two-person rule */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AliasPolicy"];
+                };
+            };
+            /** @description Bad input: the message names what is wrong and what is expected */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that name or id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store could not answer (unreachable, locked, or newer than this version) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getModelRequests: {
+        parameters: {
+            query?: {
+                /** @description open, approved, rejected, or all */
+                state?: "open" | "approved" | "rejected" | "all";
+            };
+            header?: never;
+            path: {
+                /** @description the model's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A model's promotion requests (empty on a store that is not a team store) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromotionRequests"];
+                };
+            };
+            /** @description Bad input: the message names what is wrong and what is expected */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that name or id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store could not answer (unreachable, locked, or newer than this version) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postModelRequests: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the model's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PromotionRequestNew"];
+            };
+        };
+        responses: {
+            /** @description Ask for a version to become a protected alias (team stores); 409 with the gate's answer when it does not hold */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromotionRequest"];
+                };
+            };
+            /** @description Bad input: the message names what is wrong and what is expected */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that name or id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The gate did not hold (detail: its comparisons), or the store's schema does not match this version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store could not answer (unreachable, locked, or newer than this version) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getRequests: {
+        parameters: {
+            query?: {
+                /** @description open, approved, rejected, or all */
+                state?: "open" | "approved" | "rejected" | "all";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every model's promotion requests (empty on a store that is not a team store) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromotionRequests"];
+                };
+            };
+            /** @description Bad input: the message names what is wrong and what is expected */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store could not answer (unreachable, locked, or newer than this version) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postApprove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a promotion request's id */
+                request_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Approval"];
+            };
+        };
+        responses: {
+            /** @description Approve a promotion request (maintainers; another person than the requester under the two-person rule): its gate is checked again (409 when it no longer holds) and the alias moves */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromotionRequest"];
+                };
+            };
+            /** @description Bad input: the message names what is wrong and what is expected */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that name or id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The gate did not hold (detail: its comparisons), or the store's schema does not match this version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store could not answer (unreachable, locked, or newer than this version) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postReject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a promotion request's id */
+                request_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Rejection"];
+            };
+        };
+        responses: {
+            /** @description Reject a promotion request, saying why (maintainers) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromotionRequest"];
                 };
             };
             /** @description Bad input: the message names what is wrong and what is expected */

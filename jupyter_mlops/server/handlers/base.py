@@ -44,6 +44,8 @@ def writes(method: Callable) -> Callable:
 def status_of(exc: MLOpsError) -> int:
     from ...registry.signature import SignatureError
 
+    if isinstance(exc, AccessError):  # what a team store's database refused to the user's role
+        return 403
     if isinstance(exc, NotFoundError):
         return 404
     if isinstance(exc, AccessError):  # a team store's database refused it to the user's role

@@ -44,8 +44,15 @@ class AliasEvent(Strict):
     to_version: int | None = Field(description="null when the alias was removed")
     actor: str | None
     at: ISOTime
-    comment: str | None
-    gate: str | None = Field(description="the gate a promotion passed")
+    comment: str | None = Field(description="the mover's comment (for an approved request: "
+                                            "the requester's)")
+    gate: str | None = Field(description="the gate a promotion or an approved request passed")
+    request_id: int | None = Field(description="the approved promotion request that moved it")
+    requested_by: str | None
+    approved_by: str | None = Field(description="for an approved request: the actor")
+    decision_comment: str | None = Field(description="the approver's comment")
+    gate_values: dict[str, Any] | None = Field(
+        description="what the gate compared at approval, by field")
 
 
 class Model(Strict):
