@@ -61,15 +61,23 @@ def _actor(actor: str | None) -> str:
     return actor or store.actor
 
 
+_PG_LOCK_SPACE = 0x616C6961  # "alia": the advisory lock space of alias moves on PostgreSQL
+
+
 def _locked_model(conn, name: str, lock: bool = True) -> int:
-    """The model's id, its row locked for the write transaction on PostgreSQL (SQLite's write
-    transaction already excludes other writers)."""
-    query = select(models.c.id).where(models.c.name == name)
-    if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    model_id = conn.execute(query).scalar()
+    """The model's id, its alias moves serialized until the write transaction ends: on
+    PostgreSQL a transaction-scoped advisory lock keyed by the model's id (not `FOR UPDATE`,
+    which a team store's row-level security allows only on rows the user may update: a
+    contributor moves aliases of models others created); SQLite's write transaction already
+    excludes other writers."""
+    from sqlalchemy import text
+
+    model_id = conn.execute(select(models.c.id).where(models.c.name == name)).scalar()
     if model_id is None:
         raise NotFoundError(f"no model named {name!r}")
+    if lock and conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:space, :key)"),
+                     {"space": _PG_LOCK_SPACE, "key": model_id})
     return model_id
 
 

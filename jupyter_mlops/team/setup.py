@@ -143,7 +143,7 @@ def table_sql(table: str) -> list[str]:
                 kind, ["INSERT", "UPDATE", "DELETE"])
             out.append(f"GRANT {', '.join(commands)} ON {table} TO {role};")
         if kind == "touch":
-            out.append(f"GRANT UPDATE (touched_at) ON {table} TO {role};")
+            out.append(f"GRANT UPDATE ({arg}) ON {table} TO {role};")
             out.append(_policy(table, f"mlops_{short}_touch", "UPDATE", role, "true", "true"))
         if kind in ("insert", "touch", "own"):
             out.append(_policy(table, f"mlops_{short}_insert", "INSERT", role, None, "true"))
@@ -270,13 +270,16 @@ def _quote(conn: Any, name: str) -> str:
 
 
 def add(user: str, role: str, password: str | None = None,
-        store: Store | None = None) -> dict[str, Any]:
+        store: Store | None = None, also: str | list[str] | None = None) -> dict[str, Any]:
     """Give database user `user` the team role `role` (viewer, contributor, maintainer or
     service), creating its login role (NOSUPERUSER, NOBYPASSRLS) when it does not exist; its
-    other team roles are taken away."""
+    other team roles are taken away. `also` names roles it keeps besides (a scheduler whose
+    pipelines' notebooks track runs: `role="service", also="contributor"`)."""
     from sqlalchemy import text
 
     group, store = _group(role), _store(store)
+    extra = [also] if isinstance(also, str) else list(also or [])
+    groups = {group, *(_group(name) for name in extra)}
     with _admin_conn(store) as conn, conn.begin():
         _require_team(conn)
         who = _quote(conn, _user_name(user))
@@ -291,13 +294,14 @@ def add(user: str, role: str, password: str | None = None,
         if password is not None:  # a utility statement takes no parameters: quoted here
             secret = conn.execute(text("SELECT quote_literal(:p)"), {"p": password}).scalar_one()
             conn.exec_driver_sql(f"ALTER ROLE {who} PASSWORD {secret}")
-        if group != MAINTAINER:
+        if MAINTAINER not in groups:
             _keep_a_maintainer(conn, user)
         for other in ROLES.values():
-            if other != group:
+            if other not in groups:
                 conn.exec_driver_sql(f"REVOKE {other} FROM {who}")
-        conn.exec_driver_sql(f"GRANT {group} TO {who}")
-    return {"user": user, "role": role, "created": row is None}
+        for granted in sorted(groups):
+            conn.exec_driver_sql(f"GRANT {granted} TO {who}")
+    return {"user": user, "role": role, "also": extra, "created": row is None}
 
 
 def remove(user: str, store: Store | None = None) -> dict[str, Any]:
