@@ -85,11 +85,10 @@ def test_serve_and_monitor_as_the_service_role_write_samples_batches_and_referen
 
     frame = load_wine(as_frame=True).frame
     X, y = frame.drop(columns="target"), frame["target"]
-    with team.acting_as(team.users["contributor"]):
-        with mlops.start_run(name="training"):
-            mlops.version_dataset(frame, "wine", role="train")
-            mlops.register_model(LogisticRegression(max_iter=5000).fit(X, y), "wine-clf",
-                                 alias="live")
+    with team.acting_as(team.users["contributor"]), mlops.start_run(name="training"):
+        mlops.version_dataset(frame, "wine", role="train")
+        mlops.register_model(LogisticRegression(max_iter=5000).fit(X, y), "wine-clf",
+                             alias="live")
     with psycopg.connect(team.uri, autocommit=True) as conn:  # as for a model registered
         conn.execute("DELETE FROM drift_references")  # before drift existed: made on first use
     service = team.users["service"]
