@@ -192,13 +192,17 @@ def init_sql(superuser: bool) -> list[str]:
     out = [_create_group(role) for role in GROUPS]
     out += [f"GRANT {parent} TO {member};" for parent, member in MEMBERSHIPS]
     out.append(f"GRANT USAGE ON SCHEMA public TO {VIEWER}, {SERVICE}, {ADMIN};")
-    out.append(FUNCTIONS)
-    if not superuser:  # to give the definer functions to ADMIN, for this session only
+    if not superuser:  # an owner that is not a superuser: to replace the definer functions
+        # (ADMIN's once made) and give them to ADMIN, which needs CREATE on their schema for
+        # that, for this session only
         out.append(f"GRANT {ADMIN} TO CURRENT_USER;")
+        out.append(f"GRANT CREATE ON SCHEMA public TO {ADMIN};")
+    out.append(FUNCTIONS)
     out += [f"ALTER FUNCTION {f} OWNER TO {ADMIN};" for f in DEFINERS]
     out += [f"ALTER FUNCTION {f} SECURITY DEFINER SET search_path = pg_catalog, public;"
             for f in DEFINERS]
     if not superuser:
+        out.append(f"REVOKE CREATE ON SCHEMA public FROM {ADMIN};")
         out.append(f"REVOKE {ADMIN} FROM CURRENT_USER;")
     out.append(f"REVOKE EXECUTE ON FUNCTION {DEFINERS[0]} FROM public;")
     out.append(f"GRANT EXECUTE ON FUNCTION {DEFINERS[0]} TO {MAINTAINER};")
@@ -233,6 +237,7 @@ def _store(store: Store | None) -> Store:
 def init(store: Store | None = None) -> dict[str, Any]:
     """Make the store a team store (see the module docstring); every row is kept. Returns
     what was done: tables secured, triggers, the roles."""
+    import psycopg
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
@@ -254,7 +259,7 @@ def init(store: Store | None = None) -> dict[str, Any]:
             raw = conn.connection.driver_connection  # no parameters: % stays as written
             for statement in init_sql(bool(me[0])):
                 raw.execute(statement)
-    except DBAPIError as exc:
+    except (DBAPIError, psycopg.Error) as exc:  # statements run on the driver's connection
         from ..store import _reason
 
         raise StoreError(f"team init failed, nothing was changed: {_reason(exc)}") from None
