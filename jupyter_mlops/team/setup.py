@@ -1,10 +1,10 @@
 """`jupyter mlops team init|add|remove|list`: the roles, grants, row-level security, actor
 triggers and checked functions of a team store (PostgreSQL), and who is in which role.
 
-`team init` is run once by the database's owner (a superuser or a role with CREATEROLE) and
-again whenever it is safe to (it replaces what it made, keeps every row). Group roles are the
-cluster's, shared by its databases; grants, policies, triggers and functions are this
-database's."""
+`team init` is run once by the database's owner (a superuser, or a role with CREATEROLE and
+BYPASSRLS: forced row-level security holds a table's owner too) and again whenever it is safe
+to (it replaces what it made, keeps every row). Group roles are the cluster's, shared by its
+databases; grants, policies, triggers and functions are this database's."""
 
 from __future__ import annotations
 
@@ -249,12 +249,14 @@ def init(store: Store | None = None) -> dict[str, Any]:
                               "run `jupyter mlops store upgrade` first")
     try:
         with _admin_conn(store) as conn, conn.begin():
-            me = conn.execute(text("SELECT rolsuper, rolcreaterole, session_user FROM pg_roles "
-                                   "WHERE rolname = session_user")).one()
-            if not (me[0] or me[1]):
-                raise MLOpsUsageError(f"team init makes roles: role {me[2]} needs to be a "
-                                      "superuser or have CREATEROLE (run it as the database's "
-                                      "owner)")
+            me = conn.execute(text("SELECT rolsuper, rolcreaterole, session_user, rolbypassrls "
+                                   "FROM pg_roles WHERE rolname = session_user")).one()
+            if not (me[0] or (me[1] and me[3])):
+                raise MLOpsUsageError(
+                    f"team init makes roles and forces row-level security on every table, "
+                    f"which holds their owner too: role {me[2]} needs to be a superuser, or to "
+                    "have CREATEROLE and BYPASSRLS (run it as the database's owner; without "
+                    "BYPASSRLS it could not read the store afterwards)")
             conn.execute(text("SELECT pg_advisory_xact_lock(7101225)"))  # one init at a time
             raw = conn.connection.driver_connection  # no parameters: % stays as written
             for statement in init_sql(bool(me[0])):
