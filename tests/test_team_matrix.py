@@ -14,6 +14,7 @@ import uuid
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -113,6 +114,8 @@ def _seed_theirs(world: World, mlops) -> None:
             mlops.register_model(fitted(), "their-model", alias="staging")
         mlops.register_model(fitted(), "their-model", alias="canary")
         mlops.create_experiment("their-empty")
+        mlops.create_experiment("their-archived")
+        mlops.delete_experiment("their-archived")
         mlops.feature_view("their-view", entities=["k"], timestamp="ts")(features)
         digest, _ = get_store().artifacts.put_bytes(b"garbage nobody references")
         with get_store().write() as conn:  # as an alert would: a run waiting for a runner
@@ -289,7 +292,7 @@ CAPABILITIES = [
                lambda mlops, w: mlops.delete_experiment("their-empty"),
                (("experiments", "update", ANY),), (("changes", "insert", ANY),)),
     Capability("restore someone else's experiment",
-               lambda mlops, w: mlops.restore_experiment("their-empty"),
+               lambda mlops, w: mlops.restore_experiment("their-archived"),
                (("experiments", "update", ANY),), (("changes", "insert", ANY),)),
     Capability("collect garbage (gc)", lambda mlops, w: mlops.gc(grace=0),
                (("blobs", "delete", ANY),), (("changes", "insert", ANY),)),
@@ -578,3 +581,69 @@ def test_a_contributors_batch_that_breaches_a_rule_records_the_webhooks_answer(t
             time.sleep(0.1)
     with team.sql(contributor) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("UPDATE alerts SET reason = 'rewritten'")
+
+
+async def test_a_refusal_over_rest_is_403_naming_the_role(team, api):
+    """The server connects with its user's own database role: what the role may not do is
+    refused by the database and answered 403 with the message, the store unchanged."""
+    import jupyter_mlops as mlops
+
+    with team.acting_as(team.users["contributor"]), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mlops.register_model(fitted(), "m", signature=X)
+    viewer = team.users["viewer"]
+    with team.acting_as(viewer):
+        status, body = await api("models/m/aliases", method="POST",
+                                 body={"alias": "staging", "version": 1})
+        assert status == 403 and f"refused this to {viewer} (role viewer)" in body["error"]
+        assert "needs contributor" in body["error"]
+        assert mlops.get_model_version("m@1").aliases == ()
+
+
+# --------------------------------------------------------------------------- the docs
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "team.md"
+
+
+def _section(title: str) -> list[list[str]]:
+    """The rows of the Markdown table in docs/team.md's section `title`, as cells."""
+    text = DOC.read_text().split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+    return [[c.strip() for c in line.strip().strip("|").split("|")]
+            for line in text.splitlines() if line.startswith("| ") and "---" not in line]
+
+
+def cell(kind: str) -> str:
+    """How docs/team.md writes a matrix entry (its legend says what each means)."""
+    name, _, arg = kind.partition(" ")
+    if name == "touch":
+        return f"insert; update `{arg}`"
+    if name == "own":
+        return f"own rows (`{arg.strip(chr(34))}`)"
+    if name == "child":
+        return f"rows of own `{arg.split('.')[0]}`"
+    return {"": "read", "insert": "insert", "write": "any row", "all": "any row"}[name]
+
+
+def test_the_docs_table_of_roles_is_the_matrix():
+    header, *rows = _section("Roles and what each may do")
+    assert header == ["table", *NAMES]
+    documented = {re.match(r"`(\w+)`", row[0]).group(1): row[1:] for row in rows}
+    assert list(documented) == list(MATRIX)
+    for table, cells in documented.items():
+        assert cells == [cell(writes(table, ROLES[r])) for r in NAMES], table
+
+
+def test_the_docs_table_of_actor_columns_is_the_triggers():
+    from jupyter_mlops.team.matrix import ACTORS
+
+    header, *rows = _section("Who did what")
+    assert header[:2] == ["table", "actor column"]
+    documented = {}
+    for names, column, when in rows:
+        for table in re.findall(r"`(\w+)`", names):
+            documented[table] = (re.match(r"`(\w+)`", column).group(1), when)
+    assert set(documented) == set(ACTORS)
+    for table, (column, when) in ACTORS.items():
+        assert documented[table][0] == column.strip('"'), table
+        assert documented[table][1].startswith("on every write" if when == "always"
+                                               else "on insert"), table

@@ -15,7 +15,15 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
-from ...errors import GateError, MLOpsError, MLOpsUsageError, NotFoundError, SchemaError, StoreError
+from ...errors import (
+    AccessError,
+    GateError,
+    MLOpsError,
+    MLOpsUsageError,
+    NotFoundError,
+    SchemaError,
+    StoreError,
+)
 from ..operations import Operation
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -36,6 +44,8 @@ def writes(method: Callable) -> Callable:
 def status_of(exc: MLOpsError) -> int:
     from ...registry.signature import SignatureError
 
+    if isinstance(exc, AccessError):  # a team store's database refused it to the user's role
+        return 403
     if isinstance(exc, NotFoundError):
         return 404
     if isinstance(exc, SignatureError):
