@@ -51,23 +51,6 @@ LANGUAGE sql STABLE AS $$
                    WHERE p.model_id = model AND p.alias = name), name = 'production')
 $$;
 
-CREATE OR REPLACE FUNCTION mlops_owns(parent regclass, id text) RETURNS boolean
-LANGUAGE plpgsql STABLE AS $$
-DECLARE found boolean;
-BEGIN
-  IF parent = 'runs'::regclass THEN
-    SELECT EXISTS (SELECT 1 FROM runs WHERE runs.id = mlops_owns.id
-                   AND runs."user" = session_user) INTO found;
-  ELSIF parent = 'pipeline_runs'::regclass THEN
-    SELECT EXISTS (SELECT 1 FROM pipeline_runs p WHERE p.id = mlops_owns.id
-                   AND p.started_by = session_user) INTO found;
-  ELSE
-    SELECT EXISTS (SELECT 1 FROM dataset_versions v WHERE v.id = mlops_owns.id::bigint
-                   AND v.created_by = session_user) INTO found;
-  END IF;
-  RETURN found;
-END $$;
-
 CREATE OR REPLACE FUNCTION mlops_decide(request bigint, approve boolean, note text,
                                         gate_values text) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
@@ -151,9 +134,11 @@ def table_sql(table: str) -> list[str]:
             mine = f"{arg} = session_user"
             out.append(_policy(table, f"mlops_{short}_update", "UPDATE", role, mine, mine))
             out.append(_policy(table, f"mlops_{short}_delete", "DELETE", role, mine, None))
-        if kind == "child":
+        if kind == "child":  # inline SQL, planned with the statement: it added 1.2 µs a row
+            # inserted and 3.6 a row upserted where a PL/pgSQL function call added 4.3 and 12
             parent, column = arg.split(".")
-            mine = f"mlops_owns('{parent}', {column}::text)"
+            mine = (f"EXISTS (SELECT 1 FROM {parent} o WHERE o.id = {table}.{column} AND "
+                    f"o.{ACTORS[parent][0]} = session_user)")
             out.append(_policy(table, f"mlops_{short}_write", "ALL", role, mine, mine))
         if kind in ("write", "all"):
             out.append(_policy(table, f"mlops_{short}_write", "ALL", role, "true", "true"))
@@ -210,6 +195,7 @@ def init_sql(superuser: bool) -> list[str]:
         out.append(_drop_policies(table))
         out += table_sql(table)
     out += _restrictions()
+    out.append("DROP FUNCTION IF EXISTS mlops_owns(regclass, text);")  # what policies used before
     out.append(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "
                f"{CONTRIBUTOR}, {SERVICE}, {ADMIN};")
     for table, (column, when) in ACTORS.items():
