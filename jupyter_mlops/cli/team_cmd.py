@@ -18,6 +18,10 @@ def add(sub) -> None:
     a.add_argument("user")
     a.add_argument("--role", required=True,
                    choices=["viewer", "contributor", "maintainer", "service"])
+    a.add_argument("--also", action="append", default=[], metavar="ROLE",
+                   choices=["viewer", "contributor", "maintainer", "service"],
+                   help="a role the user keeps besides --role (a scheduler whose pipelines "
+                        "track runs: --role service --also contributor)")
     a.add_argument("--password-stdin", action="store_true",
                    help="set the login role's password from the first line of stdin")
     a.set_defaults(func=add_)
@@ -42,8 +46,9 @@ def add_(args) -> int:
     from ..team.setup import add as give
 
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
-    done = give(args.user, args.role, password=password)
-    print(f"{done['user']}: {done['role']}" + (" (login role created)" if done["created"] else ""))
+    done = give(args.user, args.role, password=password, also=args.also)
+    print(f"{done['user']}: {' and '.join([done['role'], *done['also']])}"
+          + (" (login role created)" if done["created"] else ""))
     return 0
 
 

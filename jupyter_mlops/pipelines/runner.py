@@ -24,6 +24,7 @@ from .. import config
 from ..errors import MLOpsUsageError, NotFoundError
 from ..store import get_store
 from ..store.tables import pipeline_runs, step_runs
+from ..team.access import require_changed
 from .spec import PipelineSpec, Step, dump, load_spec
 
 if TYPE_CHECKING:
@@ -165,8 +166,10 @@ def _claim(conn: Any, spec: PipelineSpec, run_id: str) -> dict[str, Any]:
     now = time.time()
     claimed = conn.execute(update(pipeline_runs).where(
         pipeline_runs.c.id == run_id, pipeline_runs.c.status == "queued",
-    ).values(status="running", started_at=now, heartbeat=now)).rowcount
-    if not claimed:
+    ).values(status="running", started_at=now, heartbeat=now))
+    if row.status == "queued":  # row-level security: someone else's run (a contributor's)
+        require_changed(get_store(), claimed, 1, f"pipeline run {run_id[:8]}")
+    if not claimed.rowcount:
         raise MLOpsUsageError(f"pipeline run {run_id[:8]} is {row.status}, not queued")
     return json.loads(row.params)
 
@@ -213,10 +216,12 @@ def _start(spec: PipelineSpec, params: dict[str, Any] | None, trigger: str,
                 pipeline_runs.c.id == resume,
                 pipeline_runs.c.status.not_in(("running", "queued", DONE)),
             ).values(status="running", ended_at=None, error=None,
-                     heartbeat=time.time())).rowcount
-            if not resumed:
+                     heartbeat=time.time()))
+            if not resumed.rowcount:
                 status = conn.execute(select(pipeline_runs.c.status).where(
                     pipeline_runs.c.id == resume)).scalar()
+                if status not in ("running", "queued", DONE):  # row-level security
+                    require_changed(get_store(), resumed, 1, f"pipeline run {resume[:8]}")
                 raise MLOpsUsageError(f"pipeline run {resume[:8]} is {status}: nothing to "
                                       "resume")
             return resume, params

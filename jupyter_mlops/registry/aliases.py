@@ -98,6 +98,8 @@ def _actor(actor: str | None) -> str:
     return actor or store.actor
 
 
+
+
 def _locked_model(conn, name: str, lock: bool = True) -> int:
     """The model's id, its aliases locked for the write transaction on PostgreSQL (SQLite's
     write transaction already excludes other writers). The lock is an advisory one, not the

@@ -39,6 +39,10 @@ def gc(grace: float | None = None, dry_run: bool = False) -> GcReport:
     from .. import config
 
     store = get_store()
+    if not dry_run:
+        from ..team.access import require
+
+        require(store, "blobs", "delete", "collect garbage (gc)")
     grace = config.load().gc_grace if grace is None else grace
     cutoff = time.time() - grace
     with store.read() as conn:

@@ -27,9 +27,12 @@ def role_of(store: Store) -> str:
                 "SELECT g.rolname FROM pg_roles g WHERE pg_has_role(session_user, g.oid, "
                 "'MEMBER') AND g.rolname = ANY(:groups)"), {"groups": list(ROLES.values())}
             ).scalars())
-        names = [name for name, group in ROLES.items() if group in held]
+        implied = {"maintainer": {"contributor", "viewer"}, "contributor": {"viewer"},
+                   "service": {"viewer"}}  # what each role's membership brings with it
+        names = {name for name, group in ROLES.items() if group in held}
+        names -= {n for name in names for n in implied.get(name, ())}
         order = ["maintainer", "contributor", "service", "viewer"]
-        store._team_role = next((n for n in order if n in names), "none")
+        store._team_role = " and ".join(n for n in order if n in names) or "none"
     return store._team_role
 
 
@@ -45,6 +48,22 @@ def refused(store: Store, exc: Any) -> AccessError:
         need = f"; {statement} on {found.group(1)} needs {needed(found.group(1), statement)}"
     return AccessError(f"the team store refused this to {store.actor} (role "
                        f"{role_of(store)}): {message}{need}. Nothing was changed.")
+
+
+def require(store: Store, table: str, operation: str, what: str) -> None:
+    """On a team store, refuse before starting what needs `operation` (insert, update,
+    delete) on `table` when the database says this user's role may not: for work that would
+    otherwise find nothing to do and report it done (gc with nothing to remove)."""
+    if not store.team:
+        return
+    from sqlalchemy import text
+
+    with store.read() as conn:
+        allowed = conn.execute(text("SELECT has_table_privilege(:t, :op)"),
+                               {"t": table, "op": operation.upper()}).scalar()
+    if not allowed:
+        raise AccessError(f"{store.actor} (role {role_of(store)}) may not {what}: that needs "
+                          f"{needed(table, operation)}. Nothing was changed.")
 
 
 def require_changed(store: Store, result: Any, expected: int, what: str) -> None:

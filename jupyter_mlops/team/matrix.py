@@ -4,7 +4,8 @@ Everyone in a role reads every table. Writes, per table and role, are one of:
 - `own COLUMN`: insert; update and delete the rows whose actor COLUMN is the session user;
 - `child PARENT.COLUMN`: all, on rows whose parent row (PARENT by COLUMN) the session user owns;
 - `insert`: insert only (shared content, audit records, results);
-- `touch`: insert, and refresh `touched_at` (a blob reused keeps gc away from it);
+- `touch COLUMN`: insert, and update COLUMN only, on any row (a blob reused refreshes its
+  `touched_at`, keeping gc away from it; an alert records its webhook's answer);
 - `record COLUMN`: insert, and fill COLUMN once in the rows it inserted (its actor column is
   the session user and COLUMN still null): a result known only later (a webhook's answer);
 - `write`: insert, update and delete any row;
@@ -36,7 +37,7 @@ MATRIX: dict[str, dict[str, str]] = {
     "run_links": {CONTRIBUTOR: "child runs.run_id"},
     "cells": {CONTRIBUTOR: "child runs.run_id"},
     "texts": {CONTRIBUTOR: "insert", SERVICE: "insert"},
-    "blobs": {CONTRIBUTOR: "touch", SERVICE: "touch"},
+    "blobs": {CONTRIBUTOR: "touch touched_at", SERVICE: "touch touched_at"},
     "changes": {CONTRIBUTOR: "insert", SERVICE: "insert"},
     "datasets": {CONTRIBUTOR: "own created_by"},
     "dataset_versions": {CONTRIBUTOR: "own created_by"},
@@ -58,7 +59,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "drift_references": {CONTRIBUTOR: "insert", SERVICE: "insert"},
     "drift_batches": {CONTRIBUTOR: "insert", SERVICE: "insert"},
     "alert_rules": {},
-    "alerts": {CONTRIBUTOR: "insert", SERVICE: "write"},
+    # a contributor's monitoring batch that breaches a rule records the webhook's answer
+    "alerts": {CONTRIBUTOR: "touch webhook_status", SERVICE: "write"},
     "feature_views": {CONTRIBUTOR: "own created_by"},
     "feature_materializations": {CONTRIBUTOR: "own created_by"},
     "mlops_alembic_version": {MAINTAINER: ""},
@@ -88,13 +90,24 @@ def writes(table: str, role: str) -> str:
     return rights.get(role, "")
 
 
+def may(table: str, role: str, operation: str) -> bool:
+    """Whether `role` may `operation` (insert, update, delete) some rows of `table`."""
+    kind = writes(table, role).split(" ")[0]
+    if operation == "insert":
+        return bool(kind)
+    if operation == "update":
+        return kind in ("touch", "record", "own", "child", "write", "all")
+    return kind in ("own", "child", "write", "all")
+
+
 def needed(table: str, operation: str) -> str:
     """The least of the team roles that may `operation` (insert, update, delete) rows of
-    `table` at all: for error messages."""
-    for name, role in (("contributor", CONTRIBUTOR), ("maintainer", MAINTAINER)):
-        kind = writes(table, role).split(" ")[0]
-        if (operation == "insert" and kind) or (
-                operation in ("update", "delete") and kind in ("own", "child", "write", "all")) \
-                or (operation == "update" and kind in ("touch", "record")):
-            return name
-    return "none of the roles (the database writes it itself)"
+    `table` at all, and the service role when it may too: for error messages."""
+    names = {CONTRIBUTOR: "contributor", MAINTAINER: "maintainer", SERVICE: "service"}
+    person = next((names[r] for r in (CONTRIBUTOR, MAINTAINER) if may(table, r, operation)),
+                  None)
+    if person is None:
+        return "none of the roles (the database writes it itself)"
+    if person == "maintainer" and may(table, SERVICE, operation):
+        return "maintainer (or service, the long-running processes' role)"
+    return person

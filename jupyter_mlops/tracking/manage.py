@@ -94,10 +94,14 @@ def restore_experiment(name: str) -> int:
     store = get_store()
     with store.write("experiment", name, "restored") as conn:
         row = _experiment_row(conn, name)
-        conn.execute(update(experiments).where(experiments.c.id == row.id)
-                     .values(lifecycle="active"))
-        return conn.execute(update(runs).where(runs.c.experiment_id == row.id)
-                            .values(lifecycle="active")).rowcount
+        require_changed(store, conn.execute(update(experiments).where(
+            experiments.c.id == row.id).values(lifecycle="active")), 1, f"experiment {name!r}")
+        count = conn.execute(select(func.count()).where(runs.c.experiment_id == row.id)
+                             ).scalar_one()
+        require_changed(store, conn.execute(update(runs).where(
+            runs.c.experiment_id == row.id).values(lifecycle="active")), count,
+            f"the runs of experiment {name!r}")
+        return count
 
 
 def delete_run(run_id: str, purge: bool = False) -> list[str]:

@@ -44,8 +44,12 @@ def experiment_id(conn: Connection, name: str, create: bool, dialect: str,
         if row.lifecycle != "active" and not create:
             raise NotFoundError(f"experiment {name!r} is archived (restore it first)")
         if row.lifecycle != "active":  # a new run in it must not be hidden; old runs stay archived
-            conn.execute(update(experiments).where(experiments.c.id == row.id)
-                         .values(lifecycle="active"))
+            from ..store import get_store
+            from ..team.access import require_changed
+
+            require_changed(get_store(), conn.execute(update(experiments).where(
+                experiments.c.id == row.id).values(lifecycle="active")), 1,
+                f"archived experiment {name!r} (to start a run in it)")
         return row.id
     if not create:
         raise NotFoundError(f"no experiment named {name!r}")
