@@ -37,9 +37,12 @@ def reaches(table: str, role: str, operation: str, whose: str) -> bool:
     if kind in ("write", "all"):
         return True
     if operation == "insert":
-        return kind in ("insert", "touch", "own") or (kind == "child" and whose == "own")
+        return kind in ("insert", "touch", "record", "own") or (kind == "child"
+                                                                and whose == "own")
     if operation == "update" and kind == "touch":
         return True
+    if operation == "update" and kind == "record":  # its own rows, while the column is empty
+        return whose == "own"
     return kind in ("own", "child") and whose == "own"
 
 
@@ -492,7 +495,7 @@ def test_raw_sql_as_each_role_changes_exactly_what_the_matrix_allows(sql_world, 
     user = w.users[role]
     kind, _, arg = writes(table, ROLES[role]).partition(" ")
     mine, theirs = w.mine[(table, role)], w.theirs[table]
-    column = arg if kind == "touch" else next(iter(mine))
+    column = arg if kind in ("touch", "record") else next(iter(mine))
     got, want = {}, {}
     with psycopg.connect(w.uri_of(user)) as conn:
         got["insert own"] = _try(conn, *_insert_sql(w, table, user))
@@ -511,7 +514,7 @@ def test_raw_sql_as_each_role_changes_exactly_what_the_matrix_allows(sql_world, 
                 want[f"{op} {whose}"] = ("refused" if not can_at_all else
                                          1 if reaches(table, role, op, "any" if whose ==
                                                       "another's" else "own") else 0)
-        if kind == "touch":  # only that column
+        if kind in ("touch", "record"):  # only that column
             other = next(c for c in mine if c != arg)
             where, values = w.rows.key(table, mine)
             got["update another column"] = _try(
@@ -617,6 +620,8 @@ def cell(kind: str) -> str:
     name, _, arg = kind.partition(" ")
     if name == "touch":
         return f"insert; update `{arg}`"
+    if name == "record":
+        return f"insert; fill `{arg}` once in own rows"
     if name == "own":
         return f"own rows (`{arg.strip(chr(34))}`)"
     if name == "child":
