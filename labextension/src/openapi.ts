@@ -1534,6 +1534,7 @@ export interface components {
             /** @default null */
             comment?: string | null;
         };
+        /** @description One request, times as epoch seconds. */
         PromotionRequest: {
             id: number;
             model: string;
@@ -1542,8 +1543,6 @@ export interface components {
             /** @description open, approved or rejected */
             state: string;
             requested_by: string | null;
-            /** @description seconds since 1970-01-01 UTC */
-            requested_at: number;
             comment: string | null;
             /** @description the alias's gate when the request was opened */
             gate: string | null;
@@ -1552,12 +1551,14 @@ export interface components {
                 [key: string]: components["schemas"]["JsonValue"];
             } | null;
             decided_by: string | null;
-            decided_at: number | null;
             decision_comment: string | null;
             /** @description at approval: the values the gate compared, by field (metrics.f1, production.metrics.f1); null without a gate */
             decision_gate_values: {
                 [key: string]: components["schemas"]["JsonValue"];
             } | null;
+            /** @description seconds since 1970-01-01 UTC */
+            requested_at: number;
+            decided_at: number | null;
         };
         /** @description Ask for a version to become a protected alias; its gate must hold now. */
         PromotionRequestNew: {
@@ -1570,6 +1571,7 @@ export interface components {
             /** @default null */
             comment?: string | null;
         };
+        /** @description One request of a list, times as ISO text (the frame's records). */
         PromotionRequestRow: {
             id: number;
             model: string;
@@ -1578,11 +1580,6 @@ export interface components {
             /** @description open, approved or rejected */
             state: string;
             requested_by: string | null;
-            /**
-             * Format: date-time
-             * @description an ISO 8601 time in UTC
-             */
-            requested_at: string;
             comment: string | null;
             /** @description the alias's gate when the request was opened */
             gate: string | null;
@@ -1591,12 +1588,17 @@ export interface components {
                 [key: string]: components["schemas"]["JsonValue"];
             } | null;
             decided_by: string | null;
-            decided_at: string | null;
             decision_comment: string | null;
             /** @description at approval: the values the gate compared, by field (metrics.f1, production.metrics.f1); null without a gate */
             decision_gate_values: {
                 [key: string]: components["schemas"]["JsonValue"];
             } | null;
+            /**
+             * Format: date-time
+             * @description an ISO 8601 time in UTC
+             */
+            requested_at: string;
+            decided_at: string | null;
         };
         /** @description Promotion requests, oldest first; empty on a store that is not a team store. */
         PromotionRequests: {

@@ -60,38 +60,33 @@ class AliasPolicySet(Strict):
                                    description="the approver is not the requester")
 
 
-class PromotionRequest(Strict):
+class _Request(Strict):
     id: int
     model: str
     version: int
     alias: str
     state: str = Field(description="open, approved or rejected")
     requested_by: str | None
+    comment: str | None
+    gate: str | None = Field(description="the alias's gate when the request was opened")
+    gate_values: GateValues = Field(description=f"when opened: {GATE_VALUES}")
+    decided_by: str | None
+    decision_comment: str | None
+    decision_gate_values: GateValues = Field(description=f"at approval: {GATE_VALUES}")
+
+
+class PromotionRequest(_Request):
+    """One request, times as epoch seconds."""
+
     requested_at: Epoch
-    comment: str | None
-    gate: str | None = Field(description="the alias's gate when the request was opened")
-    gate_values: GateValues = Field(description=f"when opened: {GATE_VALUES}")
-    decided_by: str | None
     decided_at: Epoch | None
-    decision_comment: str | None
-    decision_gate_values: GateValues = Field(description=f"at approval: {GATE_VALUES}")
 
 
-class PromotionRequestRow(Strict):
-    id: int
-    model: str
-    version: int
-    alias: str
-    state: str = Field(description="open, approved or rejected")
-    requested_by: str | None
+class PromotionRequestRow(_Request):
+    """One request of a list, times as ISO text (the frame's records)."""
+
     requested_at: ISOTime
-    comment: str | None
-    gate: str | None = Field(description="the alias's gate when the request was opened")
-    gate_values: GateValues = Field(description=f"when opened: {GATE_VALUES}")
-    decided_by: str | None
     decided_at: ISOTime | None
-    decision_comment: str | None
-    decision_gate_values: GateValues = Field(description=f"at approval: {GATE_VALUES}")
 
 
 class PromotionRequests(Strict):
