@@ -76,13 +76,15 @@ def _scope(experiment_names: list[str] | None, run_ids: list[str] | None):
 
 
 def check(conn, columns: list[Column], malformed: list[str],
-          experiment_names: list[str] | None = None, run_ids: list[str] | None = None) -> None:
+          experiment_names: list[str] | None = None, run_ids: list[str] | None = None,
+          seen: dict[str, list[Any]] | None = None) -> None:
     """Refuse, naming every one, the columns that are no field (`malformed`) or whose key no
-    run in scope (of these experiments, or these runs; else any run) has."""
+    run in scope (of these experiments, or these runs; else any run) has. `seen`: values
+    fetched already (a key with a value there is known without asking the store)."""
     unknown = list(malformed)
     scope = _scope(experiment_names, run_ids)
     for column in columns:
-        if column.prefix is None:
+        if column.prefix is None or any(v is not None for v in (seen or {}).get(column.name, ())):
             continue
         t = _TABLES[column.prefix]
         probe = select(t.c.run_id).where(t.c.key == column.key)
@@ -135,13 +137,27 @@ def fetch(conn, ids: list[str], columns: list[Column]) -> dict[str, list[Any]]:
                         found[k][row[0]] = row._mapping[k]
                 continue
             t = _TABLES[prefix]
-            rows = conn.execute(select(t.c.run_id, t.c.key, t.c.value).where(
+            projections = (t.c.num, t.c.text) if prefix == "params" else ()
+            rows = conn.execute(select(t.c.run_id, t.c.key, t.c.value, *projections).where(
                 t.c.run_id.in_(chunk), t.c.key.in_(keys)))
-            for run_id, key, value in rows:
-                if prefix == "params":
-                    value = json.loads(value)
-                found[f"{prefix}.{key}"][run_id] = value
+            into = {key: found[f"{prefix}.{key}"] for key in keys}
+            if prefix == "params":
+                for run_id, key, value, num, text in rows:
+                    into[key][run_id] = _param(value, num, text)
+            else:
+                for run_id, key, value in rows:
+                    into[key][run_id] = value
     return {name: [values.get(i) for i in ids] for name, values in found.items()}
+
+
+def _param(value: str, num: float | None, text: str) -> Any:
+    """A param's value from its JSON, read through the stored projections where they say
+    it (a number, a string): json.loads only for the rest (booleans, lists, …)."""
+    if num is not None:
+        return int(value) if value.lstrip("-").isdigit() else num
+    if value.startswith('"'):
+        return text
+    return json.loads(value)
 
 
 def _attribute(name: str):

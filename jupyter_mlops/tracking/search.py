@@ -214,8 +214,8 @@ def search_runs(
     order = _order_terms(order_by, compiler)  # before _page, which joins what both need
     with get_store().read() as conn:
         check_experiments(conn, names)
-        if asked is not None:
-            cols.check(conn, *asked, names)
+        if asked is not None and asked[1]:
+            cols.check(conn, *asked, names)  # before the work: the names that are no field
         query = _page(compiler, names, filter, include_archived, _scope(conn, grouped, parent))
         ids = conn.execute(query.order_by(*order).offset(offset or None).limit(limit)
                            ).scalars().all()  # the filter runs once per query
@@ -228,6 +228,8 @@ def search_runs(
             shown = _shown(compiler, names, filter, include_archived)
             counts["matched_children"] = _children(conn, ids, include_archived, shown)
         values = cols.fetch(conn, ids, chosen)
+        if asked is not None:
+            cols.check(conn, *asked, names, seen=values)  # the keys the page did not show
     return _table(ids, base, counts, values, chosen)
 
 
