@@ -7,14 +7,17 @@ for a column picker and filter completion."""
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import exists, func, select
 
+from .. import config
 from ..errors import MLOpsUsageError
 from ..store import get_store
 from ..store.tables import experiments, latest_metrics, params, runs, tags
+from . import records
 
 PREFIXES = ("params", "metrics", "tags")
 # what every row of a grouped page (or one with chosen columns) carries
@@ -42,8 +45,7 @@ class Column:
 
 def parse(names: list[str]) -> tuple[list[Column], list[str]]:
     """The columns named (`params.depth`, ``metrics.`val/loss` `` or `metrics.val/loss`,
-    `host`), each once, base fields left out (every row has them); and the names that are
-    not a field at all."""
+    `host`, `start_time`), each once; and the names that are not a field at all."""
     found: list[Column] = []
     malformed: list[str] = []
     for text in names:
@@ -53,10 +55,8 @@ def parse(names: list[str]) -> tuple[list[Column], list[str]]:
             key = key[1:-1]
         if prefix in PREFIXES and key:
             column = Column(prefix, key)
-        elif name in ATTRIBUTES:
+        elif name in ATTRIBUTES or name in BASE:
             column = Column(None, name)
-        elif name in BASE:
-            continue
         else:
             malformed.append(text)
             continue
@@ -98,9 +98,9 @@ def check(conn, columns: list[Column], malformed: list[str],
                  "any run" if experiment_names is None else
                  "the runs of " + ", ".join(map(repr, experiment_names)))
         raise MLOpsUsageError(
-            f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}: a column is "
+            f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}: a field is "
             f"params.<key>, metrics.<key> or tags.<key> for a key of {where}, or one of "
-            f"{', '.join(ATTRIBUTES)}")
+            f"{', '.join([*BASE, *ATTRIBUTES])}")
 
 
 def defaults(conn, ids: list[str]) -> list[Column]:
@@ -131,8 +131,11 @@ def fetch(conn, ids: list[str], columns: list[Column]) -> dict[str, list[Any]]:
         chunk = ids[start:start + _CHUNK]
         for prefix, keys in wanted.items():
             if not prefix:
-                cols = [_attribute(k).label(k) for k in keys]
-                for row in conn.execute(select(runs.c.id, *cols).where(runs.c.id.in_(chunk))):
+                fields = [_attribute(k).label(k) for k in keys]
+                for row in conn.execute(
+                        select(runs.c.id.label("_id"), *fields)
+                        .join(experiments, experiments.c.id == runs.c.experiment_id)
+                        .where(runs.c.id.in_(chunk))):
                     for k in keys:
                         found[k][row[0]] = row._mapping[k]
                 continue
@@ -161,9 +164,12 @@ def _param(value: str, num: float | None, text: str) -> Any:
 
 
 def _attribute(name: str):
-    if name == "duration":
-        return runs.c.end_time - runs.c.start_time
-    return runs.c[name]
+    """A run attribute as a column of `runs` joined to `experiments`."""
+    if name == "status":
+        return records.status_expr(time.time(), config.load().heartbeat_timeout)
+    special = {"duration": runs.c.end_time - runs.c.start_time, "run_id": runs.c.id,
+               "experiment": experiments.c.name}
+    return special[name] if name in special else runs.c[name]
 
 
 def run_fields(experiment: str | list[str] | None = None) -> dict[str, list[str]]:

@@ -221,7 +221,8 @@ def search_runs(
                            ).scalars().all()  # the filter runs once per query
         if asked is None and not grouped:
             return _everything(conn, ids, compiler.status)
-        chosen = asked[0] if asked is not None else cols.defaults(conn, ids)
+        chosen = [c for c in asked[0] if c.name not in cols.BASE] if asked is not None \
+            else cols.defaults(conn, ids)
         base = _base(conn, ids, compiler.status, notebook=False)
         counts = {"child_count": _children(conn, ids, include_archived)}
         if grouped and filter:
@@ -245,6 +246,20 @@ def count_runs(experiment: str | list[str] | None = None, filter: str | None = N
         query = _page(compiler, names, filter, include_archived,
                       _scope(conn, nested is True or parent is not None, parent))
         return conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+
+
+def run_ids(experiment: str | list[str] | None = None, filter: str | None = None,
+            limit: int | None = None) -> list[str]:
+    """The ids of the runs `search_runs` finds (flat, newest first), for callers that read
+    their own columns of them (charts across runs)."""
+    _check_paging(limit, 0)
+    names = _names(experiment)
+    compiler = _Compiler(time.time(), config.load().heartbeat_timeout)
+    order = _order_terms(None, compiler)
+    with get_store().read() as conn:
+        check_experiments(conn, names)
+        query = _page(compiler, names, filter, False, None)
+        return conn.execute(query.order_by(*order).limit(limit)).scalars().all()
 
 
 def _check_paging(limit: int | None, offset: int | None) -> None:
