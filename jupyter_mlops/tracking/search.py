@@ -226,8 +226,8 @@ def search_runs(
         base = _base(conn, ids, compiler.status, notebook=False)
         counts = {"child_count": _children(conn, ids, include_archived)}
         if grouped and filter:
-            shown = _shown(compiler, names, filter, include_archived)
-            counts["matched_children"] = _children(conn, ids, include_archived, shown)
+            counts["matched_children"] = _matched_children(conn, ids, compiler, names, filter,
+                                                           include_archived)
         values = cols.fetch(conn, ids, chosen)
         if asked is not None:
             cols.check(conn, *asked, names, seen=values)  # the keys the page did not show
@@ -330,18 +330,48 @@ def _page(compiler: _Compiler, names: list[str] | None, filter: str | None,
     return query
 
 
-def _children(conn, ids: list[str], include_archived: bool, among=None) -> list[int]:
-    """How many direct children each run has (of those in the query `among`, if given)."""
+def _children(conn, ids: list[str], include_archived: bool) -> list[int]:
+    """How many direct children each run has."""
     found: dict[str, int] = {}
     for start in range(0, len(ids), _CHUNK):
         query = select(runs.c.parent_run_id, func.count()).where(
             runs.c.parent_run_id.in_(ids[start:start + _CHUNK]))
         if not include_archived:
             query = query.where(runs.c.lifecycle == "active")
-        if among is not None:
-            query = query.where(runs.c.id.in_(among))
         found.update(conn.execute(query.group_by(runs.c.parent_run_id)).all())
     return [found.get(i, 0) for i in ids]
+
+
+def _matched_children(conn, ids: list[str], compiler: _Compiler, names: list[str] | None,
+                      filter: str, include_archived: bool) -> list[int]:
+    """How many direct children of each run match the filter or hold a run that does: the
+    filter runs over the runs below the page only, not over the store again."""
+    parent_of: dict[str, str] = {}
+    frontier = ids
+    while frontier:  # every run below the page, level by level
+        below = []
+        for start in range(0, len(frontier), _CHUNK):
+            query = select(runs.c.id, runs.c.parent_run_id).where(
+                runs.c.parent_run_id.in_(frontier[start:start + _CHUNK]))
+            if not include_archived:
+                query = query.where(runs.c.lifecycle == "active")
+            for run_id, parent in conn.execute(query):
+                if run_id not in parent_of:
+                    parent_of[run_id] = parent
+                    below.append(run_id)
+        frontier = below
+    candidates = list(parent_of)
+    hits: dict[str, set[str]] = {}
+    for start in range(0, len(candidates), _CHUNK):
+        matching = _matching(_Compiler(compiler.now, compiler.timeout, "f"), names, filter,
+                             include_archived).where(
+            runs.c.id.in_(candidates[start:start + _CHUNK]))
+        for run_id in conn.execute(matching).scalars():
+            child = run_id
+            while parent_of[child] in parent_of:  # up to the page row's child
+                child = parent_of[child]
+            hits.setdefault(parent_of[child], set()).add(child)
+    return [len(hits.get(i, ())) for i in ids]
 
 
 def _base(conn, ids: list[str], status, notebook: bool) -> list[tuple]:
