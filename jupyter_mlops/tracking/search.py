@@ -207,7 +207,7 @@ def search_runs(
     `count_runs` with the same arguments counts the rows."""
     _check_paging(limit, offset)
     names = _names(experiment)
-    grouped = nested is True or parent is not None
+    grouped = _grouped(nested, parent)
     asked = None if columns is None else cols.parse(
         [columns] if isinstance(columns, str) else list(columns))
     compiler = _Compiler(time.time(), config.load().heartbeat_timeout)
@@ -244,7 +244,7 @@ def count_runs(experiment: str | list[str] | None = None, filter: str | None = N
     with get_store().read() as conn:
         check_experiments(conn, names)
         query = _page(compiler, names, filter, include_archived,
-                      _scope(conn, nested is True or parent is not None, parent))
+                      _scope(conn, _grouped(nested, parent), parent))
         return conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
 
 
@@ -268,6 +268,12 @@ def _check_paging(limit: int | None, offset: int | None) -> None:
                                   or not 0 <= value <= MAX_ROWS):
             raise MLOpsUsageError(f"{name} must be an integer between 0 and {MAX_ROWS}, "
                                   f"got {value!r}")
+
+
+def _grouped(nested: bool, parent: str | None) -> bool:
+    if not isinstance(nested, bool):
+        raise MLOpsUsageError(f"nested must be True or False, got {nested!r}")
+    return nested or parent is not None
 
 
 def _names(experiment: str | list[str] | None) -> list[str] | None:
