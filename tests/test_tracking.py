@@ -256,9 +256,10 @@ def test_compare_runs(backend, mlops, population):
     comparison = mlops.compare_runs([population[0], population[7]])
     frame = comparison.to_frame(only_differences=True)
     assert "params.model" in frame.index and "metrics.acc" in frame.index
-    fig = comparison.figure()
-    assert {t.name for t in fig.data} == {f"run-0 ({population[0][:8]})",
-                                         f"run-7 ({population[7][:8]})"}
+    fig = comparison.figure()  # each run logged one value per metric: a table, no lines
+    labels = [f"run-0 ({population[0][:8]})", f"run-7 ({population[7][:8]})"]
+    assert [t.type for t in fig.data] == ["table"]
+    assert list(fig.data[0].header.values) == ["metric", *labels]
     assert comparison.to_dict()["keys"] == ["acc", "loss"]
     with pytest.raises(MLOpsUsageError, match="none of these runs has the metric"):
         mlops.compare_runs([population[0]], metric="nope")
