@@ -4,7 +4,7 @@
  */
 import React, { useCallback, useEffect, useState } from 'react';
 import { api, IChange, IFeatureSummary } from '../../api';
-import { Empty, ErrorBox, span } from '../../components/common';
+import { Empty, ErrorBox, exact, span } from '../../components/common';
 import { useChanges } from '../../model';
 import { ISection, ISectionProps } from '../registry';
 
@@ -19,7 +19,7 @@ export function Freshness(props: { view: IFeatureSummary }): JSX.Element {
     return <span className="jp-mlops-badge jp-mlops-badge-alert">not materialized</span>;
   }
   const title =
-    `materialized ${new Date(materialized.at * 1000).toLocaleString()}: ${materialized.rows} rows` +
+    `materialized ${exact(materialized.at)}: ${materialized.rows} rows` +
     (materialized.online === null ? '' : `, ${materialized.online} keys online`);
   return (
     <span className="jp-mlops-feature-freshness" title={title}>

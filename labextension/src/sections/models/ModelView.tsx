@@ -4,7 +4,7 @@
  */
 import React, { useCallback, useEffect, useState } from 'react';
 import { api, IChange, IModel, MLOpsError } from '../../api';
-import { ErrorBox, format, Records, when } from '../../components/common';
+import { ErrorBox, format, Records, When } from '../../components/common';
 import { MLOpsModel, useChanges } from '../../model';
 import type { Views } from '../../views';
 
@@ -114,7 +114,7 @@ export function ModelView(props: { name: string; model: MLOpsModel; views: Views
               <td>{v.flavor}</td>
               <td>{v.run_id ? <a onClick={() => views.openRun(String(v.run_id))}>{String(v.run_id).slice(0, 8)}</a> : '—'}</td>
               <td>{format(v.training_data)}</td>
-              <td>{when(Date.parse(v.created) / 1000)}</td>
+              <td><When at={v.created} /></td>
               <td>{format(v.created_by)}</td>
             </tr>
           ))}

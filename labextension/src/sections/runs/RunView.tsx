@@ -4,7 +4,7 @@
  */
 import React, { useCallback, useEffect, useState } from 'react';
 import { api, Figure, IArtifact, IChange, IRun } from '../../api';
-import { duration, ErrorBox, format, KeyValues, when } from '../../components/common';
+import { duration, ErrorBox, format, KeyValues, When } from '../../components/common';
 import { Plot } from '../../components/Plot';
 import { MLOpsModel, useChanges } from '../../model';
 import type { Views } from '../../views';
@@ -100,7 +100,7 @@ export function RunView(props: { id: string; model: MLOpsModel; views: Views }):
       </h2>
       <div className="jp-mlops-meta">
         <span>experiment {run.experiment}</span>
-        <span>started {when(run.start_time)}</span>
+        <When prefix="started " at={run.start_time} />
         <span>{duration(run.start_time, run.end_time)}</span>
         {run.user && <span>by {run.user}</span>}
         <code>{run.id}</code>
