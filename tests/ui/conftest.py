@@ -95,6 +95,25 @@ def open_page(context, base: str, token: str, ready: str, timeout: int = 15_000,
     return page
 
 
+# every element of the sidebar that cuts its content (overflow hidden or clip) and has more
+# content than width: its text, its title, what it is
+CLIPPED = """root => [...root.querySelectorAll('*')].filter(el => {
+  const style = getComputedStyle(el);
+  return ['hidden', 'clip'].includes(style.overflowX) && el.scrollWidth > el.clientWidth + 1;
+}).map(el => ({text: el.textContent.trim(), title: el.title, what: el.className}))"""
+
+
+def assert_readable(page) -> list[str]:
+    """The sidebar, as it is now, holds nothing wider than itself, and every element that cuts
+    its text has the whole text in its title; returns the texts cut."""
+    sidebar = page.locator("#jp-mlops-sidebar")
+    assert sidebar.evaluate("el => el.scrollWidth <= el.clientWidth"), "wider than the sidebar"
+    cut = sidebar.evaluate(CLIPPED)
+    for element in cut:
+        assert element["text"] and element["title"] == element["text"], element
+    return [element["text"] for element in cut]
+
+
 @pytest.fixture
 def open_lab(browser, lab):
     """A function opening JupyterLab (open_page) in a fresh browser context."""
