@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ui.conftest import assert_readable
+from ui.conftest import assert_readable, open_page
 
 WAIT = 15_000  # ms: the live figure is 2 s (a benchmark); a test waits up to 15 s
 XSS = "<img src=x onerror=alert(1)>"
@@ -62,9 +62,13 @@ def seeded(lab_project):
     return mlops, search
 
 
-@pytest.fixture
-def page(open_lab, seeded):
-    return open_lab(".jp-mlops-row[data-run-id]", section="runs")
+@pytest.fixture(scope="module")
+def page(browser, lab, seeded):
+    """One JupyterLab page for the module's tests, in order (a page load costs seconds);
+    each test expands the section it needs."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    yield open_page(context, *lab, ".jp-mlops-row[data-run-id]", section="runs")
+    context.close()
 
 
 def rows(page):
@@ -156,9 +160,11 @@ def test_sidebar_screenshots(page, shots):
         page.locator("#jp-mlops-sidebar").screenshot(
             path=str(shots / f"sidebar-models-{name}.png"))
     set_theme(page, "JupyterLab Light")
+    page.set_viewport_size({"width": 1400, "height": 900})
 
 
 def test_relative_times_with_the_exact_time_on_hover(page, seeded):
+    expand(page, "runs")
     when = rows(page).first.locator(".jp-mlops-when")
     assert re.fullmatch(r"just now|\d+\xa0min ago", when.inner_text()), when.inner_text()
     exact = when.get_attribute("title")
@@ -172,6 +178,7 @@ def test_relative_times_with_the_exact_time_on_hover(page, seeded):
 
 
 def test_filter_and_errors_in_place(page):
+    expand(page, "runs")
     box = page.locator(".jp-mlops-filter")
     box.fill("name LIKE 'sgd%'")
     box.press("Enter")
@@ -202,6 +209,7 @@ def test_open_experiments_runs_its_command(page):
 
 def test_live_run_and_metric_without_reload(page, seeded, shots):
     mlops, _ = seeded
+    expand(page, "runs")
     with mlops.start_run(name="live-one", experiment="quickstart") as run:
         mlops.log_metric("loss", 1.0, step=0)
         mlops.flush()
