@@ -12,6 +12,20 @@ import { RunRow, useRunning, useRunPages } from './pages';
 const ROW = 24;
 const OPEN_EXPERIMENTS = 'mlops:open-experiments';
 
+/** Whether a command exists now (another plugin may add it after the sidebar shows). */
+function useCommand(app: ISectionProps['app'], id: string): boolean {
+  const [exists, setExists] = useState(() => app.commands.hasCommand(id));
+  useEffect(() => {
+    const changed = () => setExists(app.commands.hasCommand(id));
+    app.commands.commandChanged.connect(changed);
+    changed();
+    return () => {
+      app.commands.commandChanged.disconnect(changed);
+    };
+  }, [app, id]);
+  return exists;
+}
+
 function Children(props: { run: RunRow }): JSX.Element | null {
   const { child_count: count, matched_children: matched } = props.run;
   if (!count) {
@@ -105,7 +119,7 @@ function Runs(props: ISectionProps): JSX.Element {
   const toggle = (id: string) => {
     model.selectedRuns = selected.includes(id) ? selected.filter(s => s !== id) : [...selected, id];
   };
-  const experiments = app.commands.hasCommand(OPEN_EXPERIMENTS);
+  const experiments = useCommand(app, OPEN_EXPERIMENTS);
 
   const rows: JSX.Element[] = [];
   for (let i = first; i < last; i++) {
