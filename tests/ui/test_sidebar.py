@@ -205,6 +205,10 @@ def test_open_experiments_runs_its_command(page):
     button = page.locator(".jp-mlops-open-experiments")
     has = page.evaluate("window.jupyterapp.commands.hasCommand('mlops:open-experiments')")
     assert button.is_enabled() == has  # the Experiments view's command, when installed
+    if has:
+        button.click()
+        page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="Experiments").wait_for(
+            timeout=WAIT)
 
 
 def test_live_run_and_metric_without_reload(page, seeded, shots):
