@@ -94,6 +94,8 @@ def set_theme(page, theme: str) -> None:
 
 
 def test_overview_lines_and_user_text_as_text(page, shots):
+    page.wait_for_function("[...document.querySelectorAll('.jp-mlops-section-line')]"
+                           ".every(line => line.textContent.includes(' · '))", timeout=WAIT)
     lines = page.locator(".jp-mlops-section-line").all_inner_texts()
     assert lines[0] == "Runs · 8", lines  # top-level runs: the AutoML search is one
     assert lines[1:] == ["Datasets · 3 · 3 versions", "Features · 0", "Models · 2",
