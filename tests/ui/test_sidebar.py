@@ -155,9 +155,11 @@ def test_sidebar_screenshots(page, shots):
     for theme, name in [("JupyterLab Light", "light"), ("JupyterLab Dark", "dark")]:
         set_theme(page, theme)
         expand(page, "runs")
+        page.mouse.move(800, 450)  # no hover left on the sidebar
         time.sleep(0.3)
         page.locator("#jp-mlops-sidebar").screenshot(path=str(shots / f"sidebar-{name}.png"))
         expand(page, "models")
+        page.mouse.move(800, 450)
         time.sleep(0.3)
         page.locator("#jp-mlops-sidebar").screenshot(
             path=str(shots / f"sidebar-models-{name}.png"))
