@@ -42,6 +42,14 @@ function Overview(props: { app: JupyterFrontEnd; model: MLOpsModel; views: Views
       alive = false;
     };
   }, [props.app]);
+  useEffect(() => {
+    // "show runs of this notebook" and the like filter the runs: show them
+    const filtered = () => setOpen('runs');
+    props.model.filterChanged.connect(filtered);
+    return () => {
+      props.model.filterChanged.disconnect(filtered);
+    };
+  }, [props.model]);
   const toggle = (id: string) => {
     const next = open === id ? null : id;
     setOpen(next);
