@@ -28,9 +28,17 @@ type QueryOf<P extends keyof paths> = paths[P] extends { get: { parameters: { qu
 export type Figure = Schemas['Figure'];
 /** A record of a table whose columns are data (DataFrame records, profile rows). */
 export type Row = Record<string, any>;
-export type IRunsPage = Schemas['RunsPage'];
 export type IArtifact = Schemas['Artifact'];
+export type IModelComparison = Schemas['ModelComparison'];
+export type IAliasPolicy = Schemas['AliasPolicies']['policies'][number];
+export type IPromotionRequestRow = Schemas['PromotionRequests']['requests'][number];
+export type IPromotionRequest = Schemas['PromotionRequest'];
+
+export type IRunsPage = Schemas['RunsPage'];
 export type IRun = Schemas['Run'];
+export type IAutoMLSearch = Schemas['AutoMLSearch'];
+export type IMe = Schemas['Me'];
+export type IModelVersionRow = Schemas['ModelVersionRow'];
 export type IChange = Schemas['Change'];
 export type IChanges = Schemas['Changes'];
 export type IComparison = Schemas['RunComparison'];
@@ -111,6 +119,8 @@ function post<T>(path: string[], body: unknown): Promise<T> {
 export const api = {
   runs: (query: QueryOf<'/runs'>) => request<IRunsPage>(['runs'], query),
   run: (id: string) => request<IRun>(['runs', id]),
+  automl: (id: string) => request<IAutoMLSearch>(['runs', id, 'automl']),
+  me: () => request<IMe>(['me']),
   runChart: (id: string, keys?: string[]) =>
     request<Figure>(['runs', id, 'chart'], { keys: keys?.join(',') }),
   metricsChart: (runs: string[], keys?: string[]) =>
@@ -149,6 +159,21 @@ export const api = {
       require,
       comment
     } satisfies Schemas['Promotion']),
+  compareModel: (name: string, versions: (number | string)[]) =>
+    request<IModelComparison>(['models', name, 'compare'], { versions: versions.join(',') }),
+  policies: (name: string) => request<Schemas['AliasPolicies']>(['models', name, 'policies']),
+  requests: (state: 'open' | 'approved' | 'rejected' | 'all' = 'open', model?: string) =>
+    request<Schemas['PromotionRequests']>(model ? ['models', model, 'requests'] : ['requests'], { state }),
+  requestPromotion: (name: string, version: number, alias: string, comment?: string) =>
+    post<IPromotionRequest>(['models', name, 'requests'], {
+      version,
+      alias,
+      comment
+    } satisfies Schemas['PromotionRequestNew']),
+  approve: (id: number, comment?: string) =>
+    post<IPromotionRequest>(['requests', String(id), 'approve'], { comment } satisfies Schemas['Approval']),
+  reject: (id: number, comment: string) =>
+    post<IPromotionRequest>(['requests', String(id), 'reject'], { comment } satisfies Schemas['Rejection']),
   lineage: (ref: string) => request<ILineage>(['lineage'], { ref }),
   pipelines: () => request<Schemas['Pipelines']>(['pipelines']),
   pipeline: (name: string) => request<IPipeline>(['pipelines', name]),

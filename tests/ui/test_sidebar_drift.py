@@ -9,6 +9,8 @@ import time
 import pytest
 from webhook import Receiver
 
+from ui.conftest import assert_readable
+
 WAIT = 15_000  # ms
 
 
@@ -44,7 +46,8 @@ def monitored(lab_project, hook):
 
 @pytest.fixture
 def page(open_lab, monitored):
-    return open_lab(".jp-mlops-section-drift .jp-mlops-item", height=1000)
+    return open_lab(".jp-mlops-section-drift .jp-mlops-item", height=1000,
+                    section="drift")
 
 
 def test_drift_section_and_view(page, monitored, shots):
@@ -60,6 +63,7 @@ def test_drift_section_and_view(page, monitored, shots):
     page.wait_for_function(
         "document.querySelector('.jp-mlops-section-drift .jp-mlops-item').textContent"
         ".includes('2 alerts')", timeout=WAIT)
+    assert_readable(page)  # its badges fit the sidebar's default width
 
     item.click()
     view = page.locator(".jp-mlops-drift-view")
