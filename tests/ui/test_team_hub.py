@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -146,6 +148,18 @@ def labs(browser, hub):
             context.close()
 
 
+@pytest.fixture(autouse=True)
+def pages_on_failure(request, labs):
+    """When a test fails: each user's page to /tmp/mlops-hub-USER.png, their consoles
+    printed."""
+    failed = request.session.testsfailed
+    yield
+    if request.session.testsfailed > failed:
+        for user, page in labs.items():
+            page.screenshot(path=f"/tmp/mlops-hub-{user}.png")
+            print(f"--- {user} ({page.url})", *page.console[-20:], sep="\n")
+
+
 def api(page, path: str, method: str = "GET", body=None) -> tuple[int, dict]:
     """A request from the page's own session to its user's mlops REST API, as a script in it
     could send: its cookies, and for a write the `_xsrf` cookie's value as X-XSRFToken."""
@@ -166,3 +180,144 @@ def test_each_user_has_their_own_jupyterlab_as_their_own_role(labs, hub, team):
         status, body = api(page, f"models/{MODEL}")
         assert status == 200, body
         assert body["aliases"] == {"production": 1}
+
+
+WRITE_ACTIONS = re.compile(r"^\s*(Request promotion|Approve|Reject|Promote)\b")
+
+
+def open_model_view(page):
+    """The model's view, opened from the sidebar's models section; returns its locator."""
+    tab = page.locator('li[data-id="jp-mlops-sidebar"]')
+    tab.wait_for(timeout=60_000)
+    if not page.locator("#jp-mlops-sidebar").is_visible():
+        tab.click()
+    page.locator(".jp-mlops-section-models .jp-mlops-item", has_text=MODEL).first.click()
+    view = page.locator(".jp-mlops-model-view")
+    view.wait_for(timeout=WAIT)
+    return view
+
+
+def show_tab(page, label: str) -> None:
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=label).first.click()
+
+
+@pytest.fixture(scope="module")
+def views(labs):
+    """Every user's model view, open before anything happens; each page marked, so that a
+    reload would show (the mark would be gone)."""
+    out = {user: open_model_view(page) for user, page in labs.items()}
+    for page in labs.values():
+        page.evaluate("window.__mlopsNoReload = true")
+    return out
+
+
+def not_reloaded(page) -> bool:
+    return page.evaluate("window.__mlopsNoReload === true")
+
+
+def in_store(team) -> dict:
+    """The model's aliases, alias moves, requests and registry events, read as the database's
+    owner with the driver alone."""
+    import psycopg
+
+    with psycopg.connect(team.owner) as conn:
+        [model_id] = conn.execute("SELECT id FROM models WHERE name = %s", (MODEL,)).fetchone()
+        aliases = dict(conn.execute("SELECT alias, version FROM model_aliases "
+                                    "WHERE model_id = %s", (model_id,)).fetchall())
+        [moves] = conn.execute("SELECT count(*) FROM alias_events WHERE model_id = %s",
+                               (model_id,)).fetchone()
+        requests = conn.execute("SELECT id, version, alias, state, requested_by, decided_by "
+                                "FROM promotion_requests WHERE model_id = %s ORDER BY id",
+                                (model_id,)).fetchall()
+        [events] = conn.execute("SELECT count(*) FROM registry_events WHERE model_id = %s",
+                                (model_id,)).fetchone()
+    return {"aliases": aliases, "moves": moves, "requests": requests, "events": events}
+
+
+def write_actions(view) -> list[str]:
+    return [b.strip() for b in view.locator("button").all_inner_texts()
+            if WRITE_ACTIONS.match(b)]
+
+
+def test_a_viewer_sees_no_write_action(labs, views, shots):
+    page, view = labs["carol"], views["carol"]
+    view.get_by_text("production", exact=False).first.wait_for(timeout=WAIT)
+    assert view.locator("tbody tr").count() >= 2  # both versions shown: the view is loaded
+    assert write_actions(view) == []
+    assert view.locator("form").count() == 0, view.locator("form").all_inner_texts()
+    page.screenshot(path=str(shots / "team-viewer.png"))
+
+
+def test_a_viewers_crafted_write_is_refused_with_nothing_changed(labs, views, team):
+    """Carol's session sends what a write action would, with her XSRF token: the server
+    accepts the request as hers, and her role refuses it; without the token it is refused
+    before that, for the missing token."""
+    page = labs["carol"]
+    before = in_store(team)
+    status, body = api(page, f"models/{MODEL}/aliases", "POST",
+                       {"alias": "staging", "version": 2, "comment": "carol was here"})
+    assert status == 403, (status, body)
+    assert "role viewer" in body["error"] and "Nothing was changed" in body["error"], body
+    # the protected alias: refused to anyone without an approved request
+    status, body = api(page, f"models/{MODEL}/aliases", "POST",
+                       {"alias": "production", "version": 2})
+    assert status == 403 and "Nothing was changed" in body["error"], (status, body)
+    status, body = page.evaluate("""async (path) => {
+        const reply = await fetch(location.pathname.split('/lab')[0] + '/mlops/api/' + path,
+            {method: 'POST', headers: {'Content-Type': 'application/json'},
+             body: JSON.stringify({alias: 'staging', version: 2})});
+        return [reply.status, await reply.json()];
+    }""", f"models/{MODEL}/aliases")
+    assert status == 403 and "xsrf" in body["error"].lower(), (status, body)
+    assert in_store(team) == before
+
+
+def test_a_request_from_a_cell_approved_by_another_maintainer_moves_the_alias_live(
+        labs, views, team, shots):
+    alice, bob, dave = labs["alice"], labs["bob"], labs["dave"]
+    before = in_store(team)
+    assert before["aliases"] == {"production": 1}
+    assert write_actions(views["bob"]).count("Approve") == 0  # nothing to approve yet
+    # alice: her notebook, from the file browser; the request typed into its cell and run
+    if not alice.locator("#filebrowser").is_visible():
+        alice.locator('li[data-id="filebrowser"]').click()
+    alice.locator(".jp-DirListing-content").get_by_text(NOTEBOOK, exact=True).dblclick()
+    # its kernel started and idle (before that the status says "No Kernel | Initializing")
+    alice.locator(".jp-StatusBar-TextItem").get_by_text(
+        re.compile(r"\(ipykernel\) \| Idle")).wait_for(timeout=60_000)
+    alice.locator(".jp-Notebook .jp-Cell .cm-content").first.click()
+    alice.keyboard.insert_text(f"%load_ext jupyter_mlops\n%register request {MODEL}@2 "
+                               f"--alias production --comment \"f1 0.86, up from 0.81\"")
+    alice.keyboard.press("Shift+Enter")
+    output = alice.locator(".jp-OutputArea-output").first
+    output.wait_for(timeout=60_000)
+    asked = time.monotonic()
+    assert re.search(rf"request \d+: {MODEL}@2 to become production", output.inner_text()), (
+        output.inner_text())
+    [*_, request] = in_store(team)["requests"]
+    assert request[1:5] == (2, "production", "open", team.roles["alice"]), request
+    show_tab(alice, f"Model {MODEL}")  # back to her model view, open since before
+    # bob and dave (the maintainers) see the request appear in their open views
+    approve = views["bob"].get_by_role("button", name="Approve")
+    approve.wait_for(timeout=WAIT)
+    seen = time.monotonic() - asked
+    views["dave"].get_by_role("button", name="Approve").wait_for(timeout=WAIT)
+    assert not write_actions(views["alice"]).count("Approve")  # she may not approve her own
+    bob.screenshot(path=str(shots / "team-maintainer.png"))
+    approve.click()
+    approved = time.monotonic()
+    # alice sees production move to 2 without a reload
+    alice.wait_for_function(
+        "name => [...document.querySelectorAll('.jp-mlops-model-view .jp-mlops-alias')]"
+        ".some(a => /production\\s*→\\s*2\\b/.test(a.textContent))", arg=MODEL, timeout=WAIT)
+    moved = time.monotonic() - approved
+    alice.screenshot(path=str(shots / "team-contributor.png"))
+    after = in_store(team)
+    assert after["aliases"] == {"production": 2}
+    assert after["requests"][-1][3:] == ("approved", team.roles["alice"], team.roles["bob"])
+    assert after["moves"] == before["moves"] + 1
+    for user in ("alice", "bob", "dave"):
+        assert not_reloaded(labs[user]), f"{user}'s page was reloaded"
+    assert not_reloaded(dave)
+    print(f"live: the request in bob's view {seen:.2f} s after alice's cell printed it; "
+          f"the alias moved in alice's view {moved:.2f} s after bob clicked Approve")
