@@ -50,19 +50,20 @@ def lab(lab_project, tmp_path_factory):
     env = {"JUPYTERLAB_SETTINGS_DIR": str(settings),
            "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path_factory.mktemp("workspaces"))}
     with jupyter_server("jupyterlab", lab_project, tmp_path_factory.mktemp("lab-server"),
+                        "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: commands
                         env=env, base_url="/base/") as running:
         yield running.base, running.token
 
 
 @pytest.fixture
 def open_lab(browser, lab):
-    """A function opening JupyterLab with the sidebar shown, waiting for `ready` (a CSS
-    selector); the page records dialogs (`page.dialogs`), and on failure a screenshot goes to
-    /tmp/mlops-ui-failure.png with the console printed."""
+    """A function opening JupyterLab with the sidebar shown (and `section` of it expanded),
+    waiting for `ready` (a CSS selector); the page records dialogs (`page.dialogs`), and on
+    failure a screenshot goes to /tmp/mlops-ui-failure.png with the console printed."""
     base, token = lab
     contexts = []
 
-    def open_(ready: str, height: int = 900, timeout: int = 15_000):
+    def open_(ready: str, height: int = 900, timeout: int = 15_000, section: str | None = None):
         context = browser.new_context(viewport={"width": 1400, "height": height})
         contexts.append(context)
         page = context.new_page()
@@ -79,6 +80,10 @@ def open_lab(browser, lab):
             tab.wait_for(timeout=60_000)
             if not page.locator("#jp-mlops-sidebar").is_visible():  # the workspace may restore it
                 tab.click()
+            if section:  # one section is open at a time, the workspace remembers which
+                title = page.locator(f".jp-mlops-section-{section} .jp-mlops-section-title")
+                if title.get_attribute("aria-expanded", timeout=timeout) != "true":
+                    title.click()
             page.wait_for_selector(ready, timeout=timeout)
         except Exception:
             page.screenshot(path="/tmp/mlops-ui-failure.png")
