@@ -175,8 +175,15 @@ def api(page, path: str, method: str = "GET", body=None) -> tuple[int, dict]:
 
 
 def test_each_user_has_their_own_jupyterlab_as_their_own_role(labs, hub, team):
+    """Each page is its user's JupyterLab, whose server reaches the store as that user's
+    role (GET me: the database's session user and the team role it holds)."""
     for user, page in labs.items():
         assert page.url.startswith(f"{hub.url}user/{user}/lab"), page.url
+        status, me = api(page, "me")
+        assert status == 200, me
+        assert (me["user"], me["team"], me["role"]) == (team.roles[user], True, USERS[user])
+        assert me["may"]["approve"] == (USERS[user] == "maintainer")
+        assert me["may"]["request"] == (USERS[user] != "viewer")
         status, body = api(page, f"models/{MODEL}")
         assert status == 200, body
         assert body["aliases"] == {"production": 1}
@@ -191,7 +198,10 @@ def open_model_view(page):
     tab.wait_for(timeout=60_000)
     if not page.locator("#jp-mlops-sidebar").is_visible():
         tab.click()
-    page.locator(".jp-mlops-section-models .jp-mlops-item", has_text=MODEL).first.click()
+    title = page.locator(".jp-mlops-section-models .jp-mlops-section-title")
+    if title.get_attribute("aria-expanded", timeout=WAIT) != "true":  # one section open
+        title.click()
+    page.locator(f'.jp-mlops-section-models .jp-mlops-item[data-model="{MODEL}"]').click()
     view = page.locator(".jp-mlops-model-view")
     view.wait_for(timeout=WAIT)
     return view
@@ -234,18 +244,36 @@ def in_store(team) -> dict:
     return {"aliases": aliases, "moves": moves, "requests": requests, "events": events}
 
 
+def shoot(page, view, path: Path) -> None:
+    """The page down to the end of the model view (not the empty space below it)."""
+    bottom = view.bounding_box()
+    height = min(900, int(bottom["y"] + bottom["height"]) + 24) if bottom else 900
+    page.screenshot(path=str(path), clip={"x": 0, "y": 0, "width": 1400, "height": height})
+
+
 def write_actions(view) -> list[str]:
     return [b.strip() for b in view.locator("button").all_inner_texts()
             if WRITE_ACTIONS.match(b)]
 
 
-def test_a_viewer_sees_no_write_action(labs, views, shots):
-    page, view = labs["carol"], views["carol"]
-    view.get_by_text("production", exact=False).first.wait_for(timeout=WAIT)
-    assert view.locator("tbody tr").count() >= 2  # both versions shown: the view is loaded
-    assert write_actions(view) == []
-    assert view.locator("form").count() == 0, view.locator("form").all_inner_texts()
-    page.screenshot(path=str(shots / "team-viewer.png"))
+def test_each_role_sees_only_its_write_actions(labs, views, shots):
+    """Before any request: whoever may ask for production (protected) sees Request promotion,
+    a maintainer typing an unprotected alias sees Promote instead, a viewer sees no write
+    action at all (nor the form)."""
+    for user, view in views.items():
+        view.locator(".jp-mlops-policies").get_by_text("@production").wait_for(timeout=WAIT)
+        assert view.locator(".jp-mlops-versions tbody tr").count() == 2  # the view is loaded
+        assert view.locator(".jp-mlops-me").inner_text().endswith(USERS[user])
+        expected = [] if USERS[user] == "viewer" else ["Request promotion"]
+        assert write_actions(view) == expected, user
+    assert views["carol"].locator("form, input:not([type=checkbox])").count() == 0
+    shoot(labs["carol"], views["carol"], shots / "team-viewer.png")
+    alias = views["bob"].locator(".jp-mlops-promote").get_by_label("alias")
+    alias.fill("staging")
+    assert write_actions(views["bob"]) == ["Promote"]
+    alias.fill("production")
+    alias.blur()
+    assert write_actions(views["bob"]) == ["Request promotion"]
 
 
 def test_a_viewers_crafted_write_is_refused_with_nothing_changed(labs, views, team):
@@ -303,7 +331,7 @@ def test_a_request_from_a_cell_approved_by_another_maintainer_moves_the_alias_li
     seen = time.monotonic() - asked
     views["dave"].get_by_role("button", name="Approve").wait_for(timeout=WAIT)
     assert not write_actions(views["alice"]).count("Approve")  # she may not approve her own
-    bob.screenshot(path=str(shots / "team-maintainer.png"))
+    shoot(bob, views["bob"], shots / "team-maintainer.png")
     approve.click()
     approved = time.monotonic()
     # alice sees production move to 2 without a reload
@@ -311,7 +339,7 @@ def test_a_request_from_a_cell_approved_by_another_maintainer_moves_the_alias_li
         "name => [...document.querySelectorAll('.jp-mlops-model-view .jp-mlops-alias')]"
         ".some(a => /production\\s*→\\s*2\\b/.test(a.textContent))", arg=MODEL, timeout=WAIT)
     moved = time.monotonic() - approved
-    alice.screenshot(path=str(shots / "team-contributor.png"))
+    shoot(alice, views["alice"], shots / "team-contributor.png")
     after = in_store(team)
     assert after["aliases"] == {"production": 2}
     assert after["requests"][-1][3:] == ("approved", team.roles["alice"], team.roles["bob"])
