@@ -1,0 +1,412 @@
+"""The Experiments workspace's part of the sidebar benchmark (issue 21), driven by
+bench_sidebar.py on its store and its JupyterLab: the runs table's page with 30 columns chosen
+(REST and the Python call), frame times while scrolling every run in the Experiments view, and
+parallel coordinates over 1,000 runs from the request to the drawn chart."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+import urllib.parse
+import urllib.request
+
+from _common import check as _check
+from _common import med as _med
+
+EXPERIMENT = "bench"  # bench_sidebar's experiment
+# the runs table's columns: every param and metric of the tracking benchmark's runs
+COLUMNS = [f"params.p{j}" for j in range(20)] + [f"metrics.m{j}" for j in range(10)]
+SORT = "metrics.m3 DESC"  # a click on a metric's header
+PAGE = 100  # the Experiments view's page (labextension/src/experiments/rows.ts)
+ROW_PX = 26  # its row height (Table.tsx)
+PARALLEL = ["params.p3", "params.p1", "params.p4", "params.p6", "metrics.m0"]
+CHART_RUNS = 1000  # the view charts at most this many runs when none is selected
+TARGETS = {"columns_page_s": 0.150, "exp_frame_p95_ms": 20.0, "parcoords_s": 1.0}
+
+
+def pct(xs: list[float], p: int) -> float | None:
+    if len(xs) < 2:
+        return xs[0] if xs else None
+    return statistics.quantiles(xs, n=100, method="inclusive")[p - 1]
+
+
+# -- worker tasks (in subprocesses of bench_sidebar.py) -------------------------------------------
+def task_automl(a: dict) -> dict:
+    """An AutoML search in the benchmark's experiment (its trials are child runs of one
+    parent): `trials` trials on scikit-learn's wine data, 3-fold."""
+    from sklearn.datasets import load_wine
+
+    from jupyter_mlops.automl.search import automl
+
+    X, y = load_wine(return_X_y=True, as_frame=True)
+    t0 = time.perf_counter()
+    result = automl(X, y, n_trials=a["trials"], time_budget=600, cv=3, experiment=EXPERIMENT,
+                    progress=False)
+    return {"trials": a["trials"], "seconds": time.perf_counter() - t0,
+            "parent_run_id": result.run_id}
+
+
+def _timed(fn, reps: int) -> tuple[list[float], object]:
+    times, out = [], None
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return times, out
+
+
+def task_columns(a: dict) -> dict:
+    """In process, what the handlers call: a page of top-level runs with the 30 columns
+    (newest first, and sorted by a metric), its count, the handler's function and its JSON,
+    and the parallel-coordinates figure over 1,000 runs with its JSON."""
+    from jupyter_mlops.server.handlers.base import to_json
+    from jupyter_mlops.server.handlers.runs import _runs_page
+    from jupyter_mlops.tracking.charts import runs_chart
+    from jupyter_mlops.tracking.search import count_runs, search_runs
+
+    reps, out = a["reps"], {"reps": a["reps"]}
+    t0 = time.perf_counter()
+    search_runs(EXPERIMENT, limit=PAGE, columns=COLUMNS, nested=True)
+    out["first_search_s"] = time.perf_counter() - t0
+    for name, order in (("newest", None), ("sorted", [SORT])):
+        s, frame = _timed(lambda order=order: search_runs(
+            EXPERIMENT, order_by=order, limit=PAGE, columns=COLUMNS, nested=True), reps)
+        c, total = _timed(lambda: count_runs(EXPERIMENT, nested=True), reps)
+        h, page = _timed(lambda order=order: _runs_page(
+            [EXPERIMENT], None, order, PAGE, 0, False, COLUMNS, None, False), reps)
+        e, body = _timed(lambda page=page: json.dumps(to_json(page), allow_nan=False,
+                                                      default=str), reps)
+        out[name] = {"search_s": s, "count_s": c, "handler_fn_s": h, "encode_s": e,
+                     "rows": len(frame), "columns": len(frame.columns), "total": total,
+                     "body_bytes": len(body), "first": frame["name"].iloc[0]}
+    f, figure = _timed(lambda: runs_chart("parallel", PARALLEL, experiment=EXPERIMENT,
+                                          limit=CHART_RUNS), reps)
+    e, body = _timed(lambda: json.dumps(to_json(figure), allow_nan=False, default=str), reps)
+    out["parallel"] = {"figure_s": f, "encode_s": e, "body_bytes": len(body),
+                       "values": [len(d["values"]) for d in figure.data[0].dimensions]}
+    return out
+
+
+TASKS = {"automl": task_automl, "columns": task_columns}
+
+
+# -- REST ---------------------------------------------------------------------------------------
+def runs_path(order: str | None = None, offset: int = 0, columns: list[str] = COLUMNS) -> str:
+    q = {"experiment": EXPERIMENT, "columns": ",".join(columns), "order_by": order,
+         "limit": PAGE, "offset": offset}
+    return "/mlops/api/runs?" + urllib.parse.urlencode({k: v for k, v in q.items() if v is not None})
+
+
+def chart_path() -> str:
+    return "/mlops/api/charts/runs?" + urllib.parse.urlencode(
+        {"kind": "parallel", "fields": ",".join(PARALLEL), "color": PARALLEL[-1],
+         "experiment": EXPERIMENT, "limit": CHART_RUNS})
+
+
+def rest(bench, conn, total_top: int) -> dict:
+    """The runs table's requests over the benchmark's keep-alive connection: the first page
+    with 30 columns (newest first), sorted by a metric, the last page; then the parallel
+    coordinates figure over 1,000 runs."""
+    paths = {"columns_page": runs_path(), "columns_sorted": runs_path(SORT),
+             "columns_deep": runs_path(None, max(0, total_top - PAGE)), "parallel": chart_path()}
+    checks: dict = {}
+    for name, path in paths.items():  # warm-up, and what each answers
+        _, status, data = bench.get(conn, path)
+        body = json.loads(data)
+        if name == "parallel":
+            dims = body["data"][0]["dimensions"]
+            checks[name] = {"status": status, "bytes": len(data), "dimensions": len(dims),
+                            "values": sorted({len(d["values"]) for d in dims})}
+        else:
+            checks[name] = {"status": status, "rows": len(body["runs"]), "total": body["total"],
+                            "bytes": len(data), "columns": len(body.get("columns") or []),
+                            "first": body["runs"][0]["name"] if body["runs"] else None}
+    samples: dict[str, list[float]] = {k: [] for k in paths}
+    statuses = []
+    rounds = bench.sizes["columns_rounds"]
+    bench.log(f"REST with columns: {rounds} rounds of {', '.join(paths)}")
+    for _ in range(rounds):
+        for name, path in paths.items():
+            t, status, _ = bench.get(conn, path)
+            samples[name].append(t)
+            statuses.append(status)
+    for name, xs in samples.items():
+        bench.log(f"  {name}: median {_med(xs) * 1e3:.0f} ms, p95 {pct(xs, 95) * 1e3:.0f} ms")
+    return {"paths": paths, "samples": samples, "checks": checks,
+            "non_200": sum(s != 200 for s in statuses)}
+
+
+# -- the browser --------------------------------------------------------------------------------
+def prefs_key(experiments: list[str]) -> str:
+    """The state key the Experiments view keeps a set of experiments' choices under."""
+    return "jupyter-mlops:experiments:" + json.dumps(sorted(experiments), separators=(",", ":"))
+
+
+def seed_workspace(bench, workspace: str, columns: list[str] | None, charts_open: bool) -> None:
+    """A fresh workspace whose state holds the view's choices for the experiment: the
+    columns (None: the default ones) and whether the charts panel is open (parallel
+    coordinates over PARALLEL)."""
+    lab = bench.lab
+    prefs = {"columns": columns, "widths": {}, "order": {"key": "start_time", "desc": True},
+             "charts": {"open": charts_open, "kind": "parallel", "params": PARALLEL[:-1],
+                        "metric": PARALLEL[-1], "x": None, "y": None}}
+    body = json.dumps({"data": {prefs_key([EXPERIMENT]): prefs,
+                                "jupyter-mlops:experiments": {"experiments": [EXPERIMENT]}},
+                       "metadata": {"id": workspace}}).encode()
+    req = urllib.request.Request(f"{lab.base}lab/api/workspaces/{workspace}", data=body,
+                                 method="PUT", headers={"Authorization": f"token {lab.token}",
+                                                        "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as reply:
+        assert reply.status in (200, 204), reply.status
+
+
+def open_view(bench, browser, columns: list[str] | None, charts_open: bool = False):
+    """A fresh browser context on a fresh seeded workspace, the Experiments view opened by its
+    command and its first rows shown: (context, page, errors)."""
+    import uuid
+
+    from bench_sidebar import VIEWPORT
+
+    lab = bench.lab
+    workspace = f"bench-exp-{uuid.uuid4().hex[:8]}"
+    seed_workspace(bench, workspace, columns, charts_open)
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{lab.base}lab/workspaces/{workspace}?token={lab.token}")
+    page.wait_for_selector("#jp-main-dock-panel", timeout=120_000)
+    page.wait_for_function("window.jupyterapp && window.jupyterapp.commands"
+                           ".hasCommand('mlops:open-experiments')", timeout=60_000)
+    page.evaluate("window.jupyterapp.commands.execute('mlops:open-experiments', "
+                  f"{{experiments: ['{EXPERIMENT}']}})")
+    page.wait_for_selector(".jp-mlops-exp-body .jp-mlops-exp-row[data-run-id]", timeout=60_000)
+    return context, page, errors
+
+
+def scroll(bench, browser) -> dict:
+    """Passes through every top-level run of the experiment in the Experiments view, a
+    `exp_scroll_rows_per_frame` rows a frame, with the default columns and with 30 chosen;
+    each pass on a fresh load."""
+    from bench_sidebar import API_ENTRIES_JS, SCROLL_JS
+
+    s = bench.sizes
+    step = s["exp_scroll_rows_per_frame"] * ROW_PX
+    out: dict = {"step_px": step}
+    for label, columns in (("default", None),
+                           ("columns", ["name", "status", "start_time", *COLUMNS])):
+        passes = []
+        for i in range(s["exp_scroll_passes"]):
+            context, page, errors = open_view(bench, browser, columns)
+            try:
+                page.wait_for_load_state("networkidle", timeout=60_000)
+                page.wait_for_timeout(1000)
+                since = page.evaluate("performance.now()")
+                cpu0 = bench.lab.cpu()
+                res = page.evaluate(SCROLL_JS, {
+                    "step": step, "settleMs": 120_000, "limitPx": None,
+                    "body": ".jp-mlops-exp-body", "row": ".jp-mlops-exp-row",
+                    "name": ".jp-mlops-exp-name", "footer": ".jp-mlops-exp-footer"})
+                res["server_cpu_s"] = bench.lab.cpu() - cpu0
+                res["api"] = page.evaluate(API_ENTRIES_JS, since)
+                res["page_errors"] = errors
+                res["header_cells"] = page.locator(".jp-mlops-exp-header").count()
+            finally:
+                context.close()
+            iv = [b - a for a, b in zip(res["frames"], res["frames"][1:], strict=False)]
+            bench.log(f"  experiments scroll ({label}) {i + 1}/{s['exp_scroll_passes']}: "
+                      f"{len(res['frames'])} frames, p95 interval {pct(iv, 95):.1f} ms, "
+                      f"{len(res['longtasks'])} long tasks, {res['header_cells']} columns")
+            passes.append(res)
+        out[label] = passes
+    return out
+
+
+# Opens the charts panel (its toggle) and waits for the parcoords trace to be drawn: the
+# plotly div holds it and its axes (one per dimension) are in the SVG, then one more frame
+# (the WebGL lines are painted in it). Times from the click, and from the charts/runs request.
+PARCOORDS_JS = """
+async ({timeoutMs}) => {
+  const t0 = performance.now();
+  document.querySelector('.jp-mlops-exp-charts-toggle').click();
+  const found = await new Promise(resolve => {
+    const tick = () => {
+      const gd = document.querySelector('.jp-mlops-exp-charts .js-plotly-plot');
+      const trace = gd && gd._fullData && gd._fullData[0];
+      if (trace && trace.type === 'parcoords' &&
+          gd.querySelectorAll('.y-axis').length >= trace.dimensions.length) {
+        requestAnimationFrame(ts => resolve({gd, trace, axes: performance.now(), frame: ts}));
+      } else if (performance.now() - t0 > timeoutMs) {
+        resolve(null);
+      } else {
+        requestAnimationFrame(tick);
+      }
+    };
+    tick();
+  });
+  const entries = performance.getEntriesByType('resource')
+    .filter(e => e.name.includes('/mlops/api/charts/runs') && e.startTime >= t0);
+  const req = entries[0];
+  return {
+    t0, drawn: found ? found.frame : null, axes: found ? found.axes : null,
+    request: req ? {start: req.startTime, response: req.responseStart, end: req.responseEnd,
+                    bytes: req.encodedBodySize} : null,
+    requests: entries.length,
+    values: found ? found.trace.dimensions.map(d => d.values.length) : null,
+    canvases: found ? found.gd.querySelectorAll('canvas').length : 0};
+}
+"""
+
+
+def parcoords(bench, browser) -> dict:
+    """In one page of the view, its charts panel opened `parcoords_reps` times (closed in
+    between), each timed until the parallel coordinates over the first 1,000 runs are drawn.
+    The first opening also loads plotly.js (a chunk of its own, fetched when the first figure
+    arrives); the later ones find it loaded."""
+    reps = []
+    context, page, errors = open_view(bench, browser, None, charts_open=False)
+    try:
+        page.wait_for_load_state("networkidle", timeout=60_000)
+        page.wait_for_timeout(500)
+        for i in range(bench.sizes["parcoords_reps"]):
+            if i:
+                page.click(".jp-mlops-exp-charts-toggle")
+                page.wait_for_selector(".jp-mlops-exp-charts", state="detached", timeout=30_000)
+                page.wait_for_timeout(300)
+            res = page.evaluate(PARCOORDS_JS, {"timeoutMs": 60_000})
+            if res["drawn"] is None or res["request"] is None:
+                raise RuntimeError(f"parallel coordinates not drawn: {res}")
+            if not i:
+                res["plotly_js"] = page.evaluate(
+                    "() => performance.getEntriesByType('resource')"
+                    ".filter(e => /plotly/.test(e.name) && e.name.endsWith('.js'))"
+                    ".map(e => ({start: e.startTime, end: e.responseEnd, bytes: e.encodedBodySize}))")
+            bench.log(f"  parcoords {i + 1}/{bench.sizes['parcoords_reps']}: request → drawn "
+                      f"{res['drawn'] - res['request']['start']:.0f} ms (the request "
+                      f"{res['request']['end'] - res['request']['start']:.0f} ms), click → "
+                      f"drawn {res['drawn'] - res['t0']:.0f} ms; {res['values'][:1]} values a "
+                      "dimension")
+            reps.append(res)
+        return {"reps": reps, "page_errors": errors}
+    finally:
+        context.close()
+
+
+def browser_phase(bench, browser) -> None:
+    s = bench.sizes
+    bench.log(f"experiments view: {s['exp_scroll_passes']} scroll passes with the default "
+              "columns and with 30")
+    bench.results["exp_scroll"] = bench.attempt("experiments scroll", scroll, bench, browser)
+    bench.log(f"parallel coordinates: {s['parcoords_reps']} loads")
+    bench.results["parcoords"] = bench.attempt("parallel coordinates", parcoords, bench, browser)
+
+
+# -- summary and table --------------------------------------------------------------------------
+def summarize(res: dict, scroll_summary) -> dict:
+    out: dict = {}
+    rest = res.get("rest_columns")
+    if rest:
+        out["rest"] = {name: {"n": len(xs), "median_s": _med(xs), "p95_s": pct(xs, 95),
+                              "max_s": max(xs)} for name, xs in rest["samples"].items()}
+    prof = res.get("profile_columns")
+    if prof:
+        out["profile"] = {name: {k: _med(prof[name][k]) for k in prof[name]
+                                 if k.endswith("_s")}
+                          for name in ("newest", "sorted", "parallel")}
+    sc = res.get("exp_scroll")
+    if sc:
+        out["scroll"] = {label: {**scroll_summary(sc[label]), "step_px": sc["step_px"]}
+                         for label in ("default", "columns") if sc.get(label)}
+    pc = res.get("parcoords")
+    if pc and pc["reps"]:
+        reps = pc["reps"]
+        out["parcoords"] = {
+            "n": len(reps),
+            "request_to_drawn_s": [(r["drawn"] - r["request"]["start"]) / 1e3 for r in reps],
+            "click_to_drawn_s": [(r["drawn"] - r["t0"]) / 1e3 for r in reps],
+            "request_s": [(r["request"]["end"] - r["request"]["start"]) / 1e3 for r in reps],
+            "after_response_s": [(r["drawn"] - r["request"]["end"]) / 1e3 for r in reps],
+            "values": reps[0]["values"], "bytes": reps[0]["request"]["bytes"],
+            "plotly_js": reps[0].get("plotly_js") or []}
+    return out
+
+
+def _ms(x: float | None) -> str:
+    return "—" if x is None else f"{x * 1e3:,.0f} ms" if x >= 0.1 else f"{x * 1e3:,.1f} ms"
+
+
+def rows(res: dict, add) -> None:
+    """The table's rows for this part (sections 6-8), through bench_sidebar's `add`."""
+    summ = res["summary"].get("experiments", {})
+    rest, checks = summ.get("rest"), (res.get("rest_columns") or {}).get("checks", {})
+    add("6. RUNS TABLE API, 30 COLUMNS", note=(
+        f"GET mlops/api/runs?experiment={EXPERIMENT}&columns=<20 params, 10 metrics>&limit=100; "
+        "top-level runs (the AutoML trials under their parent)"))
+    if rest:
+        t = TARGETS["columns_page_s"]
+        for name, label in (("columns_page", "first page, newest first"),
+                            ("columns_sorted", f"first page sorted by {SORT}"),
+                            ("columns_deep", "last page")):
+            r, c = rest[name], checks.get(name, {})
+            ok = r["p95_s"] < t if name != "columns_deep" else None
+            add(f"  {label}", _ms(r["median_s"]), _ms(r["p95_s"]),
+                (f"<{t * 1e3:.0f} ms " + _check(ok)) if ok is not None else "",
+                f"n={r['n']}; {c.get('rows')} rows, {c.get('columns')} columns, total "
+                f"{c.get('total', 0):,}, {c.get('bytes', 0) / 1024:,.0f} KiB; top row "
+                f"{c.get('first')}")
+    prof = summ.get("profile")
+    if prof:
+        add("  in process: search_runs / count_runs / handler", note="; ".join(
+            f"{k} {_ms(prof[k]['search_s'])} / {_ms(prof[k]['count_s'])} / "
+            f"{_ms(prof[k]['handler_fn_s'])} (+JSON {_ms(prof[k]['encode_s'])})"
+            for k in ("newest", "sorted")))
+    add("7. EXPERIMENTS VIEW SCROLL", note=(
+        "scrollTop of .jp-mlops-exp-body moved once per requestAnimationFrame to the end; "
+        "fresh page load each pass; medians of passes"))
+    for label, what in (("default", "default columns"), ("columns", "30 columns chosen")):
+        sc = (summ.get("scroll") or {}).get(label)
+        if not sc:
+            continue
+        t = TARGETS["exp_frame_p95_ms"]
+        add(f"  {what}: frame interval p95 / p50", f"{sc['p95_frame_ms']:,.1f} ms",
+            f"{sc['p50_frame_ms']:,.1f} ms", f"≤{t:.0f} ms " + _check(sc["p95_frame_ms"] <= t),
+            f"{len(sc['passes'])} passes of {sc['frames']:,.0f} frames, "
+            f"{sc['step_px'] // ROW_PX} rows a frame; worst frame {sc['max_frame_ms']:,.0f} ms; "
+            f"long tasks {sc['longtasks']:,.0f} ({sc['longtask_ms']:,.0f} ms)")
+        add("    frames with '…' rows in view", f"{sc['frames_with_blank']:,.0f}", "", "",
+            f"of {sc['frames']:,.0f}; at the end {sc['blank_at_end']:,.0f}, filled after "
+            f"{_ms(sc['filled_after_end_s'])}; {sc['runs_requests']:,.0f} page requests, each "
+            f"p50 {_ms(sc['runs_request_p50_s'])}; last rows "
+            f"{', '.join(sc['passes'][0]['last_names'])}")
+    pc = summ.get("parcoords")
+    c = checks.get("parallel", {})
+    add("8. PARALLEL COORDINATES, 1,000 RUNS", note=(
+        f"GET charts/runs?kind=parallel&fields={','.join(PARALLEL)}: request start → the "
+        "parcoords trace and its axes drawn (+1 frame); the view's charts panel opened again "
+        "and again in one page"))
+    if rest and "parallel" in rest:
+        r = rest["parallel"]
+        add("  the request alone (this client)", _ms(r["median_s"]), _ms(r["p95_s"]), "",
+            f"n={r['n']}; {c.get('dimensions')} dimensions of {c.get('values')} values, "
+            f"{c.get('bytes', 0) / 1024:,.0f} KiB")
+    if pc:
+        t = TARGETS["parcoords_s"]
+        first, warm = pc["request_to_drawn_s"][0], pc["request_to_drawn_s"][1:]
+        js = pc["plotly_js"]
+        add("  request → drawn, first chart (plotly.js loaded)", _ms(first), "",
+            f"<{t:.0f} s " + _check(first < t),
+            f"click on Charts → drawn {_ms(pc['click_to_drawn_s'][0])}; the request "
+            f"{_ms(pc['request_s'][0])}" + (
+                f"; plotly.js ({sum(j['bytes'] for j in js) / 2**20:,.1f} MiB) fetched in "
+                f"{_ms(max(j['end'] for j in js) / 1e3 - min(j['start'] for j in js) / 1e3)}"
+                if js else ""))
+        if warm:
+            add("  request → drawn, plotly.js loaded before", _ms(_med(warm)), _ms(max(warm)),
+                f"<{t:.0f} s " + _check(max(warm) < t),
+                f"n={len(warm)} (p95 column: the slowest); the request "
+                f"{_ms(_med(pc['request_s'][1:]))}, then {_ms(_med(pc['after_response_s'][1:]))}"
+                f" to draw; {pc['values'][0]:,} values a dimension")
+    if prof:
+        p = prof["parallel"]
+        add("  in process: runs_chart", note=f"{_ms(p['figure_s'])} (+JSON {_ms(p['encode_s'])})")
