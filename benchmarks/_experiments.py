@@ -11,6 +11,7 @@ import time
 import urllib.parse
 import urllib.request
 
+from _common import ROOT
 from _common import check as _check
 from _common import med as _med
 
@@ -293,6 +294,58 @@ def parcoords(bench, browser) -> dict:
         context.close()
 
 
+# plotly.js alone in a blank page: the figure the view drew, into a new div each time (a new
+# WebGL context, as the view's charts panel makes when opened), then again into the same div
+PLOTLY_ALONE_JS = """
+async ({figure, reps}) => {
+  const frame = () => new Promise(r => requestAnimationFrame(r));
+  const out = {newDiv: [], sameDiv: []};
+  let gd = null;
+  for (let i = 0; i < reps; i++) {
+    if (gd) { Plotly.purge(gd); gd.remove(); }
+    gd = document.createElement('div');
+    gd.style.width = '1200px';
+    document.body.appendChild(gd);
+    let t0 = performance.now();
+    await Plotly.newPlot(gd, figure.data, {...figure.layout, height: 400});
+    await frame();
+    out.newDiv.push(performance.now() - t0);
+    t0 = performance.now();
+    await Plotly.react(gd, JSON.parse(JSON.stringify(figure.data)), {...figure.layout, height: 400});
+    await frame();
+    out.sameDiv.push(performance.now() - t0);
+  }
+  return out;
+}
+"""
+
+
+def plotly_alone(bench, browser) -> dict | None:
+    """The floor under section 8: the same parallel coordinates figure (from the REST API)
+    drawn by plotly.js alone (node_modules/plotly.js-dist-min, the build the labextension
+    bundles) in a blank page; None without it."""
+    script = ROOT / "node_modules" / "plotly.js-dist-min" / "plotly.min.js"
+    if not script.exists():
+        return None
+    from bench_sidebar import VIEWPORT
+
+    with urllib.request.urlopen(f"{bench.lab.base}{chart_path()[1:]}&token={bench.lab.token}",
+                                timeout=120) as reply:
+        figure = json.loads(reply.read())
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.set_content("<!doctype html><body></body>")
+        page.add_script_tag(path=str(script))
+        out = page.evaluate(PLOTLY_ALONE_JS, {"figure": figure,
+                                              "reps": bench.sizes["parcoords_reps"]})
+    finally:
+        context.close()
+    bench.log(f"  plotly.js alone: a new div {', '.join(f'{x:.0f}' for x in out['newDiv'])} ms; "
+              f"the same div again {', '.join(f'{x:.0f}' for x in out['sameDiv'])} ms")
+    return out
+
+
 def browser_phase(bench, browser) -> None:
     s = bench.sizes
     bench.log(f"experiments view: {s['exp_scroll_passes']} scroll passes with the default "
@@ -300,6 +353,7 @@ def browser_phase(bench, browser) -> None:
     bench.results["exp_scroll"] = bench.attempt("experiments scroll", scroll, bench, browser)
     bench.log(f"parallel coordinates: {s['parcoords_reps']} loads")
     bench.results["parcoords"] = bench.attempt("parallel coordinates", parcoords, bench, browser)
+    bench.results["plotly_alone"] = bench.attempt("plotly.js alone", plotly_alone, bench, browser)
 
 
 # -- summary and table --------------------------------------------------------------------------
@@ -407,6 +461,14 @@ def rows(res: dict, add) -> None:
                 f"n={len(warm)} (p95 column: the slowest); the request "
                 f"{_ms(_med(pc['request_s'][1:]))}, then {_ms(_med(pc['after_response_s'][1:]))}"
                 f" to draw; {pc['values'][0]:,} values a dimension")
+    alone = res.get("plotly_alone")
+    if alone:
+        add("  plotly.js alone, the same figure: a new div", _ms(alone["newDiv"][0] / 1e3),
+            _ms(_med(alone["newDiv"][1:]) / 1e3) if alone["newDiv"][1:] else "", "",
+            "a blank page; median column: the first, p95 column: the median of the later "
+            "ones (each a new WebGL context, as the view's panel makes)")
+        add("  plotly.js alone: again into the same div", _ms(_med(alone["sameDiv"]) / 1e3),
+            _ms(max(alone["sameDiv"]) / 1e3), "", "Plotly.react on the drawn div: no new context")
     if prof:
         p = prof["parallel"]
         add("  in process: runs_chart", note=f"{_ms(p['figure_s'])} (+JSON {_ms(p['encode_s'])})")
