@@ -330,7 +330,10 @@ def test_a_request_from_a_cell_approved_by_another_maintainer_moves_the_alias_li
     approve.wait_for(timeout=WAIT)
     seen = time.monotonic() - asked
     views["dave"].get_by_role("button", name="Approve").wait_for(timeout=WAIT)
-    assert not write_actions(views["alice"]).count("Approve")  # she may not approve her own
+    assert not write_actions(views["alice"]).count("Approve")  # she may not approve
+    status, body = api(alice, f"requests/{request[0]}/approve", "POST", {})  # nor craft it
+    assert status == 403 and "role contributor" in body["error"], (status, body)
+    assert in_store(team)["requests"][-1] == request
     shoot(bob, views["bob"], shots / "team-maintainer.png")
     approve.click()
     approved = time.monotonic()
