@@ -1,7 +1,8 @@
-"""The Experiments workspace's part of the sidebar benchmark (issue 21), driven by
-bench_sidebar.py on its store and its JupyterLab: the runs table's page with 30 columns chosen
-(REST and the Python call), frame times while scrolling every run in the Experiments view, and
-parallel coordinates over 1,000 runs from the request to the drawn chart."""
+"""The Experiments view's part of the sidebar benchmark (issue 21), driven by bench_sidebar.py
+on its store and its JupyterLab: frame times while scrolling every run in the view, and
+parallel coordinates over 1,000 runs from the request to the drawn chart (with the request
+alone, the Python call, and plotly.js alone as the floor). The runs page with 30 columns is
+bench_sidebar.py's section 1."""
 
 from __future__ import annotations
 
@@ -16,14 +17,10 @@ from _common import check as _check
 from _common import med as _med
 
 EXPERIMENT = "bench"  # bench_sidebar's experiment
-# the runs table's columns: every param and metric of the tracking benchmark's runs
-COLUMNS = [f"params.p{j}" for j in range(20)] + [f"metrics.m{j}" for j in range(10)]
-SORT = "metrics.m3 DESC"  # a click on a metric's header
-PAGE = 100  # the Experiments view's page (labextension/src/experiments/rows.ts)
-ROW_PX = 26  # its row height (Table.tsx)
+ROW_PX = 26  # the Experiments view's row height (labextension/src/experiments/Table.tsx)
 PARALLEL = ["params.p3", "params.p1", "params.p4", "params.p6", "metrics.m0"]
 CHART_RUNS = 1000  # the view charts at most this many runs when none is selected
-TARGETS = {"columns_page_s": 0.150, "exp_frame_p95_ms": 20.0, "parcoords_s": 1.0}
+TARGETS = {"exp_frame_p95_ms": 20.0, "parcoords_s": 1.0}
 
 
 def pct(xs: list[float], p: int) -> float | None:
@@ -48,93 +45,49 @@ def task_automl(a: dict) -> dict:
             "parent_run_id": result.run_id}
 
 
-def _timed(fn, reps: int) -> tuple[list[float], object]:
-    times, out = [], None
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return times, out
-
-
-def task_columns(a: dict) -> dict:
-    """In process, what the handlers call: a page of top-level runs with the 30 columns
-    (newest first, and sorted by a metric), its count, the handler's function and its JSON,
-    and the parallel-coordinates figure over 1,000 runs with its JSON."""
+def task_chart(a: dict) -> dict:
+    """In process, what the handler calls: the parallel coordinates figure over 1,000 runs,
+    and its JSON."""
     from jupyter_mlops.server.handlers.base import to_json
-    from jupyter_mlops.server.handlers.runs import _runs_page
     from jupyter_mlops.tracking.charts import runs_chart
-    from jupyter_mlops.tracking.search import count_runs, search_runs
 
-    reps, out = a["reps"], {"reps": a["reps"]}
-    t0 = time.perf_counter()
-    search_runs(EXPERIMENT, limit=PAGE, columns=COLUMNS, nested=True)
-    out["first_search_s"] = time.perf_counter() - t0
-    for name, order in (("newest", None), ("sorted", [SORT])):
-        s, frame = _timed(lambda order=order: search_runs(
-            EXPERIMENT, order_by=order, limit=PAGE, columns=COLUMNS, nested=True), reps)
-        c, total = _timed(lambda: count_runs(EXPERIMENT, nested=True), reps)
-        h, page = _timed(lambda order=order: _runs_page(
-            [EXPERIMENT], None, order, PAGE, 0, False, COLUMNS, None, False), reps)
-        e, body = _timed(lambda page=page: json.dumps(to_json(page), allow_nan=False,
-                                                      default=str), reps)
-        out[name] = {"search_s": s, "count_s": c, "handler_fn_s": h, "encode_s": e,
-                     "rows": len(frame), "columns": len(frame.columns), "total": total,
-                     "body_bytes": len(body), "first": frame["name"].iloc[0]}
-    f, figure = _timed(lambda: runs_chart("parallel", PARALLEL, experiment=EXPERIMENT,
-                                          limit=CHART_RUNS), reps)
-    e, body = _timed(lambda: json.dumps(to_json(figure), allow_nan=False, default=str), reps)
-    out["parallel"] = {"figure_s": f, "encode_s": e, "body_bytes": len(body),
-                       "values": [len(d["values"]) for d in figure.data[0].dimensions]}
-    return out
+    figure_s, encode_s, body = [], [], ""
+    for _ in range(a["reps"]):
+        t0 = time.perf_counter()
+        figure = runs_chart("parallel", PARALLEL, experiment=EXPERIMENT, limit=CHART_RUNS)
+        t1 = time.perf_counter()
+        body = json.dumps(to_json(figure), allow_nan=False, default=str)
+        figure_s.append(t1 - t0)
+        encode_s.append(time.perf_counter() - t1)
+    return {"figure_s": figure_s, "encode_s": encode_s, "body_bytes": len(body)}
 
 
-TASKS = {"automl": task_automl, "columns": task_columns}
+TASKS = {"automl": task_automl, "chart": task_chart}
 
 
 # -- REST ---------------------------------------------------------------------------------------
-def runs_path(order: str | None = None, offset: int = 0, columns: list[str] = COLUMNS) -> str:
-    q = {"experiment": EXPERIMENT, "columns": ",".join(columns), "order_by": order,
-         "limit": PAGE, "offset": offset}
-    return "/mlops/api/runs?" + urllib.parse.urlencode({k: v for k, v in q.items() if v is not None})
-
-
 def chart_path() -> str:
     return "/mlops/api/charts/runs?" + urllib.parse.urlencode(
         {"kind": "parallel", "fields": ",".join(PARALLEL), "color": PARALLEL[-1],
          "experiment": EXPERIMENT, "limit": CHART_RUNS})
 
 
-def rest(bench, conn, total_top: int) -> dict:
-    """The runs table's requests over the benchmark's keep-alive connection: the first page
-    with 30 columns (newest first), sorted by a metric, the last page; then the parallel
-    coordinates figure over 1,000 runs."""
-    paths = {"columns_page": runs_path(), "columns_sorted": runs_path(SORT),
-             "columns_deep": runs_path(None, max(0, total_top - PAGE)), "parallel": chart_path()}
-    checks: dict = {}
-    for name, path in paths.items():  # warm-up, and what each answers
-        _, status, data = bench.get(conn, path)
-        body = json.loads(data)
-        if name == "parallel":
-            dims = body["data"][0]["dimensions"]
-            checks[name] = {"status": status, "bytes": len(data), "dimensions": len(dims),
-                            "values": sorted({len(d["values"]) for d in dims})}
-        else:
-            checks[name] = {"status": status, "rows": len(body["runs"]), "total": body["total"],
-                            "bytes": len(data), "columns": len(body.get("columns") or []),
-                            "first": body["runs"][0]["name"] if body["runs"] else None}
-    samples: dict[str, list[float]] = {k: [] for k in paths}
-    statuses = []
-    rounds = bench.sizes["columns_rounds"]
-    bench.log(f"REST with columns: {rounds} rounds of {', '.join(paths)}")
-    for _ in range(rounds):
-        for name, path in paths.items():
-            t, status, _ = bench.get(conn, path)
-            samples[name].append(t)
-            statuses.append(status)
-    for name, xs in samples.items():
-        bench.log(f"  {name}: median {_med(xs) * 1e3:.0f} ms, p95 {pct(xs, 95) * 1e3:.0f} ms")
-    return {"paths": paths, "samples": samples, "checks": checks,
+def rest(bench, conn) -> dict:
+    """The parallel coordinates figure over 1,000 runs, over the benchmark's keep-alive
+    connection: what the view waits for before drawing."""
+    path = chart_path()
+    _, status, data = bench.get(conn, path)  # warm-up, and what it answers
+    dims = json.loads(data)["data"][0]["dimensions"]
+    check = {"status": status, "bytes": len(data), "dimensions": len(dims),
+             "values": sorted({len(d["values"]) for d in dims})}
+    samples, statuses = [], []
+    for _ in range(bench.sizes["chart_rounds"]):
+        t, status, _ = bench.get(conn, path)
+        samples.append(t)
+        statuses.append(status)
+    bench.log(f"  charts/runs: median {_med(samples) * 1e3:.0f} ms, "
+              f"p95 {pct(samples, 95) * 1e3:.0f} ms")
+    return {"path": path, "samples": samples, "check": check,
             "non_200": sum(s != 200 for s in statuses)}
 
 
@@ -190,7 +143,7 @@ def scroll(bench, browser) -> dict:
     """Passes through every top-level run of the experiment in the Experiments view, a
     `exp_scroll_rows_per_frame` rows a frame, with the default columns and with 30 chosen;
     each pass on a fresh load."""
-    from bench_sidebar import API_ENTRIES_JS, SCROLL_JS
+    from bench_sidebar import API_ENTRIES_JS, COLUMNS, SCROLL_JS
 
     s = bench.sizes
     step = s["exp_scroll_rows_per_frame"] * ROW_PX
@@ -359,15 +312,13 @@ def browser_phase(bench, browser) -> None:
 # -- summary and table --------------------------------------------------------------------------
 def summarize(res: dict, scroll_summary) -> dict:
     out: dict = {}
-    rest = res.get("rest_columns")
+    rest = res.get("rest_chart")
     if rest:
-        out["rest"] = {name: {"n": len(xs), "median_s": _med(xs), "p95_s": pct(xs, 95),
-                              "max_s": max(xs)} for name, xs in rest["samples"].items()}
-    prof = res.get("profile_columns")
+        xs = rest["samples"]
+        out["rest"] = {"n": len(xs), "median_s": _med(xs), "p95_s": pct(xs, 95)}
+    prof = res.get("profile_chart")
     if prof:
-        out["profile"] = {name: {k: _med(prof[name][k]) for k in prof[name]
-                                 if k.endswith("_s")}
-                          for name in ("newest", "sorted", "parallel")}
+        out["profile"] = {k: _med(prof[k]) for k in ("figure_s", "encode_s")}
     sc = res.get("exp_scroll")
     if sc:
         out["scroll"] = {label: {**scroll_summary(sc[label]), "step_px": sc["step_px"]}
@@ -391,31 +342,9 @@ def _ms(x: float | None) -> str:
 
 
 def rows(res: dict, add) -> None:
-    """The table's rows for this part (sections 6-8), through bench_sidebar's `add`."""
+    """The table's rows for this part (sections 6-7), through bench_sidebar's `add`."""
     summ = res["summary"].get("experiments", {})
-    rest, checks = summ.get("rest"), (res.get("rest_columns") or {}).get("checks", {})
-    add("6. RUNS TABLE API, 30 COLUMNS", note=(
-        f"GET mlops/api/runs?experiment={EXPERIMENT}&columns=<20 params, 10 metrics>&limit=100; "
-        "top-level runs (the AutoML trials under their parent)"))
-    if rest:
-        t = TARGETS["columns_page_s"]
-        for name, label in (("columns_page", "first page, newest first"),
-                            ("columns_sorted", f"first page sorted by {SORT}"),
-                            ("columns_deep", "last page")):
-            r, c = rest[name], checks.get(name, {})
-            ok = r["p95_s"] < t if name != "columns_deep" else None
-            add(f"  {label}", _ms(r["median_s"]), _ms(r["p95_s"]),
-                (f"<{t * 1e3:.0f} ms " + _check(ok)) if ok is not None else "",
-                f"n={r['n']}; {c.get('rows')} rows, {c.get('columns')} columns, total "
-                f"{c.get('total', 0):,}, {c.get('bytes', 0) / 1024:,.0f} KiB; top row "
-                f"{c.get('first')}")
-    prof = summ.get("profile")
-    if prof:
-        add("  in process: search_runs / count_runs / handler", note="; ".join(
-            f"{k} {_ms(prof[k]['search_s'])} / {_ms(prof[k]['count_s'])} / "
-            f"{_ms(prof[k]['handler_fn_s'])} (+JSON {_ms(prof[k]['encode_s'])})"
-            for k in ("newest", "sorted")))
-    add("7. EXPERIMENTS VIEW SCROLL", note=(
+    add("6. EXPERIMENTS VIEW SCROLL", note=(
         "scrollTop of .jp-mlops-exp-body moved once per requestAnimationFrame to the end; "
         "fresh page load each pass; medians of passes"))
     for label, what in (("default", "default columns"), ("columns", "30 columns chosen")):
@@ -433,14 +362,14 @@ def rows(res: dict, add) -> None:
             f"{_ms(sc['filled_after_end_s'])}; {sc['runs_requests']:,.0f} page requests, each "
             f"p50 {_ms(sc['runs_request_p50_s'])}; last rows "
             f"{', '.join(sc['passes'][0]['last_names'])}")
-    pc = summ.get("parcoords")
-    c = checks.get("parallel", {})
-    add("8. PARALLEL COORDINATES, 1,000 RUNS", note=(
+    pc, rest = summ.get("parcoords"), summ.get("rest")
+    c = (res.get("rest_chart") or {}).get("check", {})
+    add("7. PARALLEL COORDINATES, 1,000 RUNS", note=(
         f"GET charts/runs?kind=parallel&fields={','.join(PARALLEL)}: request start → the "
         "parcoords trace and its axes drawn (+1 frame); the view's charts panel opened again "
         "and again in one page"))
-    if rest and "parallel" in rest:
-        r = rest["parallel"]
+    if rest:
+        r = rest
         add("  the request alone (this client)", _ms(r["median_s"]), _ms(r["p95_s"]), "",
             f"n={r['n']}; {c.get('dimensions')} dimensions of {c.get('values')} values, "
             f"{c.get('bytes', 0) / 1024:,.0f} KiB")
@@ -469,6 +398,7 @@ def rows(res: dict, add) -> None:
             "ones (each a new WebGL context, as the view's panel makes)")
         add("  plotly.js alone: again into the same div", _ms(_med(alone["sameDiv"]) / 1e3),
             _ms(max(alone["sameDiv"]) / 1e3), "", "Plotly.react on the drawn div: no new context")
+    prof = summ.get("profile")
     if prof:
-        p = prof["parallel"]
-        add("  in process: runs_chart", note=f"{_ms(p['figure_s'])} (+JSON {_ms(p['encode_s'])})")
+        add("  in process: runs_chart", note=f"{_ms(prof['figure_s'])} "
+                                             f"(+JSON {_ms(prof['encode_s'])})")
