@@ -51,6 +51,7 @@ def task_chart(a: dict) -> dict:
     from jupyter_mlops.server.handlers.base import to_json
     from jupyter_mlops.tracking.charts import runs_chart
 
+    runs_chart("parallel", PARALLEL, experiment=EXPERIMENT, limit=CHART_RUNS)  # imports plotly
     figure_s, encode_s, body = [], [], ""
     for _ in range(a["reps"]):
         t0 = time.perf_counter()
@@ -232,10 +233,13 @@ def parcoords(bench, browser) -> dict:
             if res["drawn"] is None or res["request"] is None:
                 raise RuntimeError(f"parallel coordinates not drawn: {res}")
             if not i:
+                # the chunk fetched once the figure came (not jupyterlab-plotly's, at start)
                 res["plotly_js"] = page.evaluate(
-                    "() => performance.getEntriesByType('resource')"
-                    ".filter(e => /plotly/.test(e.name) && e.name.endsWith('.js'))"
-                    ".map(e => ({start: e.startTime, end: e.responseEnd, bytes: e.encodedBodySize}))")
+                    "(since) => performance.getEntriesByType('resource')"
+                    ".filter(e => /plotly/.test(e.name) && e.name.endsWith('.js')"
+                    " && e.startTime >= since)"
+                    ".map(e => ({start: e.startTime, end: e.responseEnd, bytes: e.encodedBodySize}))",
+                    res["t0"])
             bench.log(f"  parcoords {i + 1}/{bench.sizes['parcoords_reps']}: request → drawn "
                       f"{res['drawn'] - res['request']['start']:.0f} ms (the request "
                       f"{res['request']['end'] - res['request']['start']:.0f} ms), click → "
