@@ -1,6 +1,7 @@
 #!/usr/bin/env python
-"""Sidebar benchmark: the REST API under {base_url}mlops/api and the JupyterLab sidebar, with
-10,000 runs and a 1,000,000-point metric, in a real JupyterLab driven by headless chromium.
+"""Sidebar benchmark: the REST API under {base_url}mlops/api, the JupyterLab sidebar and the
+Experiments view, with 10,000 runs, an AutoML search and a 1,000,000-point metric, in a real
+JupyterLab driven by headless chromium.
 
     python benchmarks/bench_sidebar.py [--quick]
 
@@ -11,7 +12,7 @@ JupyterLab server); the sidebar's JavaScript is the labextension installed in th
 A scratch project is filled through the Python API in a subprocess, one JupyterLab server
 serves it, this process is the REST client (one keep-alive connection) and drives the browser.
 Prints a table and writes benchmarks/results/sidebar-<date>.json and .txt. See
-benchmarks/README.md.
+benchmarks/README.md. The Experiments view's part (sections 6-7) is in _experiments.py.
 
 The same file is the worker the driver starts: `bench_sidebar.py --worker TASK JSON`, and the
 live writer it talks to over a pipe: `bench_sidebar.py --live MODE`.
@@ -40,6 +41,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+import _experiments
 from _common import MARK, ROOT, Driver, run_worker, save
 from _common import check as _check
 from _common import code_digest as _code_digest
@@ -69,11 +71,13 @@ COLUMNS_ORDER = "metrics.m3 DESC"
 FULL = {"runs": 10_000, "wave_points": 1_000_000, "rest_rounds": 30, "history_rounds": 10,
         "full_history_rounds": 3, "paint_loads": 7, "scroll_passes": 3, "scroll_rows_per_frame": 10,
         "slow_scroll_passes": 2, "slow_scroll_rows_per_frame": 2, "slow_scroll_rows": 2_000,
-        "live_reps": 7, "profile_reps": 5}
+        "live_reps": 7, "profile_reps": 5, "automl_trials": 16, "chart_rounds": 30,
+        "exp_scroll_passes": 3, "exp_scroll_rows_per_frame": 10, "parcoords_reps": 7}
 QUICK = {"runs": 1_000, "wave_points": 200_000, "rest_rounds": 10, "history_rounds": 5,
          "full_history_rounds": 1, "paint_loads": 2, "scroll_passes": 1, "scroll_rows_per_frame": 10,
          "slow_scroll_passes": 1, "slow_scroll_rows_per_frame": 2, "slow_scroll_rows": 500,
-         "live_reps": 3, "profile_reps": 3}
+         "live_reps": 3, "profile_reps": 3, "automl_trials": 6, "chart_rounds": 10,
+         "exp_scroll_passes": 1, "exp_scroll_rows_per_frame": 10, "parcoords_reps": 3}
 def pct(xs: list[float], p: int) -> float | None:
     """The p-th percentile; the one sample if there is only one."""
     return _pct(xs, p) if len(xs) > 1 else (xs[0] if xs else None)
@@ -183,7 +187,8 @@ def task_profile(a: dict) -> dict:
     return out
 
 
-TASKS = {name[5:]: fn for name, fn in globals().items() if name.startswith("task_")}
+TASKS = {**{name[5:]: fn for name, fn in globals().items() if name.startswith("task_")},
+         **_experiments.TASKS}
 
 
 def live_main(mode: str) -> None:
@@ -269,17 +274,19 @@ API_ENTRIES_JS = """
               end: e.responseEnd, bytes: e.encodedBodySize}))
 """
 
-# Scrolls .jp-mlops-body `step` px per animation frame, to the end or to `limitPx`; records
+# Scrolls the body (.jp-mlops-body, the sidebar's runs, unless told) `step` px per animation
+# frame, to the end or to `limitPx`; records
 # every frame's timestamp, the placeholder rows ('…', no data-run-id) inside the viewport at
 # each frame (the rendered overscan rows outside it do not count), long tasks, and after the
 # end how long until no placeholder is left in view.
 SCROLL_JS = """
-async ({step, settleMs, limitPx}) => {
-  const body = document.querySelector('.jp-mlops-body');
+async ({step, settleMs, limitPx, body: bodySel = '.jp-mlops-body', row = '.jp-mlops-row',
+        name = '.jp-mlops-col-name', footer: footerSel = '.jp-mlops-footer'}) => {
+  const body = document.querySelector(bodySel);
   const blank = () => {
     const top = body.scrollTop, bottom = top + body.clientHeight;
     let n = 0;
-    for (const r of body.querySelectorAll('.jp-mlops-row:not([data-run-id])')) {
+    for (const r of body.querySelectorAll(`${row}:not([data-run-id])`)) {
       if (r.offsetTop + r.offsetHeight > top && r.offsetTop < bottom) n++;
     }
     return n;
@@ -304,7 +311,7 @@ async ({step, settleMs, limitPx}) => {
   });
   const tEnd = performance.now();
   const blankAtEnd = blank();
-  const rowsAtEnd = body.querySelectorAll('.jp-mlops-row').length;
+  const rowsAtEnd = body.querySelectorAll(row).length;
   let filled = blankAtEnd ? null : tEnd;
   while (filled === null && performance.now() - tEnd < settleMs) {
     await new Promise(r => requestAnimationFrame(r));
@@ -313,9 +320,9 @@ async ({step, settleMs, limitPx}) => {
   await new Promise(r => setTimeout(r, 100));
   longtasks.push(...po.takeRecords().map(e => [e.startTime, e.duration]));
   po.disconnect();
-  const names = [...body.querySelectorAll('.jp-mlops-row[data-run-id] .jp-mlops-col-name')]
+  const names = [...body.querySelectorAll(`${row}[data-run-id] ${name}`)]
     .map(s => s.textContent);
-  const footer = document.querySelector('.jp-mlops-footer');
+  const footer = document.querySelector(footerSel);
   return {t0, tEnd, frames, blanks, longtasks, blankAtEnd, rowsAtEnd,
           filledAfterEndMs: filled === null ? null : filled - tEnd,
           scrollTop: body.scrollTop, scrollHeight: body.scrollHeight,
@@ -364,7 +371,8 @@ class Lab:
                "JUPYTER_RUNTIME_DIR": str(work / "lab-runtime")}
         self.argv = [python, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
                      f"--port={self.port}", f"--IdentityProvider.token={self.token}",
-                     "--allow-root", f"--ServerApp.root_dir={project}"]
+                     "--allow-root", f"--ServerApp.root_dir={project}",
+                     "--LabApp.expose_app_in_browser=True"]  # commands: the Experiments view
         self.log_path = work / "lab.log"
         self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         t0 = time.perf_counter()
@@ -474,7 +482,8 @@ class Bench(Driver):
         marker = self.project / "bench-fill.json"
         if marker.exists():  # --store: a folder this benchmark filled before, with these sizes
             fill = json.loads(marker.read_text())
-            if fill["runs"] == s["runs"] and fill["wave_points"] == s["wave_points"]:
+            if (fill["runs"], fill["wave_points"], fill.get("automl", {}).get("trials")) == (
+                    s["runs"], s["wave_points"], s["automl_trials"]):
                 self.log(f"reusing the store in {self.project}")
                 return {**fill, "reused": True}
             raise SystemExit(f"{self.project} holds a store of other sizes: use another folder")
@@ -482,8 +491,11 @@ class Bench(Driver):
             raise SystemExit(f"{self.project} is not empty and was not filled by this benchmark")
         self.log(f"filling the store: {s['runs']:,} runs, then a {s['wave_points']:,}-point metric")
         fill = self.worker("fill", {"runs": s["runs"], "wave_points": s["wave_points"]})
-        marker.write_text(json.dumps(fill))
         self.log(f"  {fill['runs'] / fill['runs_s']:,.0f} runs/s; wave in {fill['wave_s']:.1f} s")
+        self.log(f"an AutoML search of {s['automl_trials']} trials")
+        fill["automl"] = self.worker("automl", {"trials": s["automl_trials"]})
+        self.log(f"  in {fill['automl']['seconds']:.1f} s")
+        marker.write_text(json.dumps(fill))
         return fill
 
     # REST ---------------------------------------------------------------------------------------
@@ -494,9 +506,18 @@ class Bench(Driver):
         data = resp.read()
         return time.perf_counter() - t0, resp.status, data
 
+    def rest_chart(self) -> dict:
+        conn = Connection("127.0.0.1", self.lab.port, timeout=300)
+        try:
+            return _experiments.rest(self, conn)
+        finally:
+            conn.close()
+
     def rest(self, fill: dict) -> dict:
         s, lab = self.sizes, self.lab
-        expected_total = fill["runs"] + 1  # and the wave run (more if --store was reused)
+        # top-level runs: and the wave run and the AutoML search's parent (its trials are
+        # children); more if --store was reused
+        expected_total = fill["runs"] + 2
 
         def runs_path(offset: int, flt: str | None = None, columns: list[str] | None = None,
                       order: str = ORDER_BY) -> str:
@@ -721,6 +742,7 @@ class Bench(Driver):
                 self.results["scroll"] = self.attempt("scroll", self.scroll, browser)
                 self.log(f"live: {self.sizes['live_reps']} metrics and new runs")
                 self.results["live"] = self.attempt("live", self.live, browser)
+                _experiments.browser_phase(self, browser)
             finally:
                 browser.close()
 
@@ -747,13 +769,16 @@ class Bench(Driver):
             self.results["fill"] = fill
             self.log("profiling the handlers' functions in process")
             self.results["profile"] = self.attempt("profile", self.worker, "profile", {
-                "reps": s["profile_reps"], "total_runs": fill["runs"] + 1,
+                "reps": s["profile_reps"], "total_runs": fill["runs"] + 2,
                 "wave_run_id": fill["wave_run_id"]})
+            self.results["profile_chart"] = self.attempt(
+                "profile of the chart", self.worker, "chart", {"reps": s["profile_reps"]})
             self.log("starting JupyterLab")
             self.lab = Lab(self.python, self.env(), self.project, self.work)
             self.results["server"] = {"argv": self.lab.argv, "startup_s": self.lab.startup_s}
             self.log(f"  answering after {self.lab.startup_s:.1f} s on port {self.lab.port}")
             self.results["rest"] = self.attempt("REST", self.rest, fill)
+            self.results["rest_chart"] = self.attempt("REST chart", self.rest_chart)
             self.browser_phase()
         finally:
             if self.lab is not None:
@@ -779,11 +804,13 @@ def _versions(python: str) -> dict:
 
 
 def _labextension(python: str) -> dict:
-    """Which build of the sidebar the lab serves (the installed one) and whether it is the
-    one built in the working tree."""
-    code = "import sys; print(sys.prefix)"
-    prefix = subprocess.run([python, "-c", code], capture_output=True, text=True).stdout.strip()
-    installed = Path(prefix) / "share" / "jupyter" / "labextensions" / "jupyter-mlops"
+    """Which build of the sidebar the lab serves (the first jupyter-mlops on JupyterLab's
+    labextensions path: JUPYTER_PATH's, else the installed one) and whether it is the one
+    built in the working tree."""
+    code = ("import os; from jupyter_core.paths import jupyter_path; print(next(p for p in "
+            "jupyter_path('labextensions') if os.path.isdir(os.path.join(p, 'jupyter-mlops'))))")
+    found = subprocess.run([python, "-c", code], capture_output=True, text=True).stdout.strip()
+    installed = Path(found or "?") / "jupyter-mlops"
 
     def digest(folder: Path) -> str | None:
         static = folder / "static"
@@ -861,6 +888,7 @@ def summarize(res: dict) -> dict:
                                   if x["first_poll_after_commit_ms"] is not None]),
                               "write_s": _med([x["write_s"] for x in xs])}
                        for kind, xs in (("metric", live["metric"]), ("run", live["run"]))}
+    out["experiments"] = _experiments.summarize(res, _scroll_summary)
     prof = res.get("profile")
     if prof:
         out["profile"] = {
@@ -1047,6 +1075,7 @@ def render(res: dict) -> str:
         add("  new run as a row in the table", _ms(r["median_s"]), _ms(r["max_s"]), "",
             f"n={r['n']}; fastest {_ms(r['min_s'])}; no target given; next poll "
             f"{_ms(r['poll_wait_s'])}, then {_ms(r['after_poll_s'])}")
+    _experiments.rows(res, add)
     lines = _table(("figure", "median", "p95", "target", "notes"), rows)
     v = meta.get("versions", {})
     head = (f"sidebar benchmark, {meta['mode']} mode, {meta['date']}: jupyter-mlops "

@@ -209,7 +209,7 @@ def jupyterhub(project: Path, scratch: Path, stores: dict[str, str], artifact_ur
         cookie_secret=str(scratch / "cookie_secret"), password=password, users=set(stores),
         home=str(scratch / "home" / "{username}"), project=str(project), timeout=int(timeout),
         shared={"MLOPS_PROJECT_ROOT": str(project), "MLOPS_ARTIFACT_URI": artifact_uri,
-                MARKER: marker},
+                MARKER: marker, **_kept()},
         credentials=str(credentials)))
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLOPS_")}
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
@@ -240,6 +240,62 @@ def jupyterhub(project: Path, scratch: Path, stores: dict[str, str], artifact_ur
             proc.kill()
         log.close()
         _no_strays(hub)
+
+
+def _kept() -> dict[str, str]:
+    """What the servers inherit from the test run besides PYTHONPATH: its JUPYTER_PATH, so a
+    run that points it at a checkout's labextension build gets that build in every user's
+    JupyterLab (the first labextension of a name found on the path wins)."""
+    return {k: os.environ[k] for k in ("JUPYTER_PATH",) if k in os.environ}
+
+
+@dataclass
+class TeamLogins:
+    owner: str  # the database owner's URI (postgres, no password: trust on this machine)
+    database: str
+    roles: dict[str, str]  # Hub user → PostgreSQL login role
+    passwords: dict[str, str]  # Hub user → their role's password
+    stores: dict[str, str]  # Hub user → MLOPS_STORE_URI, with the role's password
+
+    def shown(self, user: str) -> str:
+        """The user's store URI as the project prints it: the password redacted."""
+        return f"postgresql://{self.roles[user]}:***@127.0.0.1:5432/{self.database}"
+
+
+@contextmanager
+def team_logins(users: dict[str, str], scratch: Path) -> Iterator[TeamLogins]:
+    """A fresh store made a team store (`team init`), and a login role with a password per
+    Hub user in the team role given (`team add ROLE --role ROLE`: NOSUPERUSER NOBYPASSRLS),
+    named apart from the Hub name so that a value taken from the Hub or the OS cannot pass for
+    it; the database and the roles are dropped afterwards."""
+    import psycopg
+    from conftest import PG_ADMIN, drop_pg_database, fresh_pg_database, require_postgres
+    from psycopg import sql
+
+    from jupyter_mlops.store import Store
+    from jupyter_mlops.team import setup
+
+    require_postgres()
+    owner = fresh_pg_database()
+    store = Store(owner, str(scratch), check=False)
+    store.upgrade()
+    database, suffix = owner.rsplit("/", 1)[1], uuid.uuid4().hex[:8]
+    roles = {user: f"hub_{user}_{suffix}" for user in users}
+    passwords = {user: uuid.uuid4().hex for user in users}
+    try:
+        setup.init(store)
+        for user, role in users.items():
+            setup.add(roles[user], role, password=passwords[user], store=store)
+        store.engine.dispose()
+        yield TeamLogins(owner, database, roles, passwords, {
+            user: f"postgresql://{roles[user]}:{passwords[user]}@127.0.0.1:5432/{database}"
+            for user in users})
+    finally:
+        store.engine.dispose()
+        drop_pg_database(owner)
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            for role in roles.values():
+                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
 def _no_strays(hub: Hub, grace: float = 10) -> None:

@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from dataclasses import dataclass
 from types import SimpleNamespace
 
 import nbformat
 import pytest
-from conftest import PG_ADMIN, drop_pg_database, fresh_pg_database, require_postgres
-from hub import jupyterhub
+from hub import jupyterhub, team_logins
 
 USERS = ("alice", "bob")
 PIPELINE = "hub-check"
@@ -41,19 +39,6 @@ steps:
 
 
 @dataclass
-class Team:
-    owner: str  # the database owner's URI (postgres, no password: trust on this machine)
-    database: str
-    roles: dict[str, str]  # Hub user → PostgreSQL login role
-    passwords: dict[str, str]  # Hub user → their role's password
-    stores: dict[str, str]  # Hub user → MLOPS_STORE_URI, with the role's password
-
-    def shown(self, user: str) -> str:
-        """The user's store URI as the project prints it: the password redacted."""
-        return f"postgresql://{self.roles[user]}:***@127.0.0.1:5432/{self.database}"
-
-
-@dataclass
 class Written:
     pipeline_run: str  # the pipeline run the user's request started
     run: str  # the run its notebook tracked
@@ -61,35 +46,10 @@ class Written:
 
 @pytest.fixture(scope="module")
 def team(tmp_path_factory):
-    """A fresh store made a team store (`team init`), and a contributor login role per user
-    with a password (`team add ROLE --role contributor`, NOSUPERUSER NOBYPASSRLS)."""
-    import psycopg
-    from psycopg import sql
-
-    from jupyter_mlops.store import Store
-    from jupyter_mlops.team import setup
-
-    require_postgres()
-    owner = fresh_pg_database()
-    store = Store(owner, str(tmp_path_factory.mktemp("upgrade")), check=False)
-    store.upgrade()
-    database, suffix = owner.rsplit("/", 1)[1], uuid.uuid4().hex[:8]
-    roles = {user: f"hub_{user}_{suffix}" for user in USERS}
-    passwords = {user: uuid.uuid4().hex for user in USERS}
-    try:
-        setup.init(store)
-        for user in USERS:
-            setup.add(roles[user], "contributor", password=passwords[user], store=store)
-        store.engine.dispose()
-        yield Team(owner, database, roles, passwords, {
-            user: f"postgresql://{roles[user]}:{passwords[user]}@127.0.0.1:5432/{database}"
-            for user in USERS})
-    finally:
-        store.engine.dispose()
-        drop_pg_database(owner)
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            for role in roles.values():
-                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+    """A team store, and a contributor login role with a password per user."""
+    with team_logins(dict.fromkeys(USERS, "contributor"),
+                     tmp_path_factory.mktemp("upgrade")) as made:
+        yield made
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,10 @@
  * The sidebar's live state: a Poll on the change feed (paused while the panel is hidden),
  * a signal views listen to, and the runs selected for comparison.
  */
+import { Message, MessageLoop } from '@lumino/messaging';
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
+import type { Widget } from '@lumino/widgets';
 import { useEffect } from 'react';
 import { api, IChange } from './api';
 
@@ -19,7 +21,18 @@ export class MLOpsModel {
   }
 
   /** Whether the sidebar or one of its views is showing (polling stops otherwise). */
-  visible = true;
+  get visible(): boolean {
+    return this._showing.size > 0;
+  }
+
+  /** Note whether `owner` (the sidebar, a view) is showing; see pollWhileShowing. */
+  setShowing(owner: object, showing: boolean): void {
+    if (showing) {
+      this._showing.add(owner);
+    } else {
+      this._showing.delete(owner);
+    }
+  }
 
   /** Changes since the last look: each view reloads what concerns it. */
   get changed(): ISignal<this, IChange[]> {
@@ -88,6 +101,7 @@ export class MLOpsModel {
   }
 
   private _poll: Poll;
+  private _showing = new Set<object>();
   private _cursor: number | null = null;
   private _seen = new Set<number>();
   private _selected: string[] = [];
@@ -95,6 +109,24 @@ export class MLOpsModel {
   private _filterChanged = new Signal<this, string>(this);
   private _changed = new Signal<this, IChange[]>(this);
   private _selectionChanged = new Signal<this, string[]>(this);
+}
+
+/**
+ * Keep the change feed polled while `widget` (the sidebar, a view in the main area) shows:
+ * a model view open beside a closed sidebar still updates live.
+ */
+export function pollWhileShowing(model: MLOpsModel, widget: Widget): void {
+  MessageLoop.installMessageHook(widget, (_, msg: Message) => {
+    // hooks run before the widget handles the message: after-attach shows it as Lumino will
+    if (msg.type === 'after-show') {
+      model.setShowing(widget, true);
+    } else if (msg.type === 'before-hide' || msg.type === 'before-detach') {
+      model.setShowing(widget, false);
+    } else if (msg.type === 'after-attach') {
+      model.setShowing(widget, !widget.isHidden && (!widget.parent || widget.parent.isVisible));
+    }
+    return true;
+  });
 }
 
 /** A React hook: call `reload` when a change passes `concerns` (or on refresh). */

@@ -8,7 +8,7 @@ import { IStateDB } from '@jupyterlab/statedb';
 import type { Message } from '@lumino/messaging';
 import React, { useEffect, useState } from 'react';
 import { mlopsIcon } from './icon';
-import type { MLOpsModel } from './model';
+import { MLOpsModel, pollWhileShowing } from './model';
 import { SECTIONS } from './sections';
 import type { Views } from './views';
 
@@ -82,17 +82,12 @@ export class Sidebar extends ReactWidget {
     this.addClass('jp-mlops-sidebar');
     this.title.icon = mlopsIcon;
     this.title.caption = 'MLOps: runs, datasets, models';
+    pollWhileShowing(model, this);
   }
 
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
-    this.model.visible = true;
     this.model.refresh();
-  }
-
-  protected onAfterHide(msg: Message): void {
-    super.onAfterHide(msg);
-    this.model.visible = false;
   }
 
   render(): JSX.Element {

@@ -6,7 +6,7 @@ import { JupyterFrontEnd } from '@jupyterlab/application';
 import { MainAreaWidget, ReactWidget } from '@jupyterlab/apputils';
 import React from 'react';
 import { mlopsIcon } from './icon';
-import type { MLOpsModel } from './model';
+import { MLOpsModel, pollWhileShowing } from './model';
 import { CompareView } from './sections/runs/CompareView';
 import { RunView } from './sections/runs/RunView';
 import { DatasetView } from './sections/datasets/DatasetView';
@@ -79,6 +79,7 @@ export class Views {
     widget.title.label = label;
     widget.title.icon = mlopsIcon;
     widget.title.closable = true;
+    pollWhileShowing(this.model, widget);
     this._widgets.set(safeId, widget);
     this.app.shell.add(widget, 'main');
     this.app.shell.activateById(safeId);
