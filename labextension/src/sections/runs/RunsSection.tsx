@@ -29,7 +29,7 @@ function columnClass(key: string): string {
 }
 
 function Runs(props: ISectionProps): JSX.Element {
-  const { model, views } = props;
+  const { app, model, views } = props;
   const [filter, setFilter] = useState(model.runFilter);
   const [applied, setApplied] = useState(model.runFilter);
   const [order, setOrder] = useState({ key: 'start_time', desc: true });
@@ -215,6 +215,14 @@ function Runs(props: ISectionProps): JSX.Element {
           onClick={() => views.compareRuns(selected)}
         >
           Compare {selected.length || ''}
+        </button>
+        <button
+          type="button"
+          className="jp-mod-styled jp-mlops-button jp-mlops-open-experiments"
+          title="open the Experiments view: the runs as a table with columns and charts"
+          onClick={() => void app.commands.execute('mlops:open-experiments')}
+        >
+          Table
         </button>
       </form>
       <ErrorBox error={error} />

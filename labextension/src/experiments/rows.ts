@@ -1,0 +1,267 @@
+/**
+ * The rows of the runs table, fetched a page at a time: the top-level runs of a query and,
+ * under each expanded parent, its children (`parent=ID`). The table asks for the lines in
+ * view; only those pages are fetched, at most two at once, the most recently wanted first,
+ * so a fast scroll through 10,000 runs does not queue a request for every page it passes.
+ */
+import { ISignal, Signal } from '@lumino/signaling';
+import { client, IRowsQuery, IRunRow } from './client';
+
+export const PAGE = 100;
+const PARALLEL = 2;
+
+/** What the table shows: experiments, filter, order and columns. */
+export interface ITableQuery {
+  experiments: string[];
+  filter: string;
+  order: { key: string; desc: boolean };
+  columns: string[];
+}
+
+/** One line of the table: a run (depth 1 under its parent) or a row still loading. */
+export interface ILine {
+  index: number;
+  depth: 0 | 1;
+  row: IRunRow | null;
+  /** The parent's id for a child line. */
+  parent: string | null;
+}
+
+/** A list paged from the server: the top-level runs, or one parent's children. */
+class Block {
+  constructor(readonly parent: string | null) {}
+  alive = true;
+  total: number | null = null;
+  error: unknown = null;
+  pages = new Map<number, IRunRow[]>();
+  stale = new Set<number>();
+  inflight = new Set<number>();
+  failed = new Set<number>();
+
+  row(index: number): IRunRow | null {
+    return this.pages.get(Math.floor(index / PAGE) * PAGE)?.[index % PAGE] ?? null;
+  }
+
+  needs(offset: number): boolean {
+    return (
+      (!this.pages.has(offset) || this.stale.has(offset)) &&
+      !this.inflight.has(offset) &&
+      !this.failed.has(offset)
+    );
+  }
+}
+
+interface IExpansion {
+  id: string;
+  /** The parent's index among the top-level runs. */
+  top: number;
+  /** How many children the parent row announced (until the first page says). */
+  expected: number;
+  block: Block;
+}
+
+export class RunRows {
+  constructor(readonly query: ITableQuery) {}
+
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  /** The top-level runs' count (null until the first page). */
+  get total(): number | null {
+    return this._top.total;
+  }
+
+  /** The top-level list's error (a filter or column the server refused). */
+  get error(): unknown {
+    return this._top.error;
+  }
+
+  /** Lines in the table: top-level runs plus the children of the expanded ones. */
+  get count(): number {
+    return (this._top.total ?? 0) + this._expansions.reduce((n, e) => n + this._length(e), 0);
+  }
+
+  isExpanded(id: string): boolean {
+    return this._expansions.some(e => e.id === id);
+  }
+
+  /** The error of an expanded parent's children, if their page failed. */
+  childError(id: string): unknown {
+    return this._expansions.find(e => e.id === id)?.block.error ?? null;
+  }
+
+  at(index: number): ILine {
+    const { block, position, parent } = this._locate(index);
+    return { index, depth: parent === null ? 0 : 1, row: block.row(position), parent };
+  }
+
+  /** The line of the top-level run at `top`. */
+  lineOf(top: number): number {
+    return top + this._expansions.filter(e => e.top < top).reduce((n, e) => n + this._length(e), 0);
+  }
+
+  /** Show a top-level run's children (the line must be a loaded top-level row). */
+  expand(line: ILine): void {
+    const row = line.row;
+    if (!row || line.depth !== 0 || this.isExpanded(row.run_id)) {
+      return;
+    }
+    const top = this._locate(line.index).position;
+    const filtered = !!this.query.filter && typeof row.matched_children === 'number';
+    const expected = filtered ? (row.matched_children as number) : (row.child_count ?? 0);
+    const expansion = { id: row.run_id, top, expected, block: new Block(row.run_id) };
+    this._expansions = [...this._expansions, expansion].sort((a, b) => a.top - b.top);
+    this._changed.emit();
+    this._pump();
+  }
+
+  collapse(id: string): void {
+    const found = this._expansions.find(e => e.id === id);
+    if (found) {
+      found.block.alive = false;
+      this._expansions = this._expansions.filter(e => e !== found);
+      this._changed.emit();
+    }
+  }
+
+  /** The lines in view are [first, last): fetch their pages, forget older wishes. */
+  want(first: number, last: number): void {
+    const wanted: [Block, number][] = [];
+    for (let i = first; i < Math.max(last, first + 1); i++) {
+      const { block, position } = this._locate(i);
+      const offset = Math.floor(position / PAGE) * PAGE;
+      if (!wanted.some(([b, o]) => b === block && o === offset)) {
+        wanted.push([block, offset]);
+      }
+    }
+    if (this._top.total === null && !wanted.some(([b, o]) => b === this._top && o === 0)) {
+      wanted.unshift([this._top, 0]);
+    }
+    this._wanted = wanted;
+    this._pump();
+  }
+
+  /** The store changed: fetch the pages in view again (showing the old rows meanwhile). */
+  refresh(): void {
+    for (const block of [this._top, ...this._expansions.map(e => e.block)]) {
+      block.pages.forEach((_, offset) => block.stale.add(offset));
+      block.failed.clear();
+    }
+    if (this._top.total === null || this._top.error) {
+      this._top.failed.clear();
+      this._wanted = [[this._top, 0], ...this._wanted];
+    }
+    this._pump();
+  }
+
+  dispose(): void {
+    this._top.alive = false;
+    this._expansions.forEach(e => (e.block.alive = false));
+    Signal.clearData(this);
+  }
+
+  private _length(e: IExpansion): number {
+    return e.block.total ?? e.expected;
+  }
+
+  /** Which list line `index` is in, and its position there. */
+  private _locate(index: number): { block: Block; position: number; parent: string | null } {
+    let skipped = 0;
+    for (const e of this._expansions) {
+      const parentLine = e.top + skipped;
+      if (index <= parentLine) {
+        break;
+      }
+      const length = this._length(e);
+      if (index <= parentLine + length) {
+        return { block: e.block, position: index - parentLine - 1, parent: e.id };
+      }
+      skipped += length;
+    }
+    return { block: this._top, position: index - skipped, parent: null };
+  }
+
+  private _pump(): void {
+    while (this._active < PARALLEL) {
+      const next = this._wanted.find(([block, offset]) => block.alive && block.needs(offset));
+      if (!next) {
+        return;
+      }
+      this._fetch(next[0], next[1]);
+    }
+  }
+
+  private _fetch(block: Block, offset: number): void {
+    const q = this.query;
+    const request: IRowsQuery = {
+      experiments: q.experiments,
+      filter: q.filter,
+      orderBy: [`${q.order.key} ${q.order.desc ? 'DESC' : 'ASC'}`],
+      columns: q.columns,
+      parent: block.parent ?? undefined,
+      limit: PAGE,
+      offset
+    };
+    block.inflight.add(offset);
+    this._active += 1;
+    client
+      .rows(request)
+      .then(page => {
+        if (!block.alive) {
+          return;
+        }
+        block.pages.set(offset, page.runs);
+        block.stale.delete(offset);
+        block.total = page.total;
+        block.error = null;
+        if (block === this._top) {
+          this._relocate();
+        }
+        this._changed.emit();
+      })
+      .catch(error => {
+        if (!block.alive) {
+          return;
+        }
+        block.failed.add(offset);
+        block.error = error;
+        if (block.total === null) {
+          block.total = 0;
+        }
+        this._changed.emit();
+      })
+      .finally(() => {
+        block.inflight.delete(offset);
+        this._active -= 1;
+        this._pump();
+      });
+  }
+
+  /** After a reload, an expanded parent may have moved (a new run came first): find it. */
+  private _relocate(): void {
+    let moved = false;
+    for (const e of this._expansions) {
+      if (this._top.row(e.top)?.run_id === e.id) {
+        continue;
+      }
+      for (const [offset, rows] of this._top.pages) {
+        const at = rows.findIndex(r => r.run_id === e.id);
+        if (at >= 0) {
+          e.top = offset + at;
+          moved = true;
+          break;
+        }
+      }
+    }
+    if (moved) {
+      this._expansions.sort((a, b) => a.top - b.top);
+    }
+  }
+
+  private _top = new Block(null);
+  private _expansions: IExpansion[] = [];
+  private _wanted: [Block, number][] = [];
+  private _active = 0;
+  private _changed = new Signal<this, void>(this);
+}
