@@ -39,6 +39,24 @@ def lab_project(tmp_path_factory):
         yield root
 
 
+@pytest.fixture(scope="session")
+def big_store(tmp_path_factory) -> dict:
+    """A project whose store holds 10,000 runs (experiment `big`, 20 params and 10 metrics
+    each) and an AutoML search with its trials as child runs (experiment `automl`), built
+    once a session through the Python API (stores.fill). A module copies it into its own
+    project before its server starts (stores.copy_store, see test_experiments.py); `root`
+    is the template, with what `fill` returned."""
+    from .stores import fill
+
+    root = tmp_path_factory.mktemp("big-store") / "project"
+    root.mkdir()
+    with shared_project(root):
+        made = fill()
+    print(f"big store: {made['runs']:,} runs in {made['runs_s']:.1f} s, "
+          f"AutoML in {made['automl_s']:.1f} s")
+    return {"root": root, **made}
+
+
 @pytest.fixture(scope="module")
 def lab(lab_project, tmp_path_factory):
     """JupyterLab serving `lab_project`, its news pop-up off; yields (base URL, token)."""
@@ -54,41 +72,50 @@ def lab(lab_project, tmp_path_factory):
         yield running.base, running.token
 
 
+def open_page(browser, lab, ready: str, height: int = 900, timeout: int = 15_000):
+    """A new browser context on JupyterLab with the sidebar shown, once `ready` (a CSS
+    selector) is there; the page records dialogs (`page.dialogs`), and on failure a
+    screenshot goes to /tmp/mlops-ui-failure.png with the console printed. Close the page's
+    context when done."""
+    base, token = lab
+    context = browser.new_context(viewport={"width": 1400, "height": height})
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    console: list[str] = []
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+    page.dialogs = dialogs
+    page.console = console
+    page.goto(f"{base}lab?token={token}")
+    page.wait_for_selector("#jp-main-dock-panel", timeout=90_000)
+    try:
+        tab = page.locator('li[data-id="jp-mlops-sidebar"]')
+        tab.wait_for(timeout=60_000)
+        if not page.locator("#jp-mlops-sidebar").is_visible():  # the workspace may restore it
+            tab.click()
+        page.wait_for_selector(ready, timeout=timeout)
+    except Exception:
+        page.screenshot(path="/tmp/mlops-ui-failure.png")
+        print("\n".join(console))
+        context.close()
+        raise
+    return page
+
+
 @pytest.fixture
 def open_lab(browser, lab):
     """A function opening JupyterLab with the sidebar shown, waiting for `ready` (a CSS
-    selector); the page records dialogs (`page.dialogs`), and on failure a screenshot goes to
-    /tmp/mlops-ui-failure.png with the console printed."""
-    base, token = lab
-    contexts = []
+    selector): open_page for one test."""
+    pages = []
 
     def open_(ready: str, height: int = 900, timeout: int = 15_000):
-        context = browser.new_context(viewport={"width": 1400, "height": height})
-        contexts.append(context)
-        page = context.new_page()
-        dialogs: list[str] = []
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        console: list[str] = []
-        page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
-        page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
-        page.dialogs = dialogs
-        page.goto(f"{base}lab?token={token}")
-        page.wait_for_selector("#jp-main-dock-panel", timeout=90_000)
-        try:
-            tab = page.locator('li[data-id="jp-mlops-sidebar"]')
-            tab.wait_for(timeout=60_000)
-            if not page.locator("#jp-mlops-sidebar").is_visible():  # the workspace may restore it
-                tab.click()
-            page.wait_for_selector(ready, timeout=timeout)
-        except Exception:
-            page.screenshot(path="/tmp/mlops-ui-failure.png")
-            print("\n".join(console))
-            raise
-        return page
+        pages.append(open_page(browser, lab, ready, height, timeout))
+        return pages[-1]
 
     yield open_
-    for context in contexts:
-        context.close()
+    for page in pages:
+        page.context.close()
 
 
 @pytest.fixture
