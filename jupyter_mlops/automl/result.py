@@ -36,12 +36,17 @@ def trial_rows(trials: list[optuna.trial.FrozenTrial], greater_is_better: bool
                      "fit_time": t.user_attrs.get("fit_time"), "state": state,
                      "params": t.user_attrs.get("params", {}), "error": t.user_attrs.get("error"),
                      "run_id": t.user_attrs.get("run_id")})
+    return ranked(rows, greater_is_better)
+
+
+def ranked(rows: list[dict[str, Any]], greater_is_better: bool) -> list[dict[str, Any]]:
+    """Leaderboard rows best first: complete trials by score, then pruned ones (by their
+    partial score), then failed ones."""
     rank = {"complete": 0, "pruned": 1, "failed": 2}
     sign = -1.0 if greater_is_better else 1.0
-    rows.sort(key=lambda r: (rank.get(r["state"], 3),
-                             sign * r["score"] if r["score"] is not None else float("inf"),
-                             r["trial"]))
-    return rows
+    return sorted(rows, key=lambda r: (rank.get(r["state"], 3),
+                                       sign * r["score"] if r["score"] is not None
+                                       else float("inf"), r["trial"]))
 
 
 def leaderboard_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:

@@ -306,8 +306,11 @@ def _record_input(run: Run, version: ModelVersion) -> None:
                                                    created_at=time.time()))
 
 
-def list_models(name: str | None = None) -> pd.DataFrame:
-    """Every model (versions, latest, aliases, updated); or, given `name`, its versions."""
+def list_models(name: str | None = None, details: bool = False) -> pd.DataFrame:
+    """Every model (versions, latest, aliases, updated); or, given `name`, its versions.
+    With `details`, each version also has `metrics` (its run's latest), `inputs` (its
+    training datasets, [{ref, digest}]) and `drift` ({status, at, drift_share} of its newest
+    monitoring batch): see registry/details.py."""
     import pandas as pd
 
     store = get_store()
@@ -333,6 +336,10 @@ def list_models(name: str | None = None) -> pd.DataFrame:
                        model_versions.c.description)
                 .where(model_versions.c.model_id == model_id)
                 .order_by(model_versions.c.version)).all()
+            if details:
+                from .details import version_details
+
+                extra = version_details(conn, model_id, [(r[0], r[3], r[4]) for r in rows])
     if name is None:
         aliases = {}
         for model_name, alias, version in alias_rows:
@@ -350,4 +357,7 @@ def list_models(name: str | None = None) -> pd.DataFrame:
         "version", "aliases", "digest", "flavor", "run_id", "training_data", "created",
         "created_by", "description"])
     frame["created"] = pd.to_datetime(frame["created"].astype("float64"), unit="s", utc=True)
+    if details:
+        for key in ("metrics", "inputs", "drift"):
+            frame[key] = [extra[v][key] for v in frame["version"]]
     return frame

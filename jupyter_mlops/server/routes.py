@@ -11,6 +11,7 @@ from .handlers import (
     drift,
     events,
     features,
+    identity,
     lineage,
     models,
     openapi,
@@ -20,7 +21,7 @@ from .handlers import (
 
 PREFIX = "/mlops/api"
 ROUTES = [*runs.ROUTES, *datasets.ROUTES, *features.ROUTES, *models.ROUTES, *events.ROUTES,
-          *pipelines.ROUTES, *drift.ROUTES, *lineage.ROUTES, *openapi.ROUTES]
+          *pipelines.ROUTES, *drift.ROUTES, *lineage.ROUTES, *identity.ROUTES, *openapi.ROUTES]
 
 
 def pattern(template: str) -> str:

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from ..store import Store
 
 
+AUTOML_TAG = "mlops.automl"  # "search" on an AutoML search's parent run
+
+
 @dataclass(frozen=True)
 class ArtifactInfo:
     name: str
@@ -154,6 +157,21 @@ class Run:
         from .downsample import downsample
 
         return downsample(frame, max_points)
+
+    @property
+    def metric_points(self) -> dict[str, int]:
+        """How many points each metric has: 1 for a single value (a final score), more for
+        a history (what a view draws as a value or as a line)."""
+        from sqlalchemy import func
+
+        self._sync()
+        with self.store.read() as conn:
+            rows = conn.execute(
+                select(metric_chunks.c.key, func.sum(metric_chunks.c.count))
+                .where(metric_chunks.c.run_id == self.id).group_by(metric_chunks.c.key)
+                .order_by(metric_chunks.c.key)
+            ).all()
+        return {k: int(n) for k, n in rows}
 
     @property
     def tags(self) -> dict[str, str]:
@@ -293,13 +311,17 @@ class Run:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """Everything about the run in JSON-ready form: info, params, metrics, tags, inputs,
-        outputs and artifacts (what the sidebar's run view shows)."""
+        """Everything about the run in JSON-ready form: info, params, metrics and their
+        numbers of points, tags, inputs, outputs and artifacts, and its `kind` ("automl" for
+        an AutoML search's parent run, else "run"): what the sidebar's run view shows."""
         from dataclasses import asdict
 
         info = {k: v for k, v in self.info.items() if k not in ("experiment_id",)}
+        tags_ = self.tags
         return {**info, "id": self.id, "params": self.params, "metrics": self.metrics,
-                "tags": self.tags, "inputs": [asdict(x) for x in self.inputs],
+                "metric_points": self.metric_points, "tags": tags_,
+                "kind": "automl" if tags_.get(AUTOML_TAG) == "search" else "run",
+                "inputs": [asdict(x) for x in self.inputs],
                 "outputs": [asdict(x) for x in self.outputs],
                 "artifacts": [asdict(a) for a in self.artifacts.values()]}
 

@@ -17,7 +17,7 @@ def _model(name: str) -> dict[str, Any]:
     from ...registry.aliases import alias_history
     from ...registry.versions import list_models
 
-    versions = list_models(name)
+    versions = list_models(name, details=True)
     aliases = {a: int(v) for v, held in zip(versions["version"], versions["aliases"], strict=True)
                for a in held.split(", ") if a}
     return {"name": name, "versions": versions, "aliases": aliases,

@@ -19,13 +19,19 @@ KEYS = Param("keys", "the metrics to chart (default: every metric of the runs)",
 
 
 def _runs_page(experiments: list[str] | None, filter: str | None, order_by: list[str] | None,
-               limit: int, offset: int, archived: bool) -> dict[str, Any]:
+               limit: int, offset: int, archived: bool, columns: list[str] | None,
+               parent: str | None, flat: bool) -> dict[str, Any]:
+    from ...tracking.columns import BASE
     from ...tracking.search import count_runs, search_runs
 
     frame = search_runs(experiments, filter=filter, order_by=order_by or None, limit=limit,
-                        offset=offset, include_archived=archived)
-    return {"runs": frame, "total": count_runs(experiments, filter, archived),
-            "offset": offset, "limit": limit}
+                        offset=offset, include_archived=archived, columns=columns,
+                        nested=not flat, parent=parent)
+    fixed = {*BASE, "child_count", "matched_children"}
+    return {"runs": frame, "total": count_runs(experiments, filter, archived, nested=not flat,
+                                               parent=parent),
+            "offset": offset, "limit": limit,
+            "columns": [c for c in frame.columns if c not in fixed]}
 
 
 def _run(run_id: str) -> dict[str, Any]:
@@ -72,6 +78,28 @@ def _compare(run_ids: list[str]) -> dict[str, Any]:
             "figure": comparison.figure()}
 
 
+def _fields(experiments: list[str] | None) -> dict[str, list[str]]:
+    from ...tracking.columns import run_fields
+
+    return run_fields(experiments)
+
+
+def _runs_chart(kind: str, fields: list[str], experiments: list[str] | None,
+                filter: str | None, run_ids: list[str] | None, color: str | None,
+                limit: int) -> Any:
+    from ...tracking.charts import runs_chart
+
+    return runs_chart(kind, fields, experiments, filter, run_ids, color, limit)
+
+
+def _automl(run_id: str) -> dict[str, Any]:
+    from ...automl.recorded import recorded_search
+
+    search = recorded_search(run_id)
+    return {**search.to_dict(), "history": search.figure("history"),
+            "importances": None if search.best is None else search.figure("importances")}
+
+
 def _experiments() -> Any:
     from ...tracking.manage import list_experiments
 
@@ -94,30 +122,57 @@ class ExperimentsHandler(MLOpsHandler):
         self.reply({"experiments": await self.call(_experiments)})
 
 
+EXPERIMENTS = Param("experiment", "only runs of these experiments (repeat it for several)",
+                    many="repeat")
+FILTER = Param("filter", "the expression language over metrics.*, params.*, tags.*, status, "
+                         "name, …: `metrics.acc > 0.9 and params.model = 'rf'`")
+
+
 class RunsHandler(MLOpsHandler):
     GET = Operation(
         "Search runs: a page of them and the total", "RunsPage",
-        description="One row a run: its info, then `params.<key>`, `metrics.<key>` (latest "
-                    "values) and `tags.<key>` columns.",
+        description="Rows are top-level runs (`parent`: one run's children; `flat`: every "
+                    "run), each with its base fields, `child_count`, with a filter "
+                    "`matched_children` (a run is a row when it or a run below it matches), "
+                    "then the `columns` asked for, or by default the 3 metrics and 2 params "
+                    "most runs of the page have. `flat=true` without `columns`: every "
+                    "`params.<key>`, `metrics.<key>` (latest value) and `tags.<key>` of the "
+                    "page, and `notebook`.",
         params=(
-            Param("experiment", "only runs of these experiments (repeat it for several)",
-                  many="repeat"),
-            Param("filter", "the expression language over metrics.*, params.*, tags.*, "
-                            "status, name, …: `metrics.acc > 0.9 and params.model = 'rf'`"),
+            EXPERIMENTS, FILTER,
             Param("order_by", "`key [ASC|DESC]`, repeated for ties: a field of the filter "
-                              "language or `duration` (runs without an end time last); "
-                              "newest first by default", many="repeat"),
+                              "language (a key with odd characters in backticks: "
+                              "metrics.`val/loss`) or `duration` (runs without an end time "
+                              "last); newest first by default", many="repeat"),
             Param("limit", "the page size", int, default=100, low=0, high=MAX_PAGE),
-            Param("offset", "runs skipped before the page", int, default=0, high=INT64),
+            Param("offset", "rows skipped before the page", int, default=0, high=INT64),
             Param("archived", "include archived runs and experiments", bool, default=False),
-        ))
+            Param("columns", "the fields each row carries besides its base fields: "
+                             "params.<key>, metrics.<key>, tags.<key>, notebook, git_commit, "
+                             "host, duration (null where a run has none); a key no run of the "
+                             "experiments has is refused", many="csv"),
+            Param("parent", "page this run's children instead (an id, or a prefix of 8+ "
+                            "hex characters)"),
+            Param("flat", "every matching run, nested ones too, without grouping", bool,
+                  default=False),
+        ), errors=(400, 404))
 
     @reads
     async def get(self) -> None:
         q = self.query()
         page = await self.call(_runs_page, q["experiment"], q["filter"], q["order_by"],
-                               q["limit"], q["offset"], q["archived"])
+                               q["limit"], q["offset"], q["archived"], q["columns"],
+                               q["parent"], q["flat"])
         self.reply(page)
+
+
+class RunFieldsHandler(MLOpsHandler):
+    GET = Operation("Every field a runs table may show or filter on: run attributes and every "
+                    "param, metric and tag key logged", "RunFields", params=(EXPERIMENTS,))
+
+    @reads
+    async def get(self) -> None:
+        self.reply(await self.call(_fields, self.query()["experiment"]))
 
 
 class RunHandler(MLOpsHandler):
@@ -163,6 +218,44 @@ class MetricsChartHandler(MLOpsHandler):
         self.reply(await self.call(_chart, q["runs"], q["keys"], q["max_points"]))
 
 
+class RunsChartHandler(MLOpsHandler):
+    GET = Operation(
+        "One plotly figure across runs: parallel coordinates, a scatter of two fields, or "
+        "bars of a metric's final value", "Figure",
+        description="The runs: `runs` (ids), else those of `experiment` matching `filter`, "
+                    "nested ones included, newest first; at most `limit`.",
+        params=(
+            Param("kind", "parallel (an axis per field), scatter (fields x,y) or bars (one "
+                          "metric's final value per run)", required=True,
+                  choices=("parallel", "scatter", "bars"), missing="give kind=parallel, "
+                                                                  "scatter or bars"),
+            Param("fields", "params.<key>, metrics.<key>, tags.<key> or run attributes",
+                  many="csv", required=True, min_items=1, missing="give fields=FIELD,FIELD"),
+            EXPERIMENTS, FILTER,
+            Param("runs", "these runs instead: ids or prefixes of 8+ hex characters",
+                  many="csv"),
+            Param("color", "the field colouring the lines or markers (parallel: the last "
+                           "metric of fields by default)"),
+            Param("limit", "at most this many runs", int, default=1000, low=1, high=10_000),
+        ), errors=(400, 404))
+
+    @reads
+    async def get(self) -> None:
+        q = self.query()
+        self.reply(await self.call(_runs_chart, q["kind"], q["fields"], q["experiment"],
+                                   q["filter"], q["runs"], q["color"], q["limit"]))
+
+
+class AutoMLHandler(MLOpsHandler):
+    GET = Operation("An AutoML search, rebuilt from its parent run's trial runs: leaderboard, "
+                    "optimization history, importances, best trial (404 for a run that is "
+                    "no search's parent)", "AutoMLSearch", params=(RUN_ID,), errors=(400, 404))
+
+    @reads
+    async def get(self, run_id: str) -> None:
+        self.reply(await self.call(_automl, run_id))
+
+
 class CompareHandler(MLOpsHandler):
     GET = Operation("Runs side by side: params, latest metrics, their histories' figure",
                     "RunComparison",
@@ -197,10 +290,13 @@ class ArtifactHandler(MLOpsHandler):
 ROUTES = [
     ("/experiments", ExperimentsHandler),
     ("/runs", RunsHandler),
+    ("/runs/fields", RunFieldsHandler),  # before /runs/{run_id}, which would take it
     ("/runs/{run_id}", RunHandler),
+    ("/runs/{run_id}/automl", AutoMLHandler),
     ("/runs/{run_id}/metrics/{key}", MetricHandler),
     ("/runs/{run_id}/chart", RunChartHandler),
     ("/runs/{run_id}/artifacts/{name:path}", ArtifactHandler),
     ("/charts/metrics", MetricsChartHandler),
+    ("/charts/runs", RunsChartHandler),
     ("/compare", CompareHandler),
 ]

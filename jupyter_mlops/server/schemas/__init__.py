@@ -13,7 +13,19 @@ from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from ...errors import MLOpsUsageError
-from . import common, data, drift, events, features, lineage, models, pipelines, promotions, runs
+from . import (
+    common,
+    data,
+    drift,
+    events,
+    features,
+    identity,
+    lineage,
+    models,
+    pipelines,
+    promotions,
+    runs,
+)
 
 REF = "#/components/schemas/{model}"
 JSON_VALUE = {
@@ -65,7 +77,7 @@ def named() -> dict[str, type[BaseModel]]:
     """Every model the operations may name, by name."""
     out: dict[str, type[BaseModel]] = {}
     for module in (common, runs, data, features, models, events, promotions, pipelines, drift,
-                   lineage):
+                   lineage, identity):
         for name in module.__all__:
             if name in out:
                 raise ValueError(f"two schemas named {name}")

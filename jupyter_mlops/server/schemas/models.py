@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, StrictInt
 
@@ -26,6 +26,17 @@ class Models(Strict):
     models: list[ModelSummary]
 
 
+class DatasetInput(Strict):
+    ref: str = Field(description="dataset:NAME@VERSION")
+    digest: str | None = Field(description="null when the version is gone")
+
+
+class DriftStatus(Strict):
+    status: Literal["ok", "drifted", "unmonitored"]
+    at: Epoch | None = Field(description="the newest monitoring batch's time")
+    drift_share: float | None
+
+
 class ModelVersionRow(Strict):
     version: int
     aliases: str = Field(description="the aliases held, comma separated")
@@ -36,6 +47,9 @@ class ModelVersionRow(Strict):
     created: ISOTime
     created_by: str | None
     description: str | None
+    metrics: dict[str, float | None] = Field(description="its run's latest metrics")
+    inputs: list[DatasetInput] = Field(description="the datasets it was trained on")
+    drift: DriftStatus
 
 
 class AliasEvent(Strict):

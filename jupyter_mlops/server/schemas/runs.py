@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from .common import Epoch, Figure, ISOTime, Strict
+from .common import Epoch, Figure, ISOTime, Strict, absent
 
-__all__ = ["Experiments", "RunsPage", "Run", "MetricHistory", "RunComparison"]
+__all__ = ["Experiments", "RunsPage", "RunFields", "Run", "MetricHistory", "RunComparison",
+           "AutoMLSearch"]
 
 
 class Experiment(Strict):
@@ -25,9 +26,10 @@ class Experiments(Strict):
 
 
 class RunRow(BaseModel):
-    """One run of a search: its info, then a column per key of any run of the page:
+    """One run of a search: its base fields, its numbers of children, then its `columns`:
     `params.<key>` (the param's JSON value), `metrics.<key>` (the latest value), `tags.<key>`
-    (text); null where this run has no such key."""
+    (text), run attributes (`host`, `duration` in seconds, …); null where this run has no
+    such key."""
 
     model_config = ConfigDict(extra="allow")
     __pydantic_extra__: dict[str, Any]
@@ -39,14 +41,33 @@ class RunRow(BaseModel):
     end_time: ISOTime | None
     parent_run_id: str | None
     user: str | None
-    notebook: str | None
+    child_count: int = Field(default=None, ge=0, description=(
+        "its direct children (archived ones only with archived=true); in every row but those "
+        "of flat=true without columns"), json_schema_extra=lambda s: s.pop("default", None))
+    matched_children: int = Field(default=None, ge=0, description=(
+        "how many of its children match the filter or hold a run that does (grouped pages "
+        "with a filter only)"), json_schema_extra=lambda s: s.pop("default", None))
+    notebook: str | None = absent()
 
 
 class RunsPage(Strict):
     runs: list[RunRow]
-    total: int
+    total: int = Field(description="the rows of every page: top-level runs (or the "
+                                   "parent's children, or with flat=true every run)")
     offset: int
     limit: int
+    columns: list[str] = Field(description="the fields each row carries after its base "
+                                           "fields and counts, in order")
+
+
+class RunFields(Strict):
+    """Every field a runs table may show or filter on, each list sorted."""
+
+    attributes: list[str] = Field(description="the run's own fields: name, status, "
+                                              "start_time, duration, …")
+    params: list[str]
+    metrics: list[str]
+    tags: list[str]
 
 
 class Link(Strict):
@@ -88,7 +109,11 @@ class Run(Strict):
     lifecycle: str
     params: dict[str, Any]
     metrics: dict[str, float | None]
+    metric_points: dict[str, int] = Field(
+        description="each metric's number of points: 1 for a single value, more for a history")
     tags: dict[str, str]
+    kind: Literal["automl", "run"] = Field(
+        description="automl: an AutoML search's parent run (see runs/{run_id}/automl)")
     inputs: list[Link]
     outputs: list[Link]
     artifacts: list[Artifact]
@@ -125,3 +150,40 @@ class RunComparison(Strict):
     keys: list[str]
     table: list[ComparisonRow]
     figure: Figure
+
+
+class LeaderboardRow(Strict):
+    """One trial of an AutoML search, as its run recorded it."""
+
+    trial: int
+    estimator: str | None
+    score: float | None = Field(description="the cross-validated metric (of the folds done, "
+                                            "for a pruned trial)")
+    score_std: float | None
+    folds: int
+    fit_time: float | None = Field(description="seconds")
+    state: str = Field(description="complete, pruned, failed or killed")
+    params: dict[str, Any]
+    error: str | None
+    run_id: str
+
+
+class AutoMLBest(Strict):
+    run_id: str
+    params: dict[str, Any] = Field(description="the estimator family and its hyperparameters")
+    score: float
+
+
+class AutoMLSearch(Strict):
+    """An AutoML search rebuilt from its trial runs."""
+
+    run_id: str
+    study: str | None
+    metric: str
+    direction: Literal["maximize", "minimize"]
+    leaderboard: list[LeaderboardRow] = Field(description="best first")
+    history: Figure
+    importances: Figure | None = Field(description="the best family's hyperparameter "
+                                                   "importances; null before a trial completes")
+    trials: int
+    best: AutoMLBest | None
