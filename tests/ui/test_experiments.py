@@ -272,7 +272,9 @@ def test_keyboard_moves_selects_and_opens(page, mlops):
     run_view = page.locator(".jp-mlops-run-view")
     run_view.wait_for(timeout=WAIT)
     assert run_view.locator(".jp-mlops-name").first.inner_text() == name
-    page.locator(".lm-TabBar-tab", has_text="Experiments").click()
+    page.locator(".lm-TabBar-tab.jp-mod-current .lm-TabBar-tabCloseIcon").click()
+    run_view.wait_for(state="detached", timeout=WAIT)
+    assert page.locator(".jp-mlops-exp").is_visible()
 
 
 def test_bad_input_is_shown_in_place(page, mlops):
@@ -318,23 +320,28 @@ def choose_theme(page, theme: str) -> None:
     page.locator(".lm-Menu-itemLabel").get_by_text(theme, exact=True).click()
 
 
+def drawn(page) -> None:
+    """Wait until the chart is drawn and no newer one is being fetched."""
+    page.locator(".jp-mlops-exp-charts .js-plotly-plot").wait_for(timeout=WAIT)
+    page.wait_for_function("() => !document.querySelector('.jp-mlops-exp-which')"
+                           ".textContent.includes('drawing')", timeout=WAIT)
+
+
 def test_screenshots_in_light_and_dark(page, shots):
-    show(page, [BIG, AUTOML], "metrics.m0 > 0.9 or name = 'automl'")
+    show(page, [BIG], "metrics.m0 > 0.9")
     page.locator(ROWS).first.wait_for(timeout=WAIT)
     toggle = page.locator(".jp-mlops-exp-charts-toggle")
     if toggle.get_attribute("aria-pressed") != "true":
         toggle.click()
     page.locator('.jp-mlops-exp-kinds [data-kind="parallel"]').click()
-    page.locator(".jp-mlops-exp-charts .js-plotly-plot").wait_for(timeout=WAIT)
-    automl = page.locator(ROWS, has=page.locator(".jp-mlops-exp-name", has_text=re.compile("^automl$")))
-    if automl.count() and automl.first.locator(".jp-mlops-exp-toggle").get_attribute(
-            "aria-expanded") == "false":
-        automl.first.locator(".jp-mlops-exp-toggle").click()
-    page.wait_for_timeout(500)
+    drawn(page)
+    page.locator(f'{ROWS}[data-index="2"] [data-column="status"]').click()  # the focus
+    page.mouse.move(0, 0)
     page.screenshot(path=str(shots / "experiments-light.png"))
     choose_theme(page, "JupyterLab Dark")
     page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=WAIT)
-    page.wait_for_timeout(800)
+    page.wait_for_timeout(500)
+    drawn(page)
     page.screenshot(path=str(shots / "experiments-dark.png"))
     colour = page.evaluate(
         "getComputedStyle(document.querySelector('.jp-mlops-exp-table')).backgroundColor")

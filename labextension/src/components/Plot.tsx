@@ -44,9 +44,23 @@ export function themed(layout: any): any {
   };
 }
 
+/** JupyterLab's theme name, changing when the user picks another theme (charts redraw in
+ * its colours). */
+function useThemeName(): string {
+  const name = () => document.body.dataset.jpThemeName ?? '';
+  const [theme, setTheme] = useState(name);
+  useEffect(() => {
+    const observer = new MutationObserver(() => requestAnimationFrame(() => setTheme(name())));
+    observer.observe(document.body, { attributes: true, attributeFilter: ['data-jp-theme-name'] });
+    return () => observer.disconnect();
+  }, []);
+  return theme;
+}
+
 export function Plot(props: { figure: Figure | null; height?: number }): JSX.Element {
   const ref = useRef<HTMLDivElement>(null);
   const [error, setError] = useState<string | null>(null);
+  const theme = useThemeName();
   useEffect(() => {
     const node = ref.current;
     if (!node || !props.figure) {
@@ -71,7 +85,7 @@ export function Plot(props: { figure: Figure | null; height?: number }): JSX.Ele
     return () => {
       alive = false;
     };
-  }, [props.figure, props.height]);
+  }, [props.figure, props.height, theme]);
   useEffect(() => {
     const node = ref.current;
     return () => {

@@ -162,7 +162,7 @@ export function Charts(props: {
       {!chosen.fields.length ? (
         <div className="jp-mlops-muted">These runs have no fields to chart yet.</div>
       ) : (
-        <Plot figure={figure} height={340} />
+        <Plot figure={figure} height={400} />
       )}
     </div>
   );

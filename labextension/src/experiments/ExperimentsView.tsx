@@ -11,7 +11,7 @@ import { MLOpsModel, useChanges } from '../model';
 import type { Views } from '../views';
 import { Charts } from './Charts';
 import { client, IExperiment, IRunFields } from './client';
-import { allFields, defaultColumns, serverColumns } from './fields';
+import { allFields, DEFAULT_ATTRIBUTES, serverColumns } from './fields';
 import { FilterInput } from './FilterInput';
 import { ExperimentPicker, FieldChecklist, Popover } from './Pickers';
 import { DEFAULT_PREFS, IChartPrefs, ISetPrefs, Prefs } from './prefs';
@@ -116,29 +116,38 @@ export function ExperimentsView(props: {
     };
   }, [model]);
 
-  const columns = useMemo(
-    () => (prefs && fields ? (prefs.columns ?? defaultColumns(fields)) : null),
-    [prefs, fields]
-  );
-  const columnsKey = JSON.stringify(columns);
+  const explicit = prefs?.columns ?? null;
+  const explicitKey = JSON.stringify(explicit);
   const order = prefs?.order ?? DEFAULT_PREFS.order;
+  const ready = prefs !== null;
 
   const rows = useMemo(() => {
-    if (experiments === null || columns === null) {
+    if (experiments === null || !ready) {
       return null;
     }
-    return new RunRows({ experiments, filter: applied, order, columns: serverColumns(columns) });
-  }, [experiments, applied, order.key, order.desc, columnsKey]);
+    const columns = explicit === null ? null : serverColumns(explicit);
+    return new RunRows({ experiments, filter: applied, order, columns });
+  }, [experiments, applied, order.key, order.desc, explicitKey, ready]);
+  // the rows' error and the columns the server chose by default, as they come
   const [rowsError, setRowsError] = useState<unknown>(null);
+  const [learned, setLearned] = useState<string[] | null>(null);
   useEffect(() => {
     setRowsError(null);
+    setLearned(null);
     if (!rows) {
       return;
     }
-    const listener = () => setRowsError(rows.error);
+    const listener = () => {
+      setRowsError(rows.error);
+      setLearned(rows.columns);
+    };
     rows.changed.connect(listener);
     return () => rows.dispose();
   }, [rows]);
+  const columns = useMemo(
+    () => explicit ?? [...DEFAULT_ATTRIBUTES, ...(learned ?? [])],
+    [explicitKey, learned]
+  );
 
   const concerns = useCallback((c: IChange) => c.kind === 'run' || c.kind === 'experiment', []);
   const reload = useCallback(() => {
@@ -222,7 +231,7 @@ export function ExperimentsView(props: {
           }}
         />
         <Popover
-          label={`Columns (${columns?.length ?? 0})`}
+          label={`Columns (${columns.length})`}
           className="jp-mlops-exp-columns"
           title="columns shown"
         >
@@ -230,7 +239,7 @@ export function ExperimentsView(props: {
             <>
               <FieldChecklist
                 fields={fields}
-                chosen={columns ?? []}
+                chosen={columns}
                 extra
                 onChange={next => update({ columns: next.length ? next : null })}
               />
@@ -290,7 +299,7 @@ export function ExperimentsView(props: {
           </div>
         ) : null}
       </div>
-      {rows && prefs && columns ? (
+      {rows && prefs ? (
         <Table
           rows={rows}
           columns={columns}

@@ -62,7 +62,8 @@ export function FilterInput(props: {
       <input
         ref={input}
         className="jp-mod-styled jp-mlops-exp-filter-input"
-        placeholder="filter: metrics.accuracy > 0.9 and params.model = 'rf'   (Enter applies)"
+        placeholder="filter: metrics.accuracy > 0.9 and params.model = 'rf'"
+        title="the filter language of search_runs; Enter applies it, field names complete as you type"
         aria-label="filter runs"
         aria-autocomplete="list"
         aria-expanded={options.length > 0}

@@ -9,7 +9,7 @@ import { duration, format } from '../components/common';
 import { When } from '../components/time';
 import type { IRunRow } from './client';
 import { columnWidth, splitField } from './fields';
-import { ILine, RunRows } from './rows';
+import { childrenMatched, ILine, RunRows } from './rows';
 
 export const ROW = 26;
 const OVERSCAN = 8;
@@ -60,15 +60,15 @@ function Cell(props: { row: IRunRow; column: string }): JSX.Element {
 function NameCell(props: {
   line: ILine;
   expanded: boolean;
-  filtered: boolean;
+  filter: string;
   onExpand: (line: ILine) => void;
   onOpen: (id: string) => void;
 }): JSX.Element {
-  const { line, expanded, filtered } = props;
+  const { line, expanded, filter } = props;
   const row = line.row!;
   const children = line.depth === 0 ? row.child_count ?? 0 : 0;
-  const matched = typeof row.matched_children === 'number' ? row.matched_children : null;
-  const count = filtered && matched !== null ? `${matched} of ${children} match` : `${children}`;
+  const matched = childrenMatched(filter, row);
+  const count = matched !== null ? `${matched} of ${children} match` : `${children}`;
   return (
     <>
       {children > 0 && (
@@ -113,7 +113,7 @@ interface ILineProps {
   selected: boolean;
   focused: boolean;
   expanded: boolean;
-  filtered: boolean;
+  filter: string;
   handlers: IHandlers;
 }
 
@@ -176,7 +176,7 @@ const Line = React.memo(
               <NameCell
                 line={line}
                 expanded={props.expanded}
-                filtered={props.filtered}
+                filter={props.filter}
                 onExpand={handlers.expand}
                 onOpen={handlers.open}
               />
@@ -198,7 +198,7 @@ const Line = React.memo(
     a.selected === b.selected &&
     a.focused === b.focused &&
     a.expanded === b.expanded &&
-    a.filtered === b.filtered
+    a.filter === b.filter
 );
 
 /** Re-render when the rows' pages change. */
@@ -432,7 +432,7 @@ export function Table(props: ITableProps): JSX.Element {
         selected={!!id && chosen.has(id)}
         focused={i === focus}
         expanded={!!id && line.depth === 0 && rows.isExpanded(id)}
-        filtered={!!rows.query.filter}
+        filter={rows.query.filter}
         handlers={handlers}
       />
     );

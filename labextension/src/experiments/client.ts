@@ -30,6 +30,8 @@ export interface IRunRowsPage {
   total: number;
   offset: number;
   limit: number;
+  /** The columns the rows carry beyond the base fields (the asked or the default ones). */
+  columns?: string[];
 }
 
 /** The keys seen in the runs of some experiments, sorted, for pickers and completion. */
@@ -44,7 +46,7 @@ export interface IRowsQuery {
   experiments: string[];
   filter: string;
   orderBy: string[];
-  columns: string[];
+  columns: string[] | null;
   parent?: string;
   limit: number;
   offset: number;
@@ -71,7 +73,7 @@ export const client = {
       experiment: q.experiments,
       filter: q.filter,
       order_by: q.orderBy,
-      columns: q.columns.join(','),
+      columns: q.columns?.join(','),
       parent: q.parent,
       limit: q.limit,
       offset: q.offset

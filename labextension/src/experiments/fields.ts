@@ -21,7 +21,7 @@ export const BASE_FIELDS = new Set([
   'duration'
 ]);
 
-/** The columns shown before the user picks any. */
+/** The columns shown before the user picks any, then those the server chose. */
 export const DEFAULT_ATTRIBUTES = ['name', 'status', 'start_time', 'duration'];
 
 const PLAIN = /^[A-Za-z_0-9][\w-]*(\.[A-Za-z_0-9][\w-]*)*$/;
@@ -53,16 +53,6 @@ export function allFields(fields: IRunFields | null): string[] {
     return [];
   }
   return GROUPS.flatMap(group => (fields[group] ?? []).map(key => fieldName(group, key)));
-}
-
-/** Columns before the user picks: name, status, start, duration, then up to three metrics
- * and two params (the first in the order the server lists them). */
-export function defaultColumns(fields: IRunFields | null): string[] {
-  return [
-    ...DEFAULT_ATTRIBUTES,
-    ...(fields?.metrics ?? []).slice(0, 3).map(k => fieldName('metrics', k)),
-    ...(fields?.params ?? []).slice(0, 2).map(k => fieldName('params', k))
-  ];
 }
 
 /** The columns to ask the server for (the rows carry the base fields anyway). */

@@ -6,16 +6,20 @@
  */
 import { ISignal, Signal } from '@lumino/signaling';
 import { client, IRowsQuery, IRunRow } from './client';
+import { splitField } from './fields';
 
 export const PAGE = 100;
 const PARALLEL = 2;
 
-/** What the table shows: experiments, filter, order and columns. */
+/** What the table shows: experiments, filter, order and the columns to ask for beyond
+ * the base fields (null: the server's default ones, those most runs of a list's first page
+ * have, then asked by name for its later pages so that they agree; the top-level runs and
+ * each parent's children have their own). */
 export interface ITableQuery {
   experiments: string[];
   filter: string;
   order: { key: string; desc: boolean };
-  columns: string[];
+  columns: string[] | null;
 }
 
 /** One line of the table: a run (depth 1 under its parent) or a row still loading. */
@@ -27,9 +31,15 @@ export interface ILine {
   parent: string | null;
 }
 
-/** A list paged from the server: the top-level runs, or one parent's children. */
+/** A list paged from the server: the top-level runs, or one parent's children (those the
+ * filter keeps, or all of them when the parent matched by itself). */
 class Block {
-  constructor(readonly parent: string | null) {}
+  constructor(
+    readonly parent: string | null,
+    readonly filter: string,
+    /** The columns asked (null: the server's defaults, learned from the first page). */
+    public columns: string[] | null
+  ) {}
   alive = true;
   total: number | null = null;
   error: unknown = null;
@@ -61,7 +71,9 @@ interface IExpansion {
 }
 
 export class RunRows {
-  constructor(readonly query: ITableQuery) {}
+  constructor(readonly query: ITableQuery) {
+    this._top = new Block(null, query.filter, query.columns);
+  }
 
   get changed(): ISignal<this, void> {
     return this._changed;
@@ -70,6 +82,30 @@ export class RunRows {
   /** The top-level runs' count (null until the first page). */
   get total(): number | null {
     return this._top.total;
+  }
+
+  /** The columns asked beyond the base fields: the query's, else those the server chose
+   * for the top-level runs and for the children shown (null until the first page). */
+  get columns(): string[] | null {
+    if (this.query.columns !== null || this._top.columns === null) {
+      return this._top.columns;
+    }
+    // metrics first, then params, tags and attributes, each in the order the lists gave
+    const groups = ['metrics', 'params', 'tags'];
+    const rank = (c: string) => {
+      const at = groups.indexOf(splitField(c).group);
+      return at < 0 ? groups.length : at;
+    };
+    const union = [this._top, ...this._expansions.map(e => e.block)]
+      .flatMap(b => b.columns ?? [])
+      .filter((c, i, all) => all.indexOf(c) === i)
+      .map((c, i) => [rank(c), i, c] as [number, number, string])
+      .sort((a, b) => a[0] - b[0] || a[1] - b[1])
+      .map(([, , c]) => c);
+    if (union.join('\n') !== this._union.join('\n')) {
+      this._union = union;
+    }
+    return this._union;
   }
 
   /** The top-level list's error (a filter or column the server refused). */
@@ -108,9 +144,14 @@ export class RunRows {
       return;
     }
     const top = this._locate(line.index).position;
-    const filtered = !!this.query.filter && typeof row.matched_children === 'number';
-    const expected = filtered ? (row.matched_children as number) : (row.child_count ?? 0);
-    const expansion = { id: row.run_id, top, expected, block: new Block(row.run_id) };
+    const matched = childrenMatched(this.query.filter, row);
+    const expected = matched ?? row.child_count ?? 0;
+    const block = new Block(
+      row.run_id,
+      matched === null ? '' : this.query.filter,
+      this.query.columns
+    );
+    const expansion = { id: row.run_id, top, expected, block };
     this._expansions = [...this._expansions, expansion].sort((a, b) => a.top - b.top);
     this._changed.emit();
     this._pump();
@@ -184,7 +225,11 @@ export class RunRows {
 
   private _pump(): void {
     while (this._active < PARALLEL) {
-      const next = this._wanted.find(([block, offset]) => block.alive && block.needs(offset));
+      // until the server chose a list's default columns, only its first page is asked
+      const next = this._wanted.find(
+        ([block, offset]) =>
+          block.alive && block.needs(offset) && (block.columns !== null || offset === 0)
+      );
       if (!next) {
         return;
       }
@@ -196,9 +241,9 @@ export class RunRows {
     const q = this.query;
     const request: IRowsQuery = {
       experiments: q.experiments,
-      filter: q.filter,
+      filter: block.filter,
       orderBy: [`${q.order.key} ${q.order.desc ? 'DESC' : 'ASC'}`],
-      columns: q.columns,
+      columns: block.columns,
       parent: block.parent ?? undefined,
       limit: PAGE,
       offset
@@ -215,6 +260,7 @@ export class RunRows {
         block.stale.delete(offset);
         block.total = page.total;
         block.error = null;
+        block.columns = block.columns ?? page.columns ?? [];
         if (block === this._top) {
           this._relocate();
         }
@@ -259,9 +305,17 @@ export class RunRows {
     }
   }
 
-  private _top = new Block(null);
+  private _top: Block;
+  private _union: string[] = [];
   private _expansions: IExpansion[] = [];
   private _wanted: [Block, number][] = [];
   private _active = 0;
   private _changed = new Signal<this, void>(this);
+}
+
+/** Under a filter, how many of a parent's children match, when some do (the table shows
+ * those); null when every child is shown (no filter, or the parent matched by itself). */
+export function childrenMatched(filter: string, row: IRunRow): number | null {
+  const matched = row.matched_children;
+  return filter && typeof matched === 'number' && matched > 0 ? matched : null;
 }
