@@ -251,7 +251,14 @@ def test_keyboard_moves_selects_and_opens(page, mlops):
     body.press("ArrowDown")
     body.press(" ")
     wait_footer(page, f"{BIG_RUNS:,} runs · 2 selected")
-    assert page.locator(".jp-mlops-exp-compare").inner_text().strip() == "Compare 2"
+    compare = page.locator(".jp-mlops-exp-compare")
+    assert compare.inner_text().strip() == "Compare 2"
+    compare.click()  # the selection feeds Compare
+    view = page.locator(".jp-mlops-compare-view")
+    view.wait_for(timeout=WAIT)
+    assert "2 runs compared" in view.locator("h2").inner_text()
+    page.locator(".lm-TabBar-tab.jp-mod-current .lm-TabBar-tabCloseIcon").click()
+    view.wait_for(state="detached", timeout=WAIT)
     body.press("ArrowUp")
     body.press("Space")  # off again
     wait_footer(page, f"{BIG_RUNS:,} runs · 1 selected")
@@ -275,6 +282,28 @@ def test_keyboard_moves_selects_and_opens(page, mlops):
     page.locator(".lm-TabBar-tab.jp-mod-current .lm-TabBar-tabCloseIcon").click()
     run_view.wait_for(state="detached", timeout=WAIT)
     assert page.locator(".jp-mlops-exp").is_visible()
+
+
+def test_the_filter_completes_field_names(page, mlops):
+    show(page, [BIG])
+    box = page.locator(".jp-mlops-exp-filter-input")
+    box.fill("")
+    box.type("metrics.m")
+    options = page.locator(".jp-mlops-exp-completions [role=option]")
+    options.first.wait_for(timeout=WAIT)
+    assert options.all_inner_texts()[:3] == ["metrics.m0", "metrics.m1", "metrics.m2"]
+    box.press("ArrowDown")
+    box.press("Tab")  # takes metrics.m1
+    box.type(" > 0.99 and par")
+    options.first.wait_for(timeout=WAIT)
+    assert options.all_inner_texts()[:2] == ["parent_run_id", "params.p0"]
+    box.press("ArrowDown")
+    box.press("Enter")  # takes params.p0
+    box.type(" = 'v3'")
+    text = "metrics.m1 > 0.99 and params.p0 = 'v3'"
+    assert box.input_value() == text
+    box.press("Enter")
+    wait_footer(page, f"{len(mlops.search_runs(experiment=BIG, filter=text))} runs")
 
 
 def test_bad_input_is_shown_in_place(page, mlops):
