@@ -68,54 +68,50 @@ def lab(lab_project, tmp_path_factory):
     env = {"JUPYTERLAB_SETTINGS_DIR": str(settings),
            "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path_factory.mktemp("workspaces"))}
     with jupyter_server("jupyterlab", lab_project, tmp_path_factory.mktemp("lab-server"),
+                        "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: commands
                         env=env, base_url="/base/") as running:
         yield running.base, running.token
 
 
-def open_page(browser, lab, ready: str, height: int = 900, timeout: int = 15_000):
-    """A new browser context on JupyterLab with the sidebar shown, once `ready` (a CSS
-    selector) is there; the page records dialogs (`page.dialogs`), and on failure a
-    screenshot goes to /tmp/mlops-ui-failure.png with the console printed. Close the page's
-    context when done."""
-    base, token = lab
-    context = browser.new_context(viewport={"width": 1400, "height": height})
-    page = context.new_page()
-    dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    console: list[str] = []
-    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
-    page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
-    page.dialogs = dialogs
-    page.console = console
-    page.goto(f"{base}lab?token={token}")
-    page.wait_for_selector("#jp-main-dock-panel", timeout=90_000)
-    try:
-        tab = page.locator('li[data-id="jp-mlops-sidebar"]')
-        tab.wait_for(timeout=60_000)
-        if not page.locator("#jp-mlops-sidebar").is_visible():  # the workspace may restore it
-            tab.click()
-        page.wait_for_selector(ready, timeout=timeout)
-    except Exception:
-        page.screenshot(path="/tmp/mlops-ui-failure.png")
-        print("\n".join(console))
-        context.close()
-        raise
-    return page
-
-
 @pytest.fixture
 def open_lab(browser, lab):
-    """A function opening JupyterLab with the sidebar shown, waiting for `ready` (a CSS
-    selector): open_page for one test."""
-    pages = []
+    """A function opening JupyterLab with the sidebar shown (and `section` of it expanded),
+    waiting for `ready` (a CSS selector); the page records dialogs (`page.dialogs`), and on
+    failure a screenshot goes to /tmp/mlops-ui-failure.png with the console printed."""
+    base, token = lab
+    contexts = []
 
-    def open_(ready: str, height: int = 900, timeout: int = 15_000):
-        pages.append(open_page(browser, lab, ready, height, timeout))
-        return pages[-1]
+    def open_(ready: str, height: int = 900, timeout: int = 15_000, section: str | None = None):
+        context = browser.new_context(viewport={"width": 1400, "height": height})
+        contexts.append(context)
+        page = context.new_page()
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        console: list[str] = []
+        page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+        page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+        page.dialogs = dialogs
+        page.goto(f"{base}lab?token={token}")
+        page.wait_for_selector("#jp-main-dock-panel", timeout=90_000)
+        try:
+            tab = page.locator('li[data-id="jp-mlops-sidebar"]')
+            tab.wait_for(timeout=60_000)
+            if not page.locator("#jp-mlops-sidebar").is_visible():  # the workspace may restore it
+                tab.click()
+            if section:  # one section is open at a time, the workspace remembers which
+                title = page.locator(f".jp-mlops-section-{section} .jp-mlops-section-title")
+                if title.get_attribute("aria-expanded", timeout=timeout) != "true":
+                    title.click()
+            page.wait_for_selector(ready, timeout=timeout)
+        except Exception:
+            page.screenshot(path="/tmp/mlops-ui-failure.png")
+            print("\n".join(console))
+            raise
+        return page
 
     yield open_
-    for page in pages:
-        page.context.close()
+    for context in contexts:
+        context.close()
 
 
 @pytest.fixture

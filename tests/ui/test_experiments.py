@@ -14,7 +14,6 @@ import re
 import pytest
 from jupyter_process import shared_project
 
-from .conftest import open_page
 from .stores import AUTOML, BIG, BIG_RUNS, TRIALS, copy_store
 
 WAIT = 15_000  # ms
@@ -33,16 +32,27 @@ def lab_project(tmp_path_factory, big_store):
 
 @pytest.fixture(scope="module")
 def page(browser, lab, lab_project):
-    """JupyterLab with the Experiments view opened from the sidebar's runs section."""
-    page = open_page(browser, lab, ".jp-mlops-row[data-run-id]")
+    """JupyterLab with the Experiments view opened from the sidebar's runs section, for the
+    whole module (conftest's open_lab gives a page per test); its console is printed at the
+    end."""
+    base, token = lab
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.console = []
+    page.on("console", lambda m: page.console.append(f"{m.type}: {m.text}"))
+    page.on("pageerror", lambda e: page.console.append(f"pageerror: {e}"))
     try:
-        page.locator(".jp-mlops-open-experiments").click()
+        page.goto(f"{base}lab?token={token}")
+        page.locator('li[data-id="jp-mlops-sidebar"]').click(timeout=90_000)
+        runs = page.locator(".jp-mlops-section-runs .jp-mlops-section-title")
+        if runs.get_attribute("aria-expanded", timeout=WAIT) != "true":
+            runs.click()
+        page.locator(".jp-mlops-open-experiments").click(timeout=WAIT)
         page.locator(".jp-mlops-exp").wait_for(timeout=WAIT)
         yield page
     finally:
-        if page.console:
-            print("\n".join(page.console[-50:]))
-        page.context.close()
+        print("\n".join(page.console[-50:]))
+        context.close()
 
 
 @pytest.fixture(scope="module")

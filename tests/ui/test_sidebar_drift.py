@@ -44,7 +44,8 @@ def monitored(lab_project, hook):
 
 @pytest.fixture
 def page(open_lab, monitored):
-    return open_lab(".jp-mlops-section-drift .jp-mlops-item", height=1000)
+    return open_lab(".jp-mlops-section-drift .jp-mlops-item", height=1000,
+                    section="drift")
 
 
 def test_drift_section_and_view(page, monitored, shots):

@@ -39,7 +39,8 @@ def text(locator) -> str:
 
 @pytest.fixture
 def page(open_lab, views):
-    return open_lab(".jp-mlops-section-features .jp-mlops-item", height=1000)
+    return open_lab(".jp-mlops-section-features .jp-mlops-item", height=1000,
+                    section="features")
 
 
 def test_features_section_and_view(page, views, shots):

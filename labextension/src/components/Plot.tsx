@@ -44,13 +44,27 @@ export function themed(layout: any): any {
   };
 }
 
-/** JupyterLab's theme name, changing when the user picks another theme (charts redraw in
- * its colours). */
-function useThemeName(): string {
-  const name = () => document.body.dataset.jpThemeName ?? '';
-  const [theme, setTheme] = useState(name);
+/** The traces with JupyterLab's colours where plotly's defaults assume a white page: a
+ * table's header and cells (a figure's single values) follow the theme. */
+export function themedData(data: any[]): any[] {
+  const ink = css('--jp-ui-font-color1', '#222');
+  const line = { color: css('--jp-border-color2', '#ddd') };
+  return data.map(trace =>
+    trace?.type === 'table'
+      ? {
+          ...trace,
+          header: { ...trace.header, fill: { color: css('--jp-layout-color2', '#eee') }, line, font: { color: ink } },
+          cells: { ...trace.cells, fill: { color: css('--jp-layout-color1', '#fff') }, line, font: { color: ink } }
+        }
+      : trace
+  );
+}
+
+/** JupyterLab's theme name, updated when the user changes theme (figures are redrawn). */
+function useTheme(): string | undefined {
+  const [theme, setTheme] = useState(document.body.dataset.jpThemeName);
   useEffect(() => {
-    const observer = new MutationObserver(() => requestAnimationFrame(() => setTheme(name())));
+    const observer = new MutationObserver(() => setTheme(document.body.dataset.jpThemeName));
     observer.observe(document.body, { attributes: true, attributeFilter: ['data-jp-theme-name'] });
     return () => observer.disconnect();
   }, []);
@@ -60,7 +74,7 @@ function useThemeName(): string {
 export function Plot(props: { figure: Figure | null; height?: number }): JSX.Element {
   const ref = useRef<HTMLDivElement>(null);
   const [error, setError] = useState<string | null>(null);
-  const theme = useThemeName();
+  const theme = useTheme();
   useEffect(() => {
     const node = ref.current;
     if (!node || !props.figure) {
@@ -76,7 +90,7 @@ export function Plot(props: { figure: Figure | null; height?: number }): JSX.Ele
         if (props.height) {
           layout.height = props.height;
         }
-        return Plotly.react(node, props.figure!.data ?? [], layout, {
+        return Plotly.react(node, themedData(props.figure!.data ?? []), layout, {
           responsive: true,
           displaylogo: false
         });

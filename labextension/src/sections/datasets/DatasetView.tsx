@@ -1,7 +1,7 @@
 /** One dataset: its versions, a version's schema and profile, and the diff of two versions. */
 import React, { useCallback, useEffect, useState } from 'react';
 import { api, IChange, IDatasetDiff, IDatasetVersion, Row } from '../../api';
-import { ErrorBox, format, Records, when } from '../../components/common';
+import { ErrorBox, format, Records, When } from '../../components/common';
 import { Plot } from '../../components/Plot';
 import { MLOpsModel, useChanges } from '../../model';
 
@@ -82,7 +82,7 @@ export function DatasetView(props: { name: string; model: MLOpsModel }): JSX.Ele
               <td>
                 <code>{String(v.digest).slice(0, 12)}</code>
               </td>
-              <td>{when(Date.parse(v.created) / 1000)}</td>
+              <td><When at={v.created} /></td>
             </tr>
           ))}
         </tbody>

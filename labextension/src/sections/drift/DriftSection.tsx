@@ -1,7 +1,8 @@
 /** Drift: every monitored model with its last batch's drift share, verdict and alerts. */
 import React, { useCallback, useEffect, useState } from 'react';
 import { api, IChange, IMonitoredModel } from '../../api';
-import { Empty, ErrorBox } from '../../components/common';
+import { Clip, Empty, ErrorBox } from '../../components/common';
+import { SectionFrame } from '../../components/SectionFrame';
 import { useChanges } from '../../model';
 import { ISection, ISectionProps } from '../registry';
 
@@ -52,22 +53,36 @@ function Drift(props: ISectionProps): JSX.Element {
   }, []);
   useEffect(load, [load]);
   useChanges(props.model, driftChange, load);
+  const drifted = rows?.filter(r => r.last_drifted).length ?? 0;
+  const alerts = rows?.reduce((n, r) => n + r.alerts, 0) ?? 0;
   return (
-    <div className="jp-mlops-list">
-      <ErrorBox error={error} />
-      {rows && rows.length === 0 && <Empty what="monitored models" magic="%drift monitor MODEL BATCH" />}
-      {rows?.map(row => (
-        <div
-          key={row.model}
-          className="jp-mlops-item"
-          data-model={row.model}
-          onClick={() => props.views.openDrift(row.model)}
-        >
-          <span className="jp-mlops-name">{row.model}</span>
-          <Summary row={row} />
-        </div>
-      ))}
-    </div>
+    <SectionFrame
+      id="drift"
+      title="Drift"
+      section={props}
+      summary={[
+        rows && `${rows.length} monitored`,
+        drifted > 0 && `${drifted} drifted`,
+        alerts > 0 && `${alerts} alert${alerts === 1 ? '' : 's'}`,
+        !!error && 'error'
+      ]}
+    >
+      <div className="jp-mlops-list">
+        <ErrorBox error={error} />
+        {rows && rows.length === 0 && <Empty what="monitored models" magic="%drift monitor MODEL BATCH" />}
+        {rows?.map(row => (
+          <div
+            key={row.model}
+            className="jp-mlops-item"
+            data-model={row.model}
+            onClick={() => props.views.openDrift(row.model)}
+          >
+            <Clip className="jp-mlops-name" text={row.model} />
+            <Summary row={row} />
+          </div>
+        ))}
+      </div>
+    </SectionFrame>
   );
 }
 

@@ -5,7 +5,7 @@
  */
 import React, { useCallback, useEffect, useState } from 'react';
 import { api, IChange, IDriftReport, IModelDrift, Row } from '../../api';
-import { ErrorBox, format, when } from '../../components/common';
+import { ErrorBox, format, When } from '../../components/common';
 import { Plot } from '../../components/Plot';
 import { MLOpsModel, useChanges } from '../../model';
 import type { Views } from '../../views';
@@ -55,7 +55,7 @@ function Batches(props: { rows: Row[]; selected: number | null; onSelect: (id: n
               <td>
                 <a>{b.id}</a>
               </td>
-              <td>{when(b.at)}</td>
+              <td><When at={b.at} /></td>
               <td>{b.version}</td>
               <td>{b.source}</td>
               <td>{format(b.rows)}</td>
@@ -91,7 +91,7 @@ function Report(props: { report: IDriftReport; last: boolean }): JSX.Element {
   return (
     <section className="jp-mlops-drift-report">
       <h3>
-        {props.last ? 'Last report' : 'Report'}: batch {report.batch_id} · v{report.version} · {when(report.at)}
+        {props.last ? 'Last report' : 'Report'}: batch {report.batch_id} · v{report.version} · <When at={report.at} />
       </h3>
       <div className={report.drifted ? 'jp-mlops-drift-verdict jp-mod-drifted' : 'jp-mlops-drift-verdict'}>
         {report.drifted ? 'Drifted' : 'No dataset drift'}: {report.drifted_columns.length} of {report.columns.length}{' '}
@@ -182,7 +182,7 @@ export function DriftView(props: { name: string; model: MLOpsModel; views: Views
       </h2>
       <div className="jp-mlops-meta">
         <span>{batches.length} monitoring batches</span>
-        {last && <span>last {when(last.at)}</span>}
+        {last && <span><When prefix="last " at={last.at} /></span>}
         {last && <span>last drift share {percent(last.drift_share)}</span>}
         <span>
           {info.alerts.length} alert{info.alerts.length === 1 ? '' : 's'}
@@ -216,7 +216,7 @@ export function DriftView(props: { name: string; model: MLOpsModel; views: Views
           <tbody>
             {info.alerts.map(a => (
               <tr key={a.id} className="jp-mlops-clickable" onClick={() => setSelected(a.batch_id)} title="show the batch's report">
-                <td>{when(a.at)}</td>
+                <td><When at={a.at} /></td>
                 <td>{a.version}</td>
                 <td>
                   <code>{a.condition}</code>
@@ -272,7 +272,7 @@ export function DriftView(props: { name: string; model: MLOpsModel; views: Views
                 <td>{r.pipeline ? <a onClick={() => views.openPipeline(r.pipeline!)}>{r.pipeline}</a> : '—'}</td>
                 <td>{format(r.webhook)}</td>
                 <td>{format(r.created_by)}</td>
-                <td>{when(r.created_at)}</td>
+                <td><When at={r.created_at} /></td>
               </tr>
             ))}
           </tbody>

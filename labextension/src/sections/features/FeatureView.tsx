@@ -5,7 +5,7 @@
  */
 import React, { useCallback, useEffect, useState } from 'react';
 import { api, IChange, IFeatureView } from '../../api';
-import { ErrorBox, format, Records, span, when } from '../../components/common';
+import { ErrorBox, format, Records, span, When } from '../../components/common';
 import { Plot } from '../../components/Plot';
 import { MLOpsModel, useChanges } from '../../model';
 import { Freshness } from './FeaturesSection';
@@ -67,7 +67,7 @@ export function FeatureView(props: { name: string; model: MLOpsModel }): JSX.Ele
                   <code>{String(v.digest).slice(0, 12)}</code>
                 </td>
                 <td>{format(v.created_by)}</td>
-                <td>{when(v.created_at)}</td>
+                <td><When at={v.created_at} /></td>
               </tr>
             ))}
           </tbody>
@@ -81,11 +81,12 @@ export function FeatureView(props: { name: string; model: MLOpsModel }): JSX.Ele
           </div>
         ) : (
           <Records
+            times={['at', 'events from', 'events to']}
             rows={info.materializations.map(m => ({
-              at: when(m.at),
+              at: m.at,
               rows: m.rows,
-              'events from': when(m.first_event),
-              'events to': when(m.last_event),
+              'events from': m.first_event,
+              'events to': m.last_event,
               online: m.online === null ? '—' : `${m.online} keys`,
               read: m.inputs.join(', ') || '—'
             }))}

@@ -4,7 +4,8 @@
  */
 import React, { useCallback, useEffect, useState } from 'react';
 import { api, IChange, IFeatureSummary } from '../../api';
-import { Empty, ErrorBox, span } from '../../components/common';
+import { Clip, Empty, ErrorBox, exact, span } from '../../components/common';
+import { SectionFrame } from '../../components/SectionFrame';
 import { useChanges } from '../../model';
 import { ISection, ISectionProps } from '../registry';
 
@@ -19,7 +20,7 @@ export function Freshness(props: { view: IFeatureSummary }): JSX.Element {
     return <span className="jp-mlops-badge jp-mlops-badge-alert">not materialized</span>;
   }
   const title =
-    `materialized ${new Date(materialized.at * 1000).toLocaleString()}: ${materialized.rows} rows` +
+    `materialized ${exact(materialized.at)}: ${materialized.rows} rows` +
     (materialized.online === null ? '' : `, ${materialized.online} keys online`);
   return (
     <span className="jp-mlops-feature-freshness" title={title}>
@@ -48,33 +49,51 @@ function Features(props: ISectionProps): JSX.Element {
   }, []);
   useEffect(load, [load]);
   useChanges(props.model, featureChange, load);
+  const expired = rows?.filter(r => r.materialized && r.freshness.expired).length ?? 0;
+  const never = rows?.filter(r => !r.materialized).length ?? 0;
   return (
-    <div className="jp-mlops-list">
-      <ErrorBox error={error} />
-      {rows && rows.length === 0 && (
-        <Empty what="feature views" magic="%%feature NAME --entities ID --timestamp TIME" />
-      )}
-      {rows?.map(row => (
-        <div
-          key={row.name}
-          className="jp-mlops-item jp-mlops-feature-item"
-          data-view={row.name}
-          onClick={() => props.views.openFeatureView(row.name)}
-        >
-          <div className="jp-mlops-feature-head">
-            <span className="jp-mlops-name">{row.name}</span>
-            <span className="jp-mlops-muted">
-              @{row.version} · {row.versions} version{row.versions === 1 ? '' : 's'}
-            </span>
+    <SectionFrame
+      id="features"
+      title="Features"
+      section={props}
+      summary={[
+        rows && rows.length.toLocaleString(),
+        expired > 0 && `${expired} expired`,
+        never > 0 && `${never} not materialized`,
+        !!error && 'error'
+      ]}
+    >
+      <div className="jp-mlops-list">
+        <ErrorBox error={error} />
+        {rows && rows.length === 0 && (
+          <Empty what="feature views" magic="%%feature NAME --entities ID --timestamp TIME" />
+        )}
+        {rows?.map(row => (
+          <div
+            key={row.name}
+            className="jp-mlops-item jp-mlops-feature-item"
+            data-view={row.name}
+            onClick={() => props.views.openFeatureView(row.name)}
+          >
+            <div className="jp-mlops-feature-head">
+              <Clip className="jp-mlops-name" text={row.name} />
+              <Clip
+                className="jp-mlops-muted"
+                text={`@${row.version} · ${row.versions} version${row.versions === 1 ? '' : 's'}`}
+              />
+            </div>
+            <Clip
+              className="jp-mlops-feature-meta jp-mlops-muted"
+              text={
+                `by ${row.entities.join(', ')} · ${row.features.length} feature${row.features.length === 1 ? '' : 's'}` +
+                ` · ttl ${row.ttl === null ? 'none' : span(row.ttl)}`
+              }
+            />
+            <Freshness view={row} />
           </div>
-          <div className="jp-mlops-feature-meta jp-mlops-muted">
-            by {row.entities.join(', ')} · {row.features.length} feature{row.features.length === 1 ? '' : 's'} · ttl{' '}
-            {row.ttl === null ? 'none' : span(row.ttl)}
-          </div>
-          <Freshness view={row} />
-        </div>
-      ))}
-    </div>
+        ))}
+      </div>
+    </SectionFrame>
   );
 }
 

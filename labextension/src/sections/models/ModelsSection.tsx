@@ -1,12 +1,15 @@
-/** Models: every registered model with its latest version and aliases. */
+/** Models: every registered model with its latest version and aliases; on a team store, the
+ * open promotion requests. */
 import React, { useCallback, useEffect, useState } from 'react';
-import { api, IChange, Row } from '../../api';
-import { Empty, ErrorBox, format } from '../../components/common';
+import { api, IChange, IPromotionRequestRow, Row } from '../../api';
+import { Clip, Empty, ErrorBox, format } from '../../components/common';
+import { SectionFrame } from '../../components/SectionFrame';
 import { useChanges } from '../../model';
 import { ISection, ISectionProps } from '../registry';
 
 function Models(props: ISectionProps): JSX.Element {
   const [rows, setRows] = useState<Row[] | null>(null);
+  const [requests, setRequests] = useState<IPromotionRequestRow[]>([]);
   const [error, setError] = useState<unknown>(null);
   const load = useCallback(() => {
     api
@@ -16,24 +19,45 @@ function Models(props: ISectionProps): JSX.Element {
         setError(null);
       })
       .catch(setError);
+    api
+      .requests('open')
+      .then(r => setRequests(r.requests))
+      .catch(() => setRequests([]));
   }, []);
   useEffect(load, [load]);
   const concerns = useCallback((c: IChange) => c.kind === 'model', []);
   useChanges(props.model, concerns, load);
+  const open = (name: string) => requests.filter(r => r.model === name).length;
   return (
-    <div className="jp-mlops-list">
-      <ErrorBox error={error} />
-      {rows && rows.length === 0 && <Empty what="models" magic="%register model --name NAME" />}
-      {rows?.map(row => (
-        <div key={row.name} className="jp-mlops-item" onClick={() => props.views.openModel(row.name)}>
-          <span className="jp-mlops-name">{row.name}</span>
-          <span className="jp-mlops-muted">
-            v{format(row.latest)}
-            {row.aliases ? ` · ${row.aliases}` : ''}
-          </span>
-        </div>
-      ))}
-    </div>
+    <SectionFrame
+      id="models"
+      title="Models"
+      section={props}
+      summary={[
+        rows && rows.length.toLocaleString(),
+        requests.length > 0 && `${requests.length} request${requests.length === 1 ? '' : 's'} open`,
+        !!error && 'error'
+      ]}
+    >
+      <div className="jp-mlops-list">
+        <ErrorBox error={error} />
+        {rows && rows.length === 0 && <Empty what="models" magic="%register model --name NAME" />}
+        {rows?.map(row => (
+          <div key={row.name} className="jp-mlops-item" data-model={row.name} onClick={() => props.views.openModel(row.name)}>
+            <Clip className="jp-mlops-name" text={row.name} />
+            {open(row.name) > 0 && (
+              <span className="jp-mlops-badge jp-mlops-badge-alert" title="open promotion requests">
+                {open(row.name)} open
+              </span>
+            )}
+            <Clip
+              className="jp-mlops-muted"
+              text={`v${format(row.latest)}${row.aliases ? ` · ${row.aliases}` : ''}`}
+            />
+          </div>
+        ))}
+      </div>
+    </SectionFrame>
   );
 }
 

@@ -5,7 +5,7 @@
 import { ServerConnection } from '@jupyterlab/services';
 import React, { useCallback, useEffect, useState } from 'react';
 import { api, IChange, IPipeline, IPipelineRun } from '../../api';
-import { ErrorBox, format, when } from '../../components/common';
+import { ErrorBox, format, When } from '../../components/common';
 import { Plot } from '../../components/Plot';
 import { MLOpsModel, useChanges } from '../../model';
 import type { Views } from '../../views';
@@ -145,7 +145,7 @@ export function PipelineView(props: { name: string; model: MLOpsModel; views: Vi
               </td>
               <td>{r.status}</td>
               <td>{r.trigger}</td>
-              <td>{when(Date.parse(r.started) / 1000)}</td>
+              <td><When at={r.started} /></td>
               <td>{format(r.seconds)}</td>
               <td>{format(r.error)}</td>
             </tr>

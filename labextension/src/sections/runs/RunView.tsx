@@ -3,11 +3,12 @@
  * images and plotly JSON shown inline), inputs and outputs, notebook and commit, lineage.
  */
 import React, { useCallback, useEffect, useState } from 'react';
-import { api, Figure, IArtifact, IChange, IRun } from '../../api';
-import { duration, ErrorBox, format, KeyValues, when } from '../../components/common';
+import { api, Figure, IArtifact, IChange, IRun, MLOpsError } from '../../api';
+import { duration, ErrorBox, format, KeyValues, When } from '../../components/common';
 import { Plot } from '../../components/Plot';
 import { MLOpsModel, useChanges } from '../../model';
 import type { Views } from '../../views';
+import { AutoMLSearch } from './AutoMLSearch';
 
 function ArtifactPreview(props: { run: string; artifact: IArtifact }): JSX.Element | null {
   const { run, artifact } = props;
@@ -59,6 +60,14 @@ async function download(run: string, artifact: IArtifact): Promise<void> {
   setTimeout(() => URL.revokeObjectURL(link.href), 1000);
 }
 
+/** The metrics with a history (more than one point): the ones worth a chart. A server that
+ * does not count points charts every metric. */
+function withHistory(run: IRun): string[] {
+  const keys = Object.keys(run.metrics);
+  const points = run.metric_points;
+  return points ? keys.filter(k => (points[k] ?? 0) > 1) : keys;
+}
+
 export function RunView(props: { id: string; model: MLOpsModel; views: Views }): JSX.Element {
   const { id, model, views } = props;
   const [run, setRun] = useState<IRun | null>(null);
@@ -72,11 +81,23 @@ export function RunView(props: { id: string; model: MLOpsModel; views: Views }):
       .then(r => {
         setRun(r);
         setError(null);
-        if (Object.keys(r.metrics).length) {
-          return api.runChart(r.id).then(setChart);
+        const keys = r.kind === 'automl' ? [] : withHistory(r);
+        if (!keys.length) {
+          setChart(null);
+          return;
         }
+        return api.runChart(r.id, keys).then(setChart);
       })
-      .catch(setError);
+      .catch(err => {
+        if (err instanceof MLOpsError && err.status === 404) {
+          // deleted while open: say so in place of what it showed
+          setRun(null);
+          setChart(null);
+          setError(new Error(`Run ${id.slice(0, 8)} no longer exists: ${err.message}`));
+        } else {
+          setError(err);
+        }
+      });
   }, [id]);
   useEffect(load, [load]);
   useEffect(() => {
@@ -91,6 +112,9 @@ export function RunView(props: { id: string; model: MLOpsModel; views: Views }):
   if (!run) {
     return error ? <ErrorBox error={error} /> : <div className="jp-mlops-muted">loading…</div>;
   }
+  const single = run.metric_points
+    ? Object.keys(run.metrics).filter(k => (run.metric_points![k] ?? 0) <= 1)
+    : [];
   return (
     <div className="jp-mlops-run-view">
       <ErrorBox error={error} />
@@ -100,7 +124,7 @@ export function RunView(props: { id: string; model: MLOpsModel; views: Views }):
       </h2>
       <div className="jp-mlops-meta">
         <span>experiment {run.experiment}</span>
-        <span>started {when(run.start_time)}</span>
+        <When prefix="started " at={run.start_time} />
         <span>{duration(run.start_time, run.end_time)}</span>
         {run.user && <span>by {run.user}</span>}
         <code>{run.id}</code>
@@ -114,14 +138,20 @@ export function RunView(props: { id: string; model: MLOpsModel; views: Views }):
         <section className="jp-mlops-run-metrics">
           <h3>Metrics</h3>
           <KeyValues values={run.metrics} />
+          {single.length > 0 && chart && (
+            <div className="jp-mlops-muted jp-mlops-note">
+              {single.length === 1 ? `${single[0]} is a single value` : `${single.length} single values`}: not charted
+            </div>
+          )}
         </section>
         <section className="jp-mlops-run-tags">
           <h3>Tags</h3>
           <KeyValues values={run.tags} />
         </section>
       </div>
+      {run.kind === 'automl' && <AutoMLSearch id={run.id} status={run.status} views={views} />}
       {chart && (
-        <section>
+        <section className="jp-mlops-run-histories">
           <h3>Metric histories</h3>
           <Plot figure={chart} />
         </section>
