@@ -4,7 +4,7 @@
  * group per kind of field).
  */
 import React, { useEffect, useRef, useState } from 'react';
-import { relative } from '../components/time';
+import { relative } from '../components/common';
 import type { IExperiment, IRunFields } from './client';
 import { fieldName, Group, GROUPS } from './fields';
 

@@ -5,8 +5,7 @@
  * it, Space selects it, Right/Left expand and collapse a parent.
  */
 import React, { useCallback, useEffect, useLayoutEffect, useReducer, useRef, useState } from 'react';
-import { duration, format } from '../components/common';
-import { When } from '../components/time';
+import { duration, format, When } from '../components/common';
 import type { IRunRow } from './client';
 import { columnWidth, splitField } from './fields';
 import { childrenMatched, ILine, RunRows } from './rows';
