@@ -84,13 +84,18 @@ def choose_experiments(page, names: list[str]) -> None:
     picker = page.locator(".jp-mlops-exp-experiments")
     picker.locator("> button").click()
     panel = picker.locator(".jp-mlops-exp-panel")
+    labels = panel.locator("label:has(.jp-mlops-exp-ename)")
+    for name in (*names, BIG, AUTOML):  # the list has come (the server's first answer)
+        labels.filter(has_text=name).first.wait_for(timeout=WAIT)
     if not names:
         panel.locator("label", has_text="All experiments").locator("input").check()
-    for label in panel.locator("label:has(.jp-mlops-exp-ename)").all():
+    for label in labels.all():
         name = label.locator(".jp-mlops-exp-ename").inner_text()
         label.locator("input").set_checked(name in names)
     page.keyboard.press("Escape")
     panel.wait_for(state="detached")
+    label = ", ".join(sorted(names)) if names else "All experiments"
+    assert picker.locator("> button").inner_text().startswith(label)
 
 
 def apply_filter(page, text: str) -> None:

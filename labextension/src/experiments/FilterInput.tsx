@@ -3,7 +3,7 @@
  * they are typed (Down/Up choose, Tab or Enter takes one, Escape closes the list). Enter
  * without a list open applies the filter.
  */
-import React, { useRef, useState } from 'react';
+import React, { useLayoutEffect, useRef, useState } from 'react';
 import { completions, wordAt } from './fields';
 
 export function FilterInput(props: {
@@ -16,18 +16,23 @@ export function FilterInput(props: {
   const [caret, setCaret] = useState(0);
   const [open, setOpen] = useState(false);
   const [active, setActive] = useState(0);
+  const placed = useRef<number | null>(null);
   const { start, word } = wordAt(props.value, caret);
   const options = open ? completions(props.fields, word) : [];
 
+  // after a completion, the caret goes right after the field taken (before the next key)
+  useLayoutEffect(() => {
+    if (placed.current !== null) {
+      input.current?.setSelectionRange(placed.current, placed.current);
+      setCaret(placed.current);
+      placed.current = null;
+    }
+  }, [props.value]);
+
   const take = (field: string) => {
-    const text = props.value.slice(0, start) + field + props.value.slice(caret);
-    props.onChange(text);
+    placed.current = start + field.length;
+    props.onChange(props.value.slice(0, start) + field + props.value.slice(caret));
     setOpen(false);
-    const at = start + field.length;
-    requestAnimationFrame(() => {
-      input.current?.setSelectionRange(at, at);
-      setCaret(at);
-    });
   };
 
   const onKeyDown = (e: React.KeyboardEvent<HTMLInputElement>) => {

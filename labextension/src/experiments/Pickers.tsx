@@ -218,6 +218,7 @@ export function ExperimentPicker(props: {
             <input type="checkbox" checked={!chosen.length} onChange={() => props.onChange([])} />
             All experiments
           </label>
+          {!props.experiments.length && <div className="jp-mlops-muted">loading the experiments…</div>}
           {chosen
             .filter(name => !props.experiments.some(e => e.name === name))
             .map(name => (
