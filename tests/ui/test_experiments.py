@@ -62,13 +62,10 @@ def mlops(lab_project):
     return jupyter_mlops
 
 
-def footer(page) -> str:
-    return page.locator(".jp-mlops-exp-footer").inner_text()
-
-
 def wait_footer(page, text: str) -> None:
-    page.wait_for_function("t => document.querySelector('.jp-mlops-exp-footer')?.textContent"
-                           ".startsWith(t)", arg=text, timeout=WAIT)
+    """Wait until the table's footer counts `text` ("10,000 runs · 2 selected")."""
+    page.wait_for_function("t => document.querySelector('.jp-mlops-exp-count')?.textContent"
+                           " === t", arg=text, timeout=WAIT)
 
 
 def shown_names(page) -> list[str]:
@@ -221,7 +218,7 @@ def plot_data(page):
                          ".map(d => [d.label, d.values.length]), x: (t.x || []).length})); }")
 
 
-def test_charts_across_the_filtered_runs(page, shots):
+def test_charts_across_the_filtered_runs(page):
     show(page, [BIG], "name LIKE 'run-1__' or name LIKE 'run-2__'")
     wait_footer(page, "200 runs")
     toggle = page.locator(".jp-mlops-exp-charts-toggle")
@@ -234,7 +231,6 @@ def test_charts_across_the_filtered_runs(page, shots):
         " p.data[0].dimensions.every(d => d.values.length === 200); }", timeout=WAIT)
     dims = plot_data(page)[0]["dims"]
     assert len(dims) >= 3 and all(n == 200 for _, n in dims), dims
-    page.screenshot(path=str(shots / "experiments-parallel.png"))
 
     page.locator('.jp-mlops-exp-kinds [data-kind="scatter"]').click()
     page.locator('.jp-mlops-exp-charts select[aria-label="x"]').select_option("params.p3")

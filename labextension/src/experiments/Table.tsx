@@ -472,10 +472,15 @@ export function Table(props: ITableProps): JSX.Element {
         )}
       </div>
       <div className="jp-mlops-exp-footer" aria-live="polite">
-        {rows.total === null
-          ? 'loading…'
-          : `${rows.total.toLocaleString()} run${rows.total === 1 ? '' : 's'}` +
-            (selected.length ? ` · ${selected.length} selected` : '')}
+        <span className="jp-mlops-exp-count">
+          {rows.total === null
+            ? 'loading…'
+            : `${rows.total.toLocaleString()} run${rows.total === 1 ? '' : 's'}` +
+              (selected.length ? ` · ${selected.length} selected` : '')}
+        </span>
+        <span className="jp-mlops-exp-sorted">
+          sorted by {props.order.key} {props.order.desc ? '▾' : '▴'}
+        </span>
       </div>
     </div>
   );
