@@ -33,6 +33,8 @@ _API = {
     "flush": "tracking.fluent",
     "get_run": "tracking.fluent",
     "search_runs": "tracking.search",
+    "run_fields": "tracking.columns",
+    "runs_chart": "tracking.charts",
     "autolog": "tracking.autolog",
     "Run": "tracking.run",
     # data

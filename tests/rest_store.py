@@ -1,9 +1,9 @@
 """A project store holding something of every kind the REST API serves, for the tests that walk
 the whole API (tests/test_rest_schema.py): runs (nested, with params of every type, metric
-histories, a non-finite metric, tags, artifacts), datasets in two versions, models with aliases
-and their history, registry events delivered to a hook (tests/webhook.py receives them),
-feature views (tests/feature_views.py) with materializations, monitoring batches with an alert
-rule and an alert, and a pipeline with a run whose first step failed.
+histories, a non-finite metric, tags, artifacts; an AutoML search), datasets in two versions,
+models with aliases and their history, registry events delivered to a hook (tests/webhook.py
+receives them), feature views (tests/feature_views.py) with materializations, monitoring batches
+with an alert rule and an alert, and a pipeline with a run whose first step failed.
 
 `seed(mlops, root)` fills the store of the project at `root` (the current project) and returns
 the names and ids the tests need (`Seeded`)."""
@@ -24,6 +24,7 @@ from webhook import Receiver
 class Seeded:
     runs: list[str] = field(default_factory=list)
     parent: str = ""
+    search: str = ""  # an AutoML search's parent run
     experiment: str = "wine"
     dataset: str = "wine-data"
     model: str = "wine-clf"
@@ -71,6 +72,8 @@ def seed(mlops, root: Path) -> Seeded:
                 mlops.log_figure(go.Figure(go.Scatter(y=[1, 2, 3])), "curve.json")
                 mlops.register_model(model, out.model, alias="staging" if i else "production")
             out.runs.append(run.id)
+    out.search = mlops.automl(X, y, n_trials=3, time_budget=None, cv=2, progress=False,
+                              estimators=["linear"], experiment="search").run_id
     mlops.version_dataset(X.head(150), out.dataset, role="train")
     out.receiver = Receiver()
     out.hook = mlops.add_event_hook(["alias_moved"], webhook=out.receiver.url,

@@ -31,7 +31,7 @@ schema = schemathesis.openapi.from_dict(DOCUMENT, config=SchemathesisConfig.from
     {"generation": {"with-security-parameters": False}}))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance, negative_data_rejection]
-EXAMPLES = 12  # per operation and kind (valid, invalid): 46 operations, about 1,100 requests
+EXAMPLES = 12  # per operation and kind (valid, invalid): 50 operations, about 1,200 requests
 
 
 @pytest.fixture(scope="module")
@@ -78,14 +78,20 @@ def real_values(seeded) -> dict[tuple[str, str], dict]:
     return {
         "/experiments": {},
         "/runs": {"query": {"experiment": [s.experiment], "order_by": ["duration DESC"],
-                            "filter": "metrics.accuracy > 0", "limit": 5}},
+                            "filter": "metrics.accuracy > 0", "limit": 5,
+                            "columns": ["params.max_depth", "metrics.loss", "tags.note", "host"]}},
+        "/runs/fields": {"query": {"experiment": [s.experiment]}},
         "/runs/{run_id}": {"path": {"run_id": run}},
+        "/runs/{run_id}/automl": {"path": {"run_id": s.search}},
         "/runs/{run_id}/metrics/{key}": {"path": {"run_id": run[:8], "key": "loss"},
                                          "query": {"max_points": 10}},
         "/runs/{run_id}/chart": {"path": {"run_id": run}, "query": {"keys": ["loss"]}},
         "/runs/{run_id}/artifacts/{name}": {"path": {"run_id": run,
                                                      "name": "config/params.json"}},
         "/charts/metrics": {"query": {"runs": [run, other]}},
+        "/charts/runs": {"query": {"kind": "parallel", "experiment": [s.experiment],
+                                   "fields": ["params.max_depth", "params.criterion",
+                                              "params.layers", "metrics.accuracy"]}},
         "/compare": {"query": {"runs": [run, other]}},
         "/datasets": {},
         "/datasets/{name}": {"path": {"name": s.dataset}},
@@ -118,6 +124,7 @@ def real_values(seeded) -> dict[tuple[str, str], dict]:
         "/lineage": {"query": {"ref": f"model:{s.model}@1"}},
         "/changes": {"query": {"since": 0, "limit": 10}},
         "/openapi.json": {},
+        "/me": {},
     }
 
 
@@ -135,14 +142,18 @@ def test_every_get_succeeds_on_real_names(seeded, server):
 
 def test_runs_sort_by_duration_through_rest(seeded, server):
     """What the sidebar's duration column asks for: the longest first, the parent (which
-    lasted as long as both children) before them."""
+    lasted as long as both children) before them; grouped, the children are under it."""
     base, session = server
     _, s = seeded
-    answer = session.get(f"{base}/runs", params={"order_by": "duration DESC"}).json()
+    flat = {"flat": "true", "experiment": s.experiment}
+    answer = session.get(f"{base}/runs", params={"order_by": "duration DESC", **flat}).json()
     ids = [r["run_id"] for r in answer["runs"]]
     assert ids[0] == s.parent and set(ids[1:]) == set(s.runs)
-    answer = session.get(f"{base}/runs", params={"order_by": "duration ASC"}).json()
+    answer = session.get(f"{base}/runs", params={"order_by": "duration ASC", **flat}).json()
     assert [r["run_id"] for r in answer["runs"]][-1] == s.parent
+    answer = session.get(f"{base}/runs", params={"order_by": "duration DESC",
+                                                 "experiment": s.experiment}).json()
+    assert [(r["run_id"], r["child_count"]) for r in answer["runs"]] == [(s.parent, 2)]
 
 
 # pytest-jupyter (loaded for the in-process REST tests) gives every test an asyncio loop and a

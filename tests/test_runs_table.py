@@ -1,7 +1,8 @@
 """The runs table of the Experiments view, in the Python API: grouped pages (top-level runs,
 or one run's children) with their counts, a filter that keeps the parents of what it matches,
 chosen columns (only those read, unknown ones refused), sorting on any of them, the fields a
-column picker offers, charts across runs, and single-value metrics drawn as values."""
+column picker offers, charts across runs, and single-value metrics drawn as values. The
+queries themselves run on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def search_tree(mlops):
     return solo.id, parent.id, trials, grandchild.id
 
 
-def test_grouped_pages_are_top_level_runs_with_their_children_counted(mlops):
+def test_grouped_pages_are_top_level_runs_with_their_children_counted(backend, mlops):
     solo, parent, trials, grandchild = search_tree(mlops)
     frame = mlops.search_runs("e", nested=True)
     assert frame["run_id"].tolist() == [parent, solo]  # newest first
@@ -67,7 +68,7 @@ def test_grouped_pages_are_top_level_runs_with_their_children_counted(mlops):
             "tags.team"} <= set(flat.columns)
 
 
-def test_a_filter_matching_only_a_child_returns_its_parent_with_the_count(mlops):
+def test_a_filter_matching_only_a_child_returns_its_parent_with_the_count(backend, mlops):
     solo, parent, trials, grandchild = search_tree(mlops)
     from jupyter_mlops.tracking.search import count_runs
 
@@ -98,7 +99,7 @@ def test_a_parent_that_does_not_exist_is_not_found(mlops):
         mlops.search_runs(parent="nope")
 
 
-def test_columns_are_exactly_those_asked_with_nulls_where_a_run_has_none(mlops):
+def test_columns_are_exactly_those_asked_with_nulls_where_a_run_has_none(backend, mlops):
     solo, parent, trials, _ = search_tree(mlops)
     asked = ["params.depth", "metrics.acc", "tags.team", "params.kind", "host", "duration",
              "name", "params.depth"]  # a base field and a repeat add nothing
@@ -126,7 +127,7 @@ def test_keys_with_odd_characters_in_columns(mlops):
         "metrics.val/loss"])["name"].tolist() == ["odd"]
 
 
-def test_unknown_columns_are_refused_naming_every_one(mlops):
+def test_unknown_columns_are_refused_naming_every_one(backend, mlops):
     search_tree(mlops)
     with mlops.start_run(name="other", experiment="f", params={"only_in_f": 1}):
         pass
@@ -155,7 +156,7 @@ def test_default_columns_are_the_most_common_metrics_and_params_of_the_page(mlop
                                       "metrics.m3", "params.a", "params.b"]
 
 
-def test_sorting_by_a_chosen_metric_gives_the_right_top_row(mlops):
+def test_sorting_by_a_chosen_metric_gives_the_right_top_row(backend, mlops):
     rng = random.Random(7)
     values = {}
     for i in range(300):

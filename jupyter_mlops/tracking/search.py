@@ -207,7 +207,7 @@ def search_runs(
     `count_runs` with the same arguments counts the rows."""
     _check_paging(limit, offset)
     names = _names(experiment)
-    grouped = nested is True or parent is not None
+    grouped = _grouped(nested, parent)
     asked = None if columns is None else cols.parse(
         [columns] if isinstance(columns, str) else list(columns))
     compiler = _Compiler(time.time(), config.load().heartbeat_timeout)
@@ -226,8 +226,8 @@ def search_runs(
         base = _base(conn, ids, compiler.status, notebook=False)
         counts = {"child_count": _children(conn, ids, include_archived)}
         if grouped and filter:
-            shown = _shown(compiler, names, filter, include_archived)
-            counts["matched_children"] = _children(conn, ids, include_archived, shown)
+            counts["matched_children"] = _matched_children(conn, ids, compiler, names, filter,
+                                                           include_archived)
         values = cols.fetch(conn, ids, chosen)
         if asked is not None:
             cols.check(conn, *asked, names, seen=values)  # the keys the page did not show
@@ -244,7 +244,7 @@ def count_runs(experiment: str | list[str] | None = None, filter: str | None = N
     with get_store().read() as conn:
         check_experiments(conn, names)
         query = _page(compiler, names, filter, include_archived,
-                      _scope(conn, nested is True or parent is not None, parent))
+                      _scope(conn, _grouped(nested, parent), parent))
         return conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
 
 
@@ -268,6 +268,12 @@ def _check_paging(limit: int | None, offset: int | None) -> None:
                                   or not 0 <= value <= MAX_ROWS):
             raise MLOpsUsageError(f"{name} must be an integer between 0 and {MAX_ROWS}, "
                                   f"got {value!r}")
+
+
+def _grouped(nested: bool, parent: str | None) -> bool:
+    if not isinstance(nested, bool):
+        raise MLOpsUsageError(f"nested must be True or False, got {nested!r}")
+    return nested or parent is not None
 
 
 def _names(experiment: str | list[str] | None) -> list[str] | None:
@@ -330,18 +336,48 @@ def _page(compiler: _Compiler, names: list[str] | None, filter: str | None,
     return query
 
 
-def _children(conn, ids: list[str], include_archived: bool, among=None) -> list[int]:
-    """How many direct children each run has (of those in the query `among`, if given)."""
+def _children(conn, ids: list[str], include_archived: bool) -> list[int]:
+    """How many direct children each run has."""
     found: dict[str, int] = {}
     for start in range(0, len(ids), _CHUNK):
         query = select(runs.c.parent_run_id, func.count()).where(
             runs.c.parent_run_id.in_(ids[start:start + _CHUNK]))
         if not include_archived:
             query = query.where(runs.c.lifecycle == "active")
-        if among is not None:
-            query = query.where(runs.c.id.in_(among))
         found.update(conn.execute(query.group_by(runs.c.parent_run_id)).all())
     return [found.get(i, 0) for i in ids]
+
+
+def _matched_children(conn, ids: list[str], compiler: _Compiler, names: list[str] | None,
+                      filter: str, include_archived: bool) -> list[int]:
+    """How many direct children of each run match the filter or hold a run that does: the
+    filter runs over the runs below the page only, not over the store again."""
+    parent_of: dict[str, str] = {}
+    frontier = ids
+    while frontier:  # every run below the page, level by level
+        below = []
+        for start in range(0, len(frontier), _CHUNK):
+            query = select(runs.c.id, runs.c.parent_run_id).where(
+                runs.c.parent_run_id.in_(frontier[start:start + _CHUNK]))
+            if not include_archived:
+                query = query.where(runs.c.lifecycle == "active")
+            for run_id, parent in conn.execute(query):
+                if run_id not in parent_of:
+                    parent_of[run_id] = parent
+                    below.append(run_id)
+        frontier = below
+    candidates = list(parent_of)
+    hits: dict[str, set[str]] = {}
+    for start in range(0, len(candidates), _CHUNK):
+        matching = _matching(_Compiler(compiler.now, compiler.timeout, "f"), names, filter,
+                             include_archived).where(
+            runs.c.id.in_(candidates[start:start + _CHUNK]))
+        for run_id in conn.execute(matching).scalars():
+            child = run_id
+            while parent_of[child] in parent_of:  # up to the page row's child
+                child = parent_of[child]
+            hits.setdefault(parent_of[child], set()).add(child)
+    return [len(hits.get(i, ())) for i in ids]
 
 
 def _base(conn, ids: list[str], status, notebook: bool) -> list[tuple]:

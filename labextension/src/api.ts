@@ -34,42 +34,17 @@ export type IAliasPolicy = Schemas['AliasPolicies']['policies'][number];
 export type IPromotionRequestRow = Schemas['PromotionRequests']['requests'][number];
 export type IPromotionRequest = Schemas['PromotionRequest'];
 
-// Declared by hand from the contract of issue 21 until its schemas are generated (ws-api).
-/** A runs page: top-level runs, each with its number of children. */
-export type IRunsPage = Omit<Schemas['RunsPage'], 'runs'> & {
-  runs: (Schemas['RunsPage']['runs'][number] & { child_count?: number; matched_children?: number })[];
-};
-/** A run, with how many points each metric has and whether it is an AutoML search. */
-export type IRun = Schemas['Run'] & { metric_points?: Record<string, number>; kind?: 'automl' | 'run' };
-/** An AutoML search rebuilt from its parent run's trials. */
-export interface IAutoMLSearch {
-  metric: string;
-  direction: string;
-  leaderboard: Row[];
-  history: Figure;
-  importances: Figure | null;
-  trials: number;
-  best: { run_id: string | null; params: Record<string, unknown>; score: number | null } | null;
-}
-/** Who the Jupyter user is to the store and what they may do. */
-export interface IMe {
-  user: string;
-  team: boolean;
-  role: 'viewer' | 'contributor' | 'maintainer' | null;
-  may: { run: boolean; promote: boolean; request: boolean; approve: boolean; policy: boolean };
-}
-/** A model version's row, with its run's metrics, its inputs by digest and its drift. */
-export type IModelVersionRow = Schemas['Model']['versions'][number] & {
-  metrics?: Record<string, number | null>;
-  inputs?: { ref: string; digest: string | null }[];
-  drift?: { status: 'ok' | 'drifted' | 'unmonitored'; at: string | number | null; drift_share: number | null };
-};
+export type IRunsPage = Schemas['RunsPage'];
+export type IRun = Schemas['Run'];
+export type IAutoMLSearch = Schemas['AutoMLSearch'];
+export type IMe = Schemas['Me'];
+export type IModelVersionRow = Schemas['ModelVersionRow'];
 export type IChange = Schemas['Change'];
 export type IChanges = Schemas['Changes'];
 export type IComparison = Schemas['RunComparison'];
 export type IDatasetVersion = Schemas['DatasetVersion'];
 export type IDatasetDiff = Schemas['DatasetDiff'];
-export type IModel = Omit<Schemas['Model'], 'versions'> & { versions: IModelVersionRow[] };
+export type IModel = Schemas['Model'];
 export type IModelVersion = Schemas['ModelVersion'];
 export type IPipelineRun = Schemas['PipelineRun'];
 export type IPipeline = Schemas['Pipeline'];
@@ -142,8 +117,7 @@ function post<T>(path: string[], body: unknown): Promise<T> {
 }
 
 export const api = {
-  runs: (query: QueryOf<'/runs'> & { parent?: string; flat?: boolean; columns?: string }) =>
-    request<IRunsPage>(['runs'], query),
+  runs: (query: QueryOf<'/runs'>) => request<IRunsPage>(['runs'], query),
   run: (id: string) => request<IRun>(['runs', id]),
   automl: (id: string) => request<IAutoMLSearch>(['runs', id, 'automl']),
   me: () => request<IMe>(['me']),

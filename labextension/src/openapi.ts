@@ -30,9 +30,26 @@ export interface paths {
         };
         /**
          * Search runs: a page of them and the total
-         * @description One row a run: its info, then `params.<key>`, `metrics.<key>` (latest values) and `tags.<key>` columns.
+         * @description Rows are top-level runs (`parent`: one run's children; `flat`: every run), each with its base fields, `child_count`, with a filter `matched_children` (a run is a row when it or a run below it matches), then the `columns` asked for, or by default the 3 metrics and 2 params most runs of the page have. `flat=true` without `columns`: every `params.<key>`, `metrics.<key>` (latest value) and `tags.<key>` of the page, and `notebook`.
          */
         get: operations["getRuns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/runs/fields": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every field a runs table may show or filter on: run attributes and every param, metric and tag key logged */
+        get: operations["getRunFields"];
         put?: never;
         post?: never;
         delete?: never;
@@ -50,6 +67,23 @@ export interface paths {
         };
         /** One run: info, params, metrics, tags, inputs, outputs, artifacts */
         get: operations["getRun"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/runs/{run_id}/automl": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An AutoML search, rebuilt from its parent run's trial runs: leaderboard, optimization history, importances, best trial (404 for a run that is no search's parent) */
+        get: operations["getAutoML"];
         put?: never;
         post?: never;
         delete?: never;
@@ -118,6 +152,26 @@ export interface paths {
         };
         /** The metric histories of several runs as one plotly figure */
         get: operations["getMetricsChart"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/charts/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One plotly figure across runs: parallel coordinates, a scatter of two fields, or bars of a metric's final value
+         * @description The runs: `runs` (ids), else those of `experiment` matching `filter`, nested ones included, newest first; at most `limit`.
+         */
+        get: operations["getRunsChart"];
         put?: never;
         post?: never;
         delete?: never;
@@ -724,6 +778,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The user asking, its team role (on a team store) and what it may do: start runs, move aliases that are not protected, request promotions, approve or reject them, set alias policies */
+        get: operations["getMe"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/openapi.json": {
         parameters: {
             query?: never;
@@ -878,6 +949,29 @@ export interface components {
             size: number;
             media_type: string;
         };
+        AutoMLBest: {
+            run_id: string;
+            /** @description the estimator family and its hyperparameters */
+            params: {
+                [key: string]: components["schemas"]["JsonValue"];
+            };
+            score: number;
+        };
+        /** @description An AutoML search rebuilt from its trial runs. */
+        AutoMLSearch: {
+            run_id: string;
+            study: string | null;
+            metric: string;
+            /** @enum {string} */
+            direction: "maximize" | "minimize";
+            /** @description best first */
+            leaderboard: components["schemas"]["LeaderboardRow"][];
+            history: components["schemas"]["Figure"];
+            /** @description the best family's hyperparameter importances; null before a trial completes */
+            importances: components["schemas"]["Figure"] | null;
+            trials: number;
+            best: components["schemas"]["AutoMLBest"] | null;
+        };
         /** @description One monitoring batch: drift of its inputs and predictions, performance when actuals were given (the metrics of its task; null otherwise). */
         Batch: {
             id: number;
@@ -1006,6 +1100,12 @@ export interface components {
             changed_rows?: number;
             figure: components["schemas"]["Figure"];
         };
+        DatasetInput: {
+            /** @description dataset:NAME@VERSION */
+            ref: string;
+            /** @description null when the version is gone */
+            digest: string | null;
+        };
         DatasetSummary: {
             name: string;
             versions: number;
@@ -1062,6 +1162,13 @@ export interface components {
             delivered_by: string | null;
             /** @description seconds since 1970-01-01 UTC */
             delivered_at: number;
+        };
+        DriftStatus: {
+            /** @enum {string} */
+            status: "ok" | "drifted" | "unmonitored";
+            /** @description the newest monitoring batch's time */
+            at: number | null;
+            drift_share: number | null;
         };
         Edge: {
             source: string;
@@ -1207,6 +1314,24 @@ export interface components {
         };
         /** @description any JSON value */
         JsonValue: unknown;
+        /** @description One trial of an AutoML search, as its run recorded it. */
+        LeaderboardRow: {
+            trial: number;
+            estimator: string | null;
+            /** @description the cross-validated metric (of the folds done, for a pruned trial) */
+            score: number | null;
+            score_std: number | null;
+            folds: number;
+            /** @description seconds */
+            fit_time: number | null;
+            /** @description complete, pruned, failed or killed */
+            state: string;
+            params: {
+                [key: string]: components["schemas"]["JsonValue"];
+            };
+            error: string | null;
+            run_id: string;
+        };
         Lineage: {
             /** @description the id of the node asked about */
             root: string;
@@ -1237,6 +1362,15 @@ export interface components {
             online: number | null;
             /** @description the dataset versions read */
             inputs: string[];
+        };
+        Me: {
+            /** @description the Jupyter user (a team store: its database user) */
+            user: string;
+            /** @description a team store */
+            team: boolean;
+            /** @description the team role (null on a store that is not a team store) */
+            role: ("viewer" | "contributor" | "maintainer") | null;
+            may: components["schemas"]["Permissions"];
         };
         /** @description Columns of the same length; a value is null where it was not finite. */
         MetricHistory: {
@@ -1332,6 +1466,13 @@ export interface components {
             created: string;
             created_by: string | null;
             description: string | null;
+            /** @description its run's latest metrics */
+            metrics: {
+                [key: string]: number | null;
+            };
+            /** @description the datasets it was trained on */
+            inputs: components["schemas"]["DatasetInput"][];
+            drift: components["schemas"]["DriftStatus"];
         };
         Models: {
             models: components["schemas"]["ModelSummary"][];
@@ -1406,6 +1547,18 @@ export interface components {
             paths: {
                 [key: string]: components["schemas"]["JsonValue"];
             };
+        };
+        Permissions: {
+            /** @description start runs */
+            run: boolean;
+            /** @description move an alias that is not protected */
+            promote: boolean;
+            /** @description request a promotion (team stores) */
+            request: boolean;
+            /** @description approve or reject a promotion request (team stores) */
+            approve: boolean;
+            /** @description set alias policies */
+            policy: boolean;
         };
         Pipeline: {
             name: string;
@@ -1653,9 +1806,18 @@ export interface components {
             metrics: {
                 [key: string]: number | null;
             };
+            /** @description each metric's number of points: 1 for a single value, more for a history */
+            metric_points: {
+                [key: string]: number;
+            };
             tags: {
                 [key: string]: string;
             };
+            /**
+             * @description automl: an AutoML search's parent run (see runs/{run_id}/automl)
+             * @enum {string}
+             */
+            kind: "automl" | "run";
             inputs: components["schemas"]["Link"][];
             outputs: components["schemas"]["Link"][];
             artifacts: components["schemas"]["Artifact"][];
@@ -1676,11 +1838,19 @@ export interface components {
             table: components["schemas"]["ComparisonRow"][];
             figure: components["schemas"]["Figure"];
         };
+        /** @description Every field a runs table may show or filter on, each list sorted. */
+        RunFields: {
+            /** @description the run's own fields: name, status, start_time, duration, … */
+            attributes: string[];
+            params: string[];
+            metrics: string[];
+            tags: string[];
+        };
         RunName: {
             id: string;
             name: string;
         };
-        /** @description One run of a search: its info, then a column per key of any run of the page: `params.<key>` (the param's JSON value), `metrics.<key>` (the latest value), `tags.<key>` (text); null where this run has no such key. */
+        /** @description One run of a search: its base fields, its numbers of children, then its `columns`: `params.<key>` (the param's JSON value), `metrics.<key>` (the latest value), `tags.<key>` (text), run attributes (`host`, `duration` in seconds, …); null where this run has no such key. */
         RunRow: {
             run_id: string;
             name: string;
@@ -1694,15 +1864,22 @@ export interface components {
             end_time: string | null;
             parent_run_id: string | null;
             user: string | null;
-            notebook: string | null;
+            /** @description its direct children (archived ones only with archived=true); in every row but those of flat=true without columns */
+            child_count?: number;
+            /** @description how many of its children match the filter or hold a run that does (grouped pages with a filter only) */
+            matched_children?: number;
+            notebook?: string | null;
         } & {
             [key: string]: components["schemas"]["JsonValue"];
         };
         RunsPage: {
             runs: components["schemas"]["RunRow"][];
+            /** @description the rows of every page: top-level runs (or the parent's children, or with flat=true every run) */
             total: number;
             offset: number;
             limit: number;
+            /** @description the fields each row carries after its base fields and counts, in order */
+            columns: string[];
         };
         SchemaColumn: {
             name: string;
@@ -1861,14 +2038,20 @@ export interface operations {
                 experiment?: string[];
                 /** @description the expression language over metrics.*, params.*, tags.*, status, name, …: `metrics.acc > 0.9 and params.model = 'rf'` */
                 filter?: string;
-                /** @description `key [ASC|DESC]`, repeated for ties: a field of the filter language or `duration` (runs without an end time last); newest first by default */
+                /** @description `key [ASC|DESC]`, repeated for ties: a field of the filter language (a key with odd characters in backticks: metrics.`val/loss`) or `duration` (runs without an end time last); newest first by default */
                 order_by?: string[];
                 /** @description the page size */
                 limit?: number;
-                /** @description runs skipped before the page */
+                /** @description rows skipped before the page */
                 offset?: number;
                 /** @description include archived runs and experiments */
                 archived?: boolean;
+                /** @description the fields each row carries besides its base fields: params.<key>, metrics.<key>, tags.<key>, notebook, git_commit, host, duration (null where a run has none); a key no run of the experiments has is refused */
+                columns?: string[];
+                /** @description page this run's children instead (an id, or a prefix of 8+ hex characters) */
+                parent?: string;
+                /** @description every matching run, nested ones too, without grouping */
+                flat?: boolean;
             };
             header?: never;
             path?: never;
@@ -1883,6 +2066,65 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunsPage"];
+                };
+            };
+            /** @description Bad input: the message names what is wrong and what is expected */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that name or id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store could not answer (unreachable, locked, or newer than this version) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getRunFields: {
+        parameters: {
+            query?: {
+                /** @description only runs of these experiments (repeat it for several) */
+                experiment?: string[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every field a runs table may show or filter on: run attributes and every param, metric and tag key logged */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunFields"];
                 };
             };
             /** @description Bad input: the message names what is wrong and what is expected */
@@ -1933,6 +2175,65 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Run"];
+                };
+            };
+            /** @description Bad input: the message names what is wrong and what is expected */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that name or id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store could not answer (unreachable, locked, or newer than this version) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAutoML: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a run id, or a prefix of it of at least 8 hex characters that only one run has */
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An AutoML search, rebuilt from its parent run's trial runs: leaderboard, optimization history, importances, best trial (404 for a run that is no search's parent) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutoMLSearch"];
                 };
             };
             /** @description Bad input: the message names what is wrong and what is expected */
@@ -2179,6 +2480,77 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description The metric histories of several runs as one plotly figure */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Figure"];
+                };
+            };
+            /** @description Bad input: the message names what is wrong and what is expected */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that name or id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store could not answer (unreachable, locked, or newer than this version) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getRunsChart: {
+        parameters: {
+            query: {
+                /** @description parallel (an axis per field), scatter (fields x,y) or bars (one metric's final value per run) */
+                kind: "parallel" | "scatter" | "bars";
+                /** @description params.<key>, metrics.<key>, tags.<key> or run attributes */
+                fields: string[];
+                /** @description only runs of these experiments (repeat it for several) */
+                experiment?: string[];
+                /** @description the expression language over metrics.*, params.*, tags.*, status, name, …: `metrics.acc > 0.9 and params.model = 'rf'` */
+                filter?: string;
+                /** @description these runs instead: ids or prefixes of 8+ hex characters */
+                runs?: string[];
+                /** @description the field colouring the lines or markers (parallel: the last metric of fields by default) */
+                color?: string;
+                /** @description at most this many runs */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One plotly figure across runs: parallel coordinates, a scatter of two fields, or bars of a metric's final value */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4464,6 +4836,53 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Changes"];
+                };
+            };
+            /** @description Bad input: the message names what is wrong and what is expected */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store could not answer (unreachable, locked, or newer than this version) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user asking, its team role (on a team store) and what it may do: start runs, move aliases that are not protected, request promotions, approve or reject them, set alias policies */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Me"];
                 };
             };
             /** @description Bad input: the message names what is wrong and what is expected */

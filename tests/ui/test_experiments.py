@@ -14,6 +14,7 @@ import re
 import pytest
 from jupyter_process import shared_project
 
+from .conftest import open_page
 from .stores import AUTOML, BIG, BIG_RUNS, TRIALS, copy_store
 
 WAIT = 15_000  # ms
@@ -33,25 +34,17 @@ def lab_project(tmp_path_factory, big_store):
 @pytest.fixture(scope="module")
 def page(browser, lab, lab_project):
     """JupyterLab with the Experiments view opened from the sidebar's runs section, for the
-    whole module (conftest's open_lab gives a page per test); its console is printed at the
-    end."""
-    base, token = lab
+    whole module (open_lab gives a page per test); its console is printed at the end."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    page.console = []
-    page.on("console", lambda m: page.console.append(f"{m.type}: {m.text}"))
-    page.on("pageerror", lambda e: page.console.append(f"pageerror: {e}"))
     try:
-        page.goto(f"{base}lab?token={token}")
-        page.locator('li[data-id="jp-mlops-sidebar"]').click(timeout=90_000)
-        runs = page.locator(".jp-mlops-section-runs .jp-mlops-section-title")
-        if runs.get_attribute("aria-expanded", timeout=WAIT) != "true":
-            runs.click()
+        page = open_page(context, *lab, ".jp-mlops-row[data-run-id]", section="runs")
+        page.console = []
+        page.on("console", lambda m: page.console.append(f"{m.type}: {m.text}"))
         page.locator(".jp-mlops-open-experiments").click(timeout=WAIT)
         page.locator(".jp-mlops-exp").wait_for(timeout=WAIT)
         yield page
-    finally:
         print("\n".join(page.console[-50:]))
+    finally:
         context.close()
 
 

@@ -9,6 +9,8 @@ import time
 import pytest
 from webhook import Receiver
 
+from ui.conftest import assert_readable
+
 WAIT = 15_000  # ms
 
 
@@ -61,6 +63,7 @@ def test_drift_section_and_view(page, monitored, shots):
     page.wait_for_function(
         "document.querySelector('.jp-mlops-section-drift .jp-mlops-item').textContent"
         ".includes('2 alerts')", timeout=WAIT)
+    assert_readable(page)  # its badges fit the sidebar's default width
 
     item.click()
     view = page.locator(".jp-mlops-drift-view")

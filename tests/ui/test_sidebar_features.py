@@ -8,6 +8,8 @@ import pandas as pd
 import pytest
 from feature_views import define
 
+from ui.conftest import assert_readable
+
 WAIT = 15_000  # ms
 
 
@@ -57,6 +59,7 @@ def test_features_section_and_view(page, views, shots):
     assert stale.locator(".jp-mlops-badge-drifted").inner_text() == "expired"
     orders = section.locator('.jp-mlops-item[data-view="orders"]')
     assert "not materialized" in text(orders)
+    assert_readable(page)  # badges and freshness fit the sidebar's default width
     page.locator("#jp-mlops-sidebar").screenshot(path=str(shots / "sidebar-features.png"))
 
     # live: a materialization in the test process reaches the open sidebar

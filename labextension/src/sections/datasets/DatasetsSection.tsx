@@ -27,7 +27,7 @@ function Datasets(props: ISectionProps): JSX.Element {
       id="datasets"
       title="Datasets"
       section={props}
-      summary={[rows && rows.length.toLocaleString(), versions > 0 && `${versions.toLocaleString()} versions`, !!error && 'error']}
+      summary={[rows && rows.length.toLocaleString(), versions > 0 && `${versions.toLocaleString()} version${versions === 1 ? '' : 's'}`, !!error && 'error']}
     >
       <div className="jp-mlops-list">
         <ErrorBox error={error} />

@@ -61,7 +61,7 @@ function Drift(props: ISectionProps): JSX.Element {
       title="Drift"
       section={props}
       summary={[
-        rows && `${rows.length} monitored`,
+        rows && rows.length.toLocaleString(),
         drifted > 0 && `${drifted} drifted`,
         alerts > 0 && `${alerts} alert${alerts === 1 ? '' : 's'}`,
         !!error && 'error'

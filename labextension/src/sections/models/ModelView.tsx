@@ -194,15 +194,9 @@ export function ModelView(props: { name: string; model: MLOpsModel; views: Views
           </span>
         ))}
       </h2>
-      {me && (
+      {me?.team && (
         <div className="jp-mlops-meta jp-mlops-me">
-          {me.team ? (
-            <span>
-              team store · you are {me.user}, {me.role ?? 'not in the team'}
-            </span>
-          ) : (
-            <span>solo store · you are {me.user}</span>
-          )}
+          team store · you are {me.user}, {me.role ?? 'not in the team'}
         </div>
       )}
       <table className="jp-mlops-table jp-mlops-versions">

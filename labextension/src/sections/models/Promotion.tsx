@@ -228,7 +228,9 @@ export function Requests(props: {
             </div>
             {r.gate && (
               <div className="jp-mlops-gate">
-                gate <code>{r.gate}</code> <GateValues values={r.gate_values} />
+                gate <code>{r.gate}</code>
+                {r.gate_values && Object.keys(r.gate_values).length > 0 && ': '}
+                <GateValues values={r.gate_values} />
               </div>
             )}
             {me.may.approve && <Decide request={r} me={me} onDone={props.onDone} />}

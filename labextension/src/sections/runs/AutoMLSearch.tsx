@@ -9,7 +9,7 @@ import { ErrorBox, format } from '../../components/common';
 import { Plot } from '../../components/Plot';
 import type { Views } from '../../views';
 
-const COLUMNS = ['trial', 'estimator', 'score', 'score_std', 'fit_time', 'state'];
+const COLUMNS = ['trial', 'estimator', 'score', 'score_std', 'fit_time', 'state'] as const;
 
 export function AutoMLSearch(props: { id: string; status: string; views: Views }): JSX.Element {
   const [search, setSearch] = useState<IAutoMLSearch | null>(null);

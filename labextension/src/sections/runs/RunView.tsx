@@ -110,7 +110,11 @@ export function RunView(props: { id: string; model: MLOpsModel; views: Views }):
   useChanges(model, concerns, load);
 
   if (!run) {
-    return error ? <ErrorBox error={error} /> : <div className="jp-mlops-muted">loading…</div>;
+    return (
+      <div className="jp-mlops-run-view">
+        {error ? <ErrorBox error={error} /> : <div className="jp-mlops-muted">loading…</div>}
+      </div>
+    );
   }
   const single = run.metric_points
     ? Object.keys(run.metrics).filter(k => (run.metric_points![k] ?? 0) <= 1)
@@ -130,6 +134,7 @@ export function RunView(props: { id: string; model: MLOpsModel; views: Views }):
         <code>{run.id}</code>
       </div>
       {run.error && <pre className="jp-mlops-error">{run.error}</pre>}
+      {run.kind === 'automl' && <AutoMLSearch id={run.id} status={run.status} views={views} />}
       <div className="jp-mlops-columns">
         <section className="jp-mlops-run-params">
           <h3>Params</h3>
@@ -149,7 +154,6 @@ export function RunView(props: { id: string; model: MLOpsModel; views: Views }):
           <KeyValues values={run.tags} />
         </section>
       </div>
-      {run.kind === 'automl' && <AutoMLSearch id={run.id} status={run.status} views={views} />}
       {chart && (
         <section className="jp-mlops-run-histories">
           <h3>Metric histories</h3>
@@ -207,7 +211,7 @@ export function RunView(props: { id: string; model: MLOpsModel; views: Views }):
         )}
       </section>
       {lineage && (
-        <section>
+        <section className="jp-mlops-lineage">
           <h3>Lineage</h3>
           <Plot figure={lineage} />
         </section>
