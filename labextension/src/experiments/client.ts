@@ -11,36 +11,11 @@ export type IExperiment = Schemas['Experiment'];
 
 /** One row of the table: the base fields, the asked columns (null where absent), and for a
  * parent its children's count (and, under a filter, how many of them match). */
-export interface IRunRow {
-  run_id: string;
-  name: string;
-  experiment: string;
-  status: string;
-  start_time: string;
-  end_time: string | null;
-  parent_run_id: string | null;
-  user: string | null;
-  child_count?: number;
-  matched_children?: number | null;
-  [column: string]: any;
-}
-
-export interface IRunRowsPage {
-  runs: IRunRow[];
-  total: number;
-  offset: number;
-  limit: number;
-  /** The columns the rows carry beyond the base fields (the asked or the default ones). */
-  columns?: string[];
-}
-
+export type IRunRow = Schemas['RunRow'];
+/** A page of rows, with the columns they carry beyond the base fields. */
+export type IRunRowsPage = Schemas['RunsPage'];
 /** The keys seen in the runs of some experiments, sorted, for pickers and completion. */
-export interface IRunFields {
-  attributes: string[];
-  params: string[];
-  metrics: string[];
-  tags: string[];
-}
+export type IRunFields = Schemas['RunFields'];
 
 export interface IRowsQuery {
   experiments: string[];
