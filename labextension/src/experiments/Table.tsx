@@ -4,7 +4,15 @@
  * expand in place. Keyboard: arrows, Page Up/Down, Home/End move the focused row, Enter opens
  * it, Space selects it, Right/Left expand and collapse a parent.
  */
-import React, { useCallback, useEffect, useLayoutEffect, useReducer, useRef, useState } from 'react';
+import React, {
+  useCallback,
+  useEffect,
+  useLayoutEffect,
+  useMemo,
+  useReducer,
+  useRef,
+  useState
+} from 'react';
 import { duration, format, When } from '../components/common';
 import type { IRunRow } from './client';
 import { columnWidth, splitField } from './fields';
@@ -28,6 +36,24 @@ export interface ITableProps {
 
 function widthOf(widths: Record<string, number>, column: string): number {
   return widths[column] ?? columnWidth(column);
+}
+
+/** What a column's cells share, worked out once per set of columns. */
+interface IColumn {
+  field: string;
+  className: string;
+  width: number;
+  /** Whether a cell's title repeats its text (times and names have their own). */
+  titled: boolean;
+}
+
+function columnsOf(columns: string[], widths: Record<string, number>): IColumn[] {
+  return columns.map(field => ({
+    field,
+    className: `${cellClass(field)}${field === 'name' ? ' jp-mlops-exp-namecell' : ''}`,
+    width: widthOf(widths, field),
+    titled: !['name', 'start_time', 'end_time'].includes(field)
+  }));
 }
 
 function cellClass(column: string): string {
@@ -106,8 +132,7 @@ function NameCell(props: {
 
 interface ILineProps {
   line: ILine;
-  columns: string[];
-  widths: Record<string, number>;
+  columns: IColumn[];
   width: number;
   selected: boolean;
   focused: boolean;
@@ -125,7 +150,7 @@ interface IHandlers {
 
 const Line = React.memo(
   function Line(props: ILineProps): JSX.Element {
-    const { line, columns, widths, handlers } = props;
+    const { line, columns, handlers } = props;
     const row = line.row;
     const classes = ['jp-mlops-exp-row'];
     if (props.selected) {
@@ -160,14 +185,13 @@ const Line = React.memo(
             />
           )}
         </span>
-        {columns.map(column => (
+        {columns.map(({ field: column, className, width, titled }) => (
           <span
             key={column}
-            className={`${cellClass(column)}${column === 'name' ? ' jp-mlops-exp-namecell' : ''}`}
-            style={{ width: widthOf(widths, column) }}
+            className={className}
+            style={{ width }}
             data-column={column}
-            title={row && column !== 'name' && column !== 'start_time' && column !== 'end_time'
-              ? format(row[column]) : undefined}
+            title={row && titled ? format(row[column]) : undefined}
           >
             {!row ? (
               '…'
@@ -192,7 +216,6 @@ const Line = React.memo(
     a.line.index === b.line.index &&
     a.line.depth === b.line.depth &&
     a.columns === b.columns &&
-    a.widths === b.widths &&
     a.width === b.width &&
     a.selected === b.selected &&
     a.focused === b.focused &&
@@ -415,18 +438,21 @@ export function Table(props: ITableProps): JSX.Element {
     reveal(next);
   };
 
-  const total = columns.reduce((w, c) => w + widthOf(widths, c), CHECK);
+  const meta = useMemo(() => columnsOf(columns, widths), [columns, widths]);
+  const total = meta.reduce((w, c) => w + c.width, CHECK);
   const chosen = new Set(selected);
+  // the row elements are recycled: line i always takes slot i % pool, so a scroll updates
+  // the rows that leave the view with the runs that enter it instead of making new ones
+  const pool = Math.ceil(height / ROW) + 2 * OVERSCAN + 2;
   const lines: JSX.Element[] = [];
   for (let i = first; i < last; i++) {
     const line = rows.at(i);
     const id = line.row?.run_id;
     lines.push(
       <Line
-        key={id ? `${line.parent ?? ''}/${id}` : `pending-${i}`}
+        key={i % pool}
         line={line}
-        columns={columns}
-        widths={widths}
+        columns={meta}
         width={total}
         selected={!!id && chosen.has(id)}
         focused={i === focus}
