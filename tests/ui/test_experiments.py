@@ -172,6 +172,12 @@ def test_the_column_choice_survives_a_reload(page):
     header(page, "params.p9").wait_for(timeout=WAIT)
     assert header(page, "metrics.m7").count() == 1  # picked by the test before
     assert page.locator(".jp-mlops-exp-experiments > button").inner_text().startswith(BIG)
+    # per set of experiments: the AutoML search's has its own (the defaults), big's stay
+    show(page, [AUTOML])
+    page.locator(ROWS).first.wait_for(timeout=WAIT)
+    assert header(page, "params.p9").count() == 0
+    show(page, [BIG])
+    header(page, "params.p9").wait_for(timeout=WAIT)
     if not page.locator("#jp-mlops-sidebar").is_visible():
         page.locator('li[data-id="jp-mlops-sidebar"]').click()
 

@@ -31,6 +31,11 @@ export class ExperimentsRequest {
 
 const CHART_REFRESH_MS = 5000;
 
+/** An error's text (the same refusal from two requests is shown once). */
+function message(error: unknown): string | null {
+  return error ? (error instanceof Error ? error.message : String(error)) : null;
+}
+
 function sameList(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
@@ -53,6 +58,7 @@ export function ExperimentsView(props: {
   const [selected, setSelected] = useState<string[]>(model.selectedRuns);
   const [chartVersion, setChartVersion] = useState(0);
   const lastChart = useRef(0);
+  const fieldsAsked = useRef(0);
 
   // which experiments: the command's, else the last shown, else all of them
   useEffect(() => {
@@ -80,15 +86,20 @@ export function ExperimentsView(props: {
     if (experiments === null) {
       return;
     }
+    const asked = ++fieldsAsked.current; // only the latest answer counts
     client
       .fields(experiments)
       .then(f => {
-        setFields(prev => (JSON.stringify(prev) === JSON.stringify(f) ? prev : f));
-        setFieldsError(null);
+        if (asked === fieldsAsked.current) {
+          setFields(prev => (JSON.stringify(prev) === JSON.stringify(f) ? prev : f));
+          setFieldsError(null);
+        }
       })
       .catch(error => {
-        setFields(prev => prev ?? { attributes: [], params: [], metrics: [], tags: [] });
-        setFieldsError(error);
+        if (asked === fieldsAsked.current) {
+          setFields(prev => prev ?? { attributes: [], params: [], metrics: [], tags: [] });
+          setFieldsError(error);
+        }
       });
   }, [experiments]);
 
@@ -283,7 +294,7 @@ export function ExperimentsView(props: {
       </div>
       <div className="jp-mlops-exp-errors">
         <ErrorBox error={listError} />
-        <ErrorBox error={fieldsError} />
+        {message(fieldsError) !== message(rowsError) && <ErrorBox error={fieldsError} />}
         {rowsError ? (
           <div className="jp-mlops-exp-rows-error">
             <ErrorBox error={rowsError} />
@@ -302,6 +313,7 @@ export function ExperimentsView(props: {
       {rows && prefs ? (
         <Table
           rows={rows}
+          place={JSON.stringify([experiments, applied, order])}
           columns={columns}
           widths={prefs.widths}
           order={prefs.order}

@@ -24,6 +24,9 @@ const CHECK = 28;
 
 export interface ITableProps {
   rows: RunRows;
+  /** When this changes (other experiments, filter or order), the table goes back to the top;
+   * other columns keep the place. */
+  place: string;
   columns: string[];
   widths: Record<string, number>;
   order: { key: string; desc: boolean };
@@ -314,14 +317,14 @@ export function Table(props: ITableProps): JSX.Element {
   const [height, setHeight] = useState(400);
   const [focus, setFocus] = useState(0);
 
-  // a new query: back to the top
+  // other runs: back to the top
   useLayoutEffect(() => {
     setFocus(0);
     setScroll(0);
     if (body.current) {
       body.current.scrollTop = 0;
     }
-  }, [rows]);
+  }, [props.place]);
 
   useEffect(() => {
     const node = body.current;
@@ -341,7 +344,8 @@ export function Table(props: ITableProps): JSX.Element {
 
   useEffect(() => {
     // fetch what is in view (not the overscan): a fast scroll asks only where it stops
-    rows.want(Math.min(visibleFirst, Math.max(0, count - 1)), Math.max(visibleFirst + 1, Math.min(visibleLast, count)));
+    const from = Math.min(visibleFirst, Math.max(0, count - 1));
+    rows.want(from, Math.max(from + 1, Math.min(visibleLast, count)));
   }, [rows, visibleFirst, visibleLast, count]);
 
   const current = useRef(props);
@@ -414,7 +418,7 @@ export function Table(props: ITableProps): JSX.Element {
         }
         break;
       case 'ArrowRight':
-        if (line.row && line.depth === 0 && (line.row.child_count ?? 0) > 0 && !rows.isExpanded(line.row.run_id)) {
+        if (line.row && (line.row.child_count ?? 0) > 0 && !rows.isExpanded(line.row.run_id)) {
           rows.expand(line);
         }
         break;

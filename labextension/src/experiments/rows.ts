@@ -1,14 +1,15 @@
 /**
  * The rows of the runs table, fetched a page at a time: the top-level runs of a query and,
- * under each expanded parent, its children (`parent=ID`). The table asks for the lines in
- * view; only those pages are fetched, at most two at once, the most recently wanted first,
- * so a fast scroll through 10,000 runs does not queue a request for every page it passes.
+ * under each expanded parent, its children (`parent=ID`). The table says which lines are in
+ * view; at most two pages are asked at once, and when a request ends the next one is for
+ * what is in view then, so a fast scroll through 10,000 runs does not queue a request for
+ * every page it passes.
  */
 import { ISignal, Signal } from '@lumino/signaling';
 import { client, IRowsQuery, IRunRow } from './client';
 import { splitField } from './fields';
 
-export const PAGE = 100;
+const PAGE = 100;
 const PARALLEL = 2;
 
 /** What the table shows: experiments, filter, order and the columns to ask for beyond
@@ -108,9 +109,10 @@ export class RunRows {
     return this._union;
   }
 
-  /** The top-level list's error (a filter or column the server refused). */
+  /** What the server refused (a filter, a column), for the top-level runs or the children
+   * of an expanded parent. */
   get error(): unknown {
-    return this._top.error;
+    return this._top.error ?? this._expansions.find(e => e.block.error)?.block.error ?? null;
   }
 
   /** Lines in the table: top-level runs plus the children of the expanded ones. */
@@ -122,19 +124,9 @@ export class RunRows {
     return this._expansions.some(e => e.id === id);
   }
 
-  /** The error of an expanded parent's children, if their page failed. */
-  childError(id: string): unknown {
-    return this._expansions.find(e => e.id === id)?.block.error ?? null;
-  }
-
   at(index: number): ILine {
     const { block, position, parent } = this._locate(index);
     return { index, depth: parent === null ? 0 : 1, row: block.row(position), parent };
-  }
-
-  /** The line of the top-level run at `top`. */
-  lineOf(top: number): number {
-    return top + this._expansions.filter(e => e.top < top).reduce((n, e) => n + this._length(e), 0);
   }
 
   /** Show a top-level run's children (the line must be a loaded top-level row). */
