@@ -1,7 +1,6 @@
 #!/usr/bin/env python
-"""Sidebar benchmark: the REST API under {base_url}mlops/api, the JupyterLab sidebar and the
-Experiments view, with 10,000 runs, an AutoML search and a 1,000,000-point metric, in a real
-JupyterLab driven by headless chromium.
+"""Sidebar benchmark: the REST API under {base_url}mlops/api and the JupyterLab sidebar, with
+10,000 runs and a 1,000,000-point metric, in a real JupyterLab driven by headless chromium.
 
     python benchmarks/bench_sidebar.py [--quick]
 
@@ -12,7 +11,7 @@ JupyterLab server); the sidebar's JavaScript is the labextension installed in th
 A scratch project is filled through the Python API in a subprocess, one JupyterLab server
 serves it, this process is the REST client (one keep-alive connection) and drives the browser.
 Prints a table and writes benchmarks/results/sidebar-<date>.json and .txt. See
-benchmarks/README.md. The Experiments view's part (sections 6-7) is in _experiments.py.
+benchmarks/README.md.
 
 The same file is the worker the driver starts: `bench_sidebar.py --worker TASK JSON`, and the
 live writer it talks to over a pipe: `bench_sidebar.py --live MODE`.
@@ -41,7 +40,6 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-import _experiments
 from _common import MARK, ROOT, Driver, run_worker, save
 from _common import check as _check
 from _common import code_digest as _code_digest
@@ -71,20 +69,21 @@ COLUMNS_ORDER = "metrics.m3 DESC"
 FULL = {"runs": 10_000, "wave_points": 1_000_000, "rest_rounds": 30, "history_rounds": 10,
         "full_history_rounds": 3, "paint_loads": 7, "scroll_passes": 3, "scroll_rows_per_frame": 10,
         "slow_scroll_passes": 2, "slow_scroll_rows_per_frame": 2, "slow_scroll_rows": 2_000,
-        "live_reps": 7, "profile_reps": 5, "automl_trials": 16, "chart_rounds": 30,
-        "exp_scroll_passes": 3, "exp_scroll_rows_per_frame": 10, "parcoords_reps": 7}
+        "live_reps": 7, "profile_reps": 5, "exp_scroll_passes": 3, "chart_reps": 7}
 QUICK = {"runs": 1_000, "wave_points": 200_000, "rest_rounds": 10, "history_rounds": 5,
          "full_history_rounds": 1, "paint_loads": 2, "scroll_passes": 1, "scroll_rows_per_frame": 10,
          "slow_scroll_passes": 1, "slow_scroll_rows_per_frame": 2, "slow_scroll_rows": 500,
-         "live_reps": 3, "profile_reps": 3, "automl_trials": 6, "chart_rounds": 10,
-         "exp_scroll_passes": 1, "exp_scroll_rows_per_frame": 10, "parcoords_reps": 3}
+         "live_reps": 3, "profile_reps": 3, "exp_scroll_passes": 1, "chart_reps": 3}
+
+
 def pct(xs: list[float], p: int) -> float | None:
     """The p-th percentile; the one sample if there is only one."""
     return _pct(xs, p) if len(xs) > 1 else (xs[0] if xs else None)
 
 
 TARGETS = {"runs_page_s": 0.300, "columns_page_s": 0.150, "first_paint_s": 1.0,
-           "history_s": 0.200, "live_metric_s": 2.0}
+           "history_s": 0.200, "live_metric_s": 2.0, "exp_scroll_p95_ms": 20.0,
+           "parallel_s": 1.0}
 
 
 # -- worker tasks (run in subprocesses, the working tree first on their path) ------------------
@@ -187,8 +186,7 @@ def task_profile(a: dict) -> dict:
     return out
 
 
-TASKS = {**{name[5:]: fn for name, fn in globals().items() if name.startswith("task_")},
-         **_experiments.TASKS}
+TASKS = {name[5:]: fn for name, fn in globals().items() if name.startswith("task_")}
 
 
 def live_main(mode: str) -> None:
@@ -274,19 +272,20 @@ API_ENTRIES_JS = """
               end: e.responseEnd, bytes: e.encodedBodySize}))
 """
 
-# Scrolls the body (.jp-mlops-body, the sidebar's runs, unless told) `step` px per animation
-# frame, to the end or to `limitPx`; records
+# Scrolls .jp-mlops-body `step` px per animation frame, to the end or to `limitPx`; records
 # every frame's timestamp, the placeholder rows ('…', no data-run-id) inside the viewport at
 # each frame (the rendered overscan rows outside it do not count), long tasks, and after the
-# end how long until no placeholder is left in view.
+# end how long until no placeholder is left in view. `sel` names the scroller, its rows, a
+# row's name and the footer in another table (the Experiments view's: EXP_SELECTORS).
 SCROLL_JS = """
-async ({step, settleMs, limitPx, body: bodySel = '.jp-mlops-body', row = '.jp-mlops-row',
-        name = '.jp-mlops-col-name', footer: footerSel = '.jp-mlops-footer'}) => {
-  const body = document.querySelector(bodySel);
+async ({step, settleMs, limitPx, sel}) => {
+  sel = sel || {body: '.jp-mlops-body', row: '.jp-mlops-row', name: '.jp-mlops-col-name',
+                footer: '.jp-mlops-footer'};
+  const body = document.querySelector(sel.body);
   const blank = () => {
     const top = body.scrollTop, bottom = top + body.clientHeight;
     let n = 0;
-    for (const r of body.querySelectorAll(`${row}:not([data-run-id])`)) {
+    for (const r of body.querySelectorAll(sel.row + ':not([data-run-id])')) {
       if (r.offsetTop + r.offsetHeight > top && r.offsetTop < bottom) n++;
     }
     return n;
@@ -311,7 +310,7 @@ async ({step, settleMs, limitPx, body: bodySel = '.jp-mlops-body', row = '.jp-ml
   });
   const tEnd = performance.now();
   const blankAtEnd = blank();
-  const rowsAtEnd = body.querySelectorAll(row).length;
+  const rowsAtEnd = body.querySelectorAll(sel.row).length;
   let filled = blankAtEnd ? null : tEnd;
   while (filled === null && performance.now() - tEnd < settleMs) {
     await new Promise(r => requestAnimationFrame(r));
@@ -320,9 +319,9 @@ async ({step, settleMs, limitPx, body: bodySel = '.jp-mlops-body', row = '.jp-ml
   await new Promise(r => setTimeout(r, 100));
   longtasks.push(...po.takeRecords().map(e => [e.startTime, e.duration]));
   po.disconnect();
-  const names = [...body.querySelectorAll(`${row}[data-run-id] ${name}`)]
+  const names = [...body.querySelectorAll(sel.row + '[data-run-id] ' + sel.name)]
     .map(s => s.textContent);
-  const footer = document.querySelector(footerSel);
+  const footer = document.querySelector(sel.footer);
   return {t0, tEnd, frames, blanks, longtasks, blankAtEnd, rowsAtEnd,
           filledAfterEndMs: filled === null ? null : filled - tEnd,
           scrollTop: body.scrollTop, scrollHeight: body.scrollHeight,
@@ -353,6 +352,69 @@ LIVE_WATCH_JS = """
 """
 
 
+# The Experiments view's table (labextension/src/experiments/Table.tsx: 26 px rows too).
+EXP_SELECTORS = {"body": ".jp-mlops-exp-body", "row": ".jp-mlops-exp-row",
+                 "name": ".jp-mlops-exp-name", "footer": ".jp-mlops-exp-count"}
+CHART_RUNS = 1000  # the Experiments view's charts draw at most this many runs
+
+# The first chart of a fresh page: click Charts (parallel coordinates, the first params and
+# metric, the first CHART_RUNS runs) and wait, frame by frame, until the plot holds `n` values
+# per axis and a frame has been painted after it; plotly.js is fetched then (its first use).
+FIRST_CHART_JS = """
+async ({n, timeoutMs}) => {
+  const t0 = performance.now();
+  document.querySelector('.jp-mlops-exp-charts-toggle').click();
+  const full = () => {
+    const gd = document.querySelector('.jp-mlops-exp-charts .js-plotly-plot');
+    const dims = gd && gd.data && gd.data[0] && gd.data[0].dimensions;
+    return dims && dims.length && dims.every(d => d.values.length === n) && gd._fullLayout;
+  };
+  while (!full()) {
+    if (performance.now() - t0 > timeoutMs) return {timeout: true};
+    await new Promise(r => requestAnimationFrame(r));
+  }
+  const tDrawn = performance.now();
+  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  const req = performance.getEntriesByType('resource')
+    .filter(e => e.name.includes('/mlops/api/charts/runs') && e.startTime >= t0).pop();
+  const gd = document.querySelector('.jp-mlops-exp-charts .js-plotly-plot');
+  return {t0, tDrawn, tPainted: performance.now(),
+          dims: gd.data[0].dimensions.map(d => [d.label, d.values.length]),
+          request: req ? {start: req.startTime, response: req.responseStart, end: req.responseEnd,
+                          bytes: req.encodedBodySize} : null};
+}
+"""
+
+# A redraw: pick `metric` as the parallel coordinates' colour axis (the select's change, as a
+# user makes it), wait for plotly_afterplot with that axis, then one painted frame. The view
+# waits 150 ms after a change before asking (a debounce), so request → painted is given too.
+REDRAW_CHART_JS = """
+async ({metric, n, timeoutMs}) => {
+  const gd = document.querySelector('.jp-mlops-exp-charts .js-plotly-plot');
+  const select = document.querySelector('.jp-mlops-exp-charts select[aria-label="metric"]');
+  let done;
+  const drawn = new Promise(resolve => { done = resolve; });
+  const listener = () => {
+    if (gd.data[0].dimensions.some(d => d.label === metric)) done(performance.now());
+  };
+  gd.on('plotly_afterplot', listener);
+  const t0 = performance.now();
+  Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, 'value').set.call(select, metric);
+  select.dispatchEvent(new Event('change', {bubbles: true}));
+  const tDrawn = await Promise.race([drawn, new Promise(r => setTimeout(() => r(null), timeoutMs))]);
+  gd.removeListener('plotly_afterplot', listener);
+  if (tDrawn === null) return {timeout: true};
+  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  const req = performance.getEntriesByType('resource')
+    .filter(e => e.name.includes('/mlops/api/charts/runs') && e.startTime >= t0).pop();
+  return {t0, tDrawn, tPainted: performance.now(),
+          dims: gd.data[0].dimensions.map(d => [d.label, d.values.length]),
+          request: req ? {start: req.startTime, response: req.responseStart, end: req.responseEnd,
+                          bytes: req.encodedBodySize} : null};
+}
+"""
+
+
 class Lab:
     """JupyterLab serving the scratch project, with the news pop-up off, on a free port."""
 
@@ -371,8 +433,7 @@ class Lab:
                "JUPYTER_RUNTIME_DIR": str(work / "lab-runtime")}
         self.argv = [python, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
                      f"--port={self.port}", f"--IdentityProvider.token={self.token}",
-                     "--allow-root", f"--ServerApp.root_dir={project}",
-                     "--LabApp.expose_app_in_browser=True"]  # commands: the Experiments view
+                     "--allow-root", f"--ServerApp.root_dir={project}"]
         self.log_path = work / "lab.log"
         self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         t0 = time.perf_counter()
@@ -482,8 +543,7 @@ class Bench(Driver):
         marker = self.project / "bench-fill.json"
         if marker.exists():  # --store: a folder this benchmark filled before, with these sizes
             fill = json.loads(marker.read_text())
-            if (fill["runs"], fill["wave_points"], fill.get("automl", {}).get("trials")) == (
-                    s["runs"], s["wave_points"], s["automl_trials"]):
+            if fill["runs"] == s["runs"] and fill["wave_points"] == s["wave_points"]:
                 self.log(f"reusing the store in {self.project}")
                 return {**fill, "reused": True}
             raise SystemExit(f"{self.project} holds a store of other sizes: use another folder")
@@ -491,11 +551,8 @@ class Bench(Driver):
             raise SystemExit(f"{self.project} is not empty and was not filled by this benchmark")
         self.log(f"filling the store: {s['runs']:,} runs, then a {s['wave_points']:,}-point metric")
         fill = self.worker("fill", {"runs": s["runs"], "wave_points": s["wave_points"]})
-        self.log(f"  {fill['runs'] / fill['runs_s']:,.0f} runs/s; wave in {fill['wave_s']:.1f} s")
-        self.log(f"an AutoML search of {s['automl_trials']} trials")
-        fill["automl"] = self.worker("automl", {"trials": s["automl_trials"]})
-        self.log(f"  in {fill['automl']['seconds']:.1f} s")
         marker.write_text(json.dumps(fill))
+        self.log(f"  {fill['runs'] / fill['runs_s']:,.0f} runs/s; wave in {fill['wave_s']:.1f} s")
         return fill
 
     # REST ---------------------------------------------------------------------------------------
@@ -506,18 +563,9 @@ class Bench(Driver):
         data = resp.read()
         return time.perf_counter() - t0, resp.status, data
 
-    def rest_chart(self) -> dict:
-        conn = Connection("127.0.0.1", self.lab.port, timeout=300)
-        try:
-            return _experiments.rest(self, conn)
-        finally:
-            conn.close()
-
     def rest(self, fill: dict) -> dict:
         s, lab = self.sizes, self.lab
-        # top-level runs: and the wave run and the AutoML search's parent (its trials are
-        # children); more if --store was reused
-        expected_total = fill["runs"] + 2
+        expected_total = fill["runs"] + 1  # and the wave run (more if --store was reused)
 
         def runs_path(offset: int, flt: str | None = None, columns: list[str] | None = None,
                       order: str = ORDER_BY) -> str:
@@ -727,6 +775,54 @@ class Bench(Driver):
             runs.close()
         return out
 
+    def open_experiments(self, browser):
+        """open_lab, then the sidebar's Open Experiments: the view on every experiment, once
+        its first rows show. Returns (context, page, record)."""
+        context, page, rec = self.open_lab(browser, "eager")
+        page.locator(".jp-mlops-open-experiments").click(timeout=30_000)
+        page.wait_for_selector(".jp-mlops-exp-row[data-run-id]", timeout=60_000)
+        return context, page, rec
+
+    def experiments(self, browser) -> dict:
+        """The Experiments view, on a fresh page each pass: a fast scroll through every run
+        (.jp-mlops-exp-body), then parallel coordinates of CHART_RUNS runs: the page's first
+        chart (plotly.js fetched on first use), and redraws with another colour metric."""
+        s = self.sizes
+        step = s["scroll_rows_per_frame"] * ROW_PX
+        out: dict = {"step_px": step, "passes": [], "first_chart": [], "redraws": []}
+        metrics = [f"metrics.m{j}" for j in range(1, 10)]
+        for i in range(s["exp_scroll_passes"]):
+            context, page, rec = self.open_experiments(browser)
+            try:
+                page.wait_for_load_state("networkidle", timeout=60_000)
+                page.wait_for_timeout(1000)
+                since = page.evaluate("performance.now()")
+                cpu0 = self.lab.cpu()
+                self.log(f"  experiments scroll {i + 1}/{s['exp_scroll_passes']}: {step} px a frame")
+                res = page.evaluate(SCROLL_JS, {"step": step, "settleMs": 120_000,
+                                                "limitPx": None, "sel": EXP_SELECTORS})
+                res["server_cpu_s"] = self.lab.cpu() - cpu0
+                res["api"] = page.evaluate(API_ENTRIES_JS, since)
+                res["page_errors"] = rec["page_errors"]
+                out["passes"].append(res)
+                iv = [b - a for a, b in zip(res["frames"], res["frames"][1:], strict=False)]
+                self.log(f"    {len(res['frames'])} frames, p95 interval {pct(iv, 95):.1f} ms, "
+                         f"{len(res['longtasks'])} long tasks, runs requests "
+                         f"{sum(e['path'].startswith('runs?') for e in res['api'])}")
+                first = page.evaluate(FIRST_CHART_JS, {"n": CHART_RUNS, "timeoutMs": 60_000})
+                out["first_chart"].append(first)
+                self.log(f"    first chart: {_chart_line(first)}")
+                for r in range(s["chart_reps"]):
+                    page.wait_for_timeout(300)
+                    redraw = page.evaluate(REDRAW_CHART_JS, {
+                        "metric": metrics[(i * s["chart_reps"] + r) % len(metrics)],
+                        "n": CHART_RUNS, "timeoutMs": 60_000})
+                    out["redraws"].append(redraw)
+                    self.log(f"    redraw {r + 1}/{s['chart_reps']}: {_chart_line(redraw)}")
+            finally:
+                context.close()
+        return out
+
     def browser_phase(self) -> None:
         from playwright.sync_api import sync_playwright
 
@@ -742,7 +838,10 @@ class Bench(Driver):
                 self.results["scroll"] = self.attempt("scroll", self.scroll, browser)
                 self.log(f"live: {self.sizes['live_reps']} metrics and new runs")
                 self.results["live"] = self.attempt("live", self.live, browser)
-                _experiments.browser_phase(self, browser)
+                self.log(f"experiments view: {self.sizes['exp_scroll_passes']} scroll passes, "
+                         f"parallel coordinates of {CHART_RUNS:,} runs")
+                self.results["experiments"] = self.attempt("experiments view", self.experiments,
+                                                           browser)
             finally:
                 browser.close()
 
@@ -769,16 +868,13 @@ class Bench(Driver):
             self.results["fill"] = fill
             self.log("profiling the handlers' functions in process")
             self.results["profile"] = self.attempt("profile", self.worker, "profile", {
-                "reps": s["profile_reps"], "total_runs": fill["runs"] + 2,
+                "reps": s["profile_reps"], "total_runs": fill["runs"] + 1,
                 "wave_run_id": fill["wave_run_id"]})
-            self.results["profile_chart"] = self.attempt(
-                "profile of the chart", self.worker, "chart", {"reps": s["profile_reps"]})
             self.log("starting JupyterLab")
             self.lab = Lab(self.python, self.env(), self.project, self.work)
             self.results["server"] = {"argv": self.lab.argv, "startup_s": self.lab.startup_s}
             self.log(f"  answering after {self.lab.startup_s:.1f} s on port {self.lab.port}")
             self.results["rest"] = self.attempt("REST", self.rest, fill)
-            self.results["rest_chart"] = self.attempt("REST chart", self.rest_chart)
             self.browser_phase()
         finally:
             if self.lab is not None:
@@ -804,13 +900,16 @@ def _versions(python: str) -> dict:
 
 
 def _labextension(python: str) -> dict:
-    """Which build of the sidebar the lab serves (the first jupyter-mlops on JupyterLab's
-    labextensions path: JUPYTER_PATH's, else the installed one) and whether it is the one
+    """Which build of the sidebar the lab serves (the first jupyter-mlops in JupyterLab's
+    labextensions path: JUPYTER_PATH's before the environment's) and whether it is the one
     built in the working tree."""
-    code = ("import os; from jupyter_core.paths import jupyter_path; print(next(p for p in "
-            "jupyter_path('labextensions') if os.path.isdir(os.path.join(p, 'jupyter-mlops'))))")
-    found = subprocess.run([python, "-c", code], capture_output=True, text=True).stdout.strip()
-    installed = Path(found or "?") / "jupyter-mlops"
+    code = ("import json; from jupyter_core.paths import jupyter_path; "
+            "print(json.dumps(jupyter_path('labextensions')))")
+    paths = json.loads(subprocess.run([python, "-c", code], capture_output=True, text=True,
+                                      check=True).stdout)
+    installed = next((Path(p) / "jupyter-mlops" for p in paths
+                      if (Path(p) / "jupyter-mlops" / "package.json").exists()),
+                     Path(paths[-1]) / "jupyter-mlops")
 
     def digest(folder: Path) -> str | None:
         static = folder / "static"
@@ -825,6 +924,32 @@ def _labextension(python: str) -> dict:
     return {"installed": str(installed), "installed_static": digest(installed),
             "tree_static": digest(tree),
             "same_as_tree": digest(installed) is not None and digest(installed) == digest(tree)}
+
+
+def _chart_line(r: dict) -> str:
+    """One chart sample for the log."""
+    if r.get("timeout"):
+        return "timed out"
+    req = r["request"] or {}
+    return (f"asked → painted {r['tPainted'] - r['t0']:,.0f} ms, request → painted "
+            f"{(r['tPainted'] - req['start']) if req else float('nan'):,.0f} ms (the request "
+            f"{(req['end'] - req['start']) if req else float('nan'):,.0f} ms), axes of "
+            f"{sorted({n for _, n in r['dims']})} values")
+
+
+def _chart_summary(samples: list[dict]) -> dict:
+    ok = [r for r in samples if not r.get("timeout") and r.get("request")]
+    painted = [(r["tPainted"] - r["request"]["start"]) / 1e3 for r in ok]
+    return {"n": len(samples), "timeouts": len(samples) - len(ok),
+            "asked_to_painted_s": _med([(r["tPainted"] - r["t0"]) / 1e3 for r in ok]),
+            "request_to_painted_s": _med(painted), "request_to_painted_p95_s": pct(painted, 95),
+            "request_to_painted_samples_s": painted,
+            "request_s": _med([(r["request"]["end"] - r["request"]["start"]) / 1e3 for r in ok]),
+            "response_to_painted_s": _med([(r["tPainted"] - r["request"]["end"]) / 1e3
+                                           for r in ok]),
+            "bytes": _med([r["request"]["bytes"] for r in ok]),
+            "all_axes_full": all(n == CHART_RUNS for r in ok for _, n in r["dims"]) and bool(ok),
+            "axes": len(ok[0]["dims"]) if ok else None}
 
 
 # -- summary and table ----------------------------------------------------------------------------
@@ -888,7 +1013,13 @@ def summarize(res: dict) -> dict:
                                   if x["first_poll_after_commit_ms"] is not None]),
                               "write_s": _med([x["write_s"] for x in xs])}
                        for kind, xs in (("metric", live["metric"]), ("run", live["run"]))}
-    out["experiments"] = _experiments.summarize(res, _scroll_summary)
+    exp = res.get("experiments")
+    if exp:
+        out["experiments"] = {
+            "scroll": ({**_scroll_summary(exp["passes"]), "step_px": exp["step_px"]}
+                       if exp["passes"] else None),
+            "first_chart": _chart_summary(exp["first_chart"]),
+            "redraw": _chart_summary(exp["redraws"])}
     prof = res.get("profile")
     if prof:
         out["profile"] = {
@@ -1075,7 +1206,38 @@ def render(res: dict) -> str:
         add("  new run as a row in the table", _ms(r["median_s"]), _ms(r["max_s"]), "",
             f"n={r['n']}; fastest {_ms(r['min_s'])}; no target given; next poll "
             f"{_ms(r['poll_wait_s'])}, then {_ms(r['after_poll_s'])}")
-    _experiments.rows(res, add)
+    exp = summ.get("experiments")
+    add("6. EXPERIMENTS VIEW", note="Open Experiments from the sidebar, every experiment; a fresh "
+                                    "page load each pass; medians of passes")
+    if exp and exp["scroll"]:
+        sc = exp["scroll"]
+        t = TARGETS["exp_scroll_p95_ms"]
+        add("  scroll: frame interval p95 / p50", f"{sc['p95_frame_ms']:,.1f} ms",
+            f"{sc['p50_frame_ms']:,.1f} ms",
+            f"≤{t:.0f} ms " + _check(sc["p95_frame_ms"] is not None and sc["p95_frame_ms"] <= t),
+            f"{sc['step_px'] // ROW_PX} rows a frame to the end, {len(sc['passes'])} passes of "
+            f"{sc['frames']:,.0f} frames; worst frame {sc['max_frame_ms']:,.0f} ms")
+        add("  scroll: long tasks, '…' rows in view", f"{sc['longtasks']:,.0f}",
+            f"{sc['frames_with_blank']:,.0f}", "",
+            f"long tasks {sc['longtask_ms']:,.0f} ms in all; frames with '…' rows in view; "
+            f"then filled after {_ms(sc['filled_after_end_s'])}; {sc['runs_requests']:,.0f} "
+            f"runs requests a pass; footer {sc['passes'][0]['footer']}")
+    if exp:
+        t = TARGETS["parallel_s"]
+        for key, label in (("first_chart", "first chart of a page (plotly.js fetched)"),
+                           ("redraw", "redraw, another colour metric")):
+            c = exp[key]
+            if not c["n"]:
+                continue
+            ok = c["request_to_painted_s"] is not None and c["request_to_painted_s"] < t
+            add(f"  parallel coordinates, {CHART_RUNS:,} runs: {label}",
+                _ms(c["request_to_painted_s"]), _ms(c["request_to_painted_p95_s"]),
+                f"<{t:.0f} s " + _check(ok),
+                f"n={c['n']}, request → painted; the request {_ms(c['request_s'])} "
+                f"({(c['bytes'] or 0) / 1024:,.0f} KiB), then drawn in "
+                f"{_ms(c['response_to_painted_s'])}; from the click {_ms(c['asked_to_painted_s'])}"
+                f"; {c['axes']} axes of {CHART_RUNS:,} values: {_check(c['all_axes_full'])}"
+                + (f"; {c['timeouts']} timed out" if c["timeouts"] else ""))
     lines = _table(("figure", "median", "p95", "target", "notes"), rows)
     v = meta.get("versions", {})
     head = (f"sidebar benchmark, {meta['mode']} mode, {meta['date']}: jupyter-mlops "

@@ -57,7 +57,7 @@ export type IFeatureSummary = Schemas['FeatureSummary'];
 /** One view version in full, with the figure of its features' distributions. */
 export type IFeatureView = Schemas['FeatureView'];
 
-type Query = Record<string, string | number | boolean | string[] | undefined>;
+export type Query = Record<string, string | number | boolean | string[] | undefined>;
 
 function queryString(query: Query): string {
   const params = new URLSearchParams();
@@ -82,7 +82,7 @@ export function apiUrl(path: string[], query: Query = {}): string {
   );
 }
 
-async function request<T>(
+export async function request<T>(
   path: string[],
   query: Query = {},
   init: RequestInit = {}

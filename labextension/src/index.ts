@@ -5,6 +5,8 @@
 import { ILabShell, ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStateDB } from '@jupyterlab/statedb';
+import { addExperiments } from './experiments/plugin';
 import { MLOpsModel } from './model';
 import { Sidebar } from './sidebar';
 import { Views } from './views';
@@ -29,19 +31,21 @@ const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN,
   description: 'The jupyter-mlops sidebar: runs, datasets and models, live.',
   autoStart: true,
-  optional: [ICommandPalette, ILayoutRestorer, ILabShell, ISettingRegistry],
+  optional: [ICommandPalette, ILayoutRestorer, ILabShell, ISettingRegistry, IStateDB],
   activate: (
     app: JupyterFrontEnd,
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null,
     labShell: ILabShell | null,
-    settings: ISettingRegistry | null
+    settings: ISettingRegistry | null,
+    state: IStateDB | null
   ) => {
     const model = new MLOpsModel();
     const views = new Views(app, model);
     const sidebar = new Sidebar(app, model, views);
     app.shell.add(sidebar, 'left', { rank: 600 });
     restorer?.add(sidebar, 'jupyter-mlops-sidebar');
+    addExperiments(app, { model, views, state, palette, restorer });
 
     settings
       ?.load(PLUGIN)

@@ -40,6 +40,24 @@ def lab_project(tmp_path_factory):
         yield root
 
 
+@pytest.fixture(scope="session")
+def big_store(tmp_path_factory) -> dict:
+    """A project whose store holds 10,000 runs (experiment `big`, 20 params and 10 metrics
+    each) and an AutoML search with its trials as child runs (experiment `automl`), built
+    once a session through the Python API (stores.fill). A module copies it into its own
+    project before its server starts (stores.copy_store, see test_experiments.py); `root`
+    is the template, with what `fill` returned."""
+    from .stores import fill
+
+    root = tmp_path_factory.mktemp("big-store") / "project"
+    root.mkdir()
+    with shared_project(root):
+        made = fill()
+    print(f"big store: {made['runs']:,} runs in {made['runs_s']:.1f} s, "
+          f"AutoML in {made['automl_s']:.1f} s")
+    return {"root": root, **made}
+
+
 @contextmanager
 def lab_server(root: Path, tmp_path_factory, env: dict[str, str] | None = None):
     """JupyterLab serving `root` (its news pop-up off, window.jupyterapp exposed for commands);
