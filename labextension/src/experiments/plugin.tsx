@@ -7,7 +7,7 @@ import { ICommandPalette, MainAreaWidget, ReactWidget, WidgetTracker } from '@ju
 import type { IStateDB } from '@jupyterlab/statedb';
 import React from 'react';
 import { mlopsIcon } from '../icon';
-import type { MLOpsModel } from '../model';
+import { MLOpsModel, pollWhileShowing } from '../model';
 import type { Views } from '../views';
 import { ExperimentsRequest, ExperimentsView } from './ExperimentsView';
 import { Prefs } from './prefs';
@@ -49,6 +49,7 @@ export function addExperiments(
         widget.title.label = 'Experiments';
         widget.title.icon = mlopsIcon;
         widget.title.closable = true;
+        pollWhileShowing(model, widget);
         void tracker.add(widget);
         app.shell.add(widget, 'main');
       }
