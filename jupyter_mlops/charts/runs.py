@@ -73,7 +73,9 @@ def parallel(ids: list[str], names: list[str], data: dict[str, list[Any]], field
                 "colorbar": {"title": {"text": color}}}
     fig = go.Figure(go.Parcoords(dimensions=dimensions, line=line,
                                  labelangle=-15, labelside="top"))
-    fig.update_layout(title=f"{len(ids)} runs", height=460, **LAYOUT)
+    # the axis labels stand above the axes: the title goes left and the top margin grows
+    fig.update_layout(title={"text": f"{len(ids)} runs", "x": 0.01, "xanchor": "left"},
+                      height=480, **{**LAYOUT, "margin": {**LAYOUT["margin"], "t": 110}})
     return fig
 
 

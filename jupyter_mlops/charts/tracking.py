@@ -41,7 +41,8 @@ def metric_histories(histories: dict[str, dict[str, pd.DataFrame]], keys: list[s
     rows = len(specs)
     fig = make_subplots(rows=rows, cols=1, specs=specs, subplot_titles=titles,
                         row_heights=[h / sum(heights) for h in heights],
-                        vertical_spacing=min(0.12, 0.5 / rows))
+                        # 80 px between panels: room for the x title and the next one's
+                        vertical_spacing=min(0.9 / max(rows - 1, 1), 80 / sum(heights)))
     palette = qualitative.Plotly
     for i, (label, per_key) in enumerate(histories.items()):
         colour = palette[i % len(palette)]
