@@ -11,10 +11,22 @@ import types
 from importlib import import_module
 from typing import Any
 
+
+def _declared_version() -> str:
+    """The version package.json declares (hatch's source): a source tree never built."""
+    import json
+    from pathlib import Path
+
+    try:
+        return json.loads((Path(__file__).parent.parent / "package.json").read_text())["version"]
+    except (OSError, ValueError, KeyError):
+        return "dev"
+
+
 try:
     from ._version import __version__
-except ImportError:  # running from a source tree that was never built
-    __version__ = "dev"
+except ImportError:
+    __version__ = _declared_version()
 
 _API = {
     # tracking
