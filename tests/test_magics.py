@@ -123,7 +123,7 @@ def test_cell_no_autolog(ip, mlops):
            "from sklearn.linear_model import LinearRegression\n"
            "model = LinearRegression().fit([[0], [1], [2]], [0, 1, 2])")
     r = only_run(mlops)
-    assert r.params == {} and r.metrics == {} and r.artifacts == {}
+    assert r.params == {} and r.metrics == {} and list(r.artifacts) == ["snapshot.ipynb"]
 
 
 def test_cell_help_writes_nothing(ip, mlops, capsys):
@@ -229,7 +229,7 @@ def test_artifact_path_and_variable(ip, mlops, project, capsys):
     assert "stored artifact 'notes.txt'" in out and "stored artifact 'settings.json'" in out
     ok(ip, "%track end")
     r = only_run(mlops)
-    assert set(r.artifacts) == {"notes.txt", "settings.json"}
+    assert set(r.artifacts) == {"notes.txt", "settings.json", "snapshot.ipynb"}
     assert r.load_artifact("settings.json") == {"alpha": 1}
     assert r.artifacts["notes.txt"].size == 5
 

@@ -81,16 +81,28 @@ def _version(dist: str) -> str | None:
         return None
 
 
-_env_cache: tuple[int, str] | None = None
+_env_cache: tuple[int, dict, str] | None = None
+
+
+@cache
+def _platform() -> dict[str, str]:
+    return {"system": platform.system(), "release": platform.release(),
+            "machine": platform.machine(), "platform": platform.platform(),
+            "implementation": platform.python_implementation()}
 
 
 def environment() -> str:
-    """JSON of the Python version and {distribution: version} for every imported top-level
-    package; recomputed only when the set of loaded modules grew."""
+    """JSON of the Python version, the platform, {distribution: version} for every imported
+    top-level package (`packages`), and every installed distribution with its version and,
+    for editable or local installs, where it came from (`distributions`, see installed.py).
+    Recomputed only when the set of loaded modules grew or an install changed sys.path."""
+    from .installed import distributions
+
     global _env_cache
+    installed = distributions()
     count = len(sys.modules)
-    if _env_cache and _env_cache[0] == count:
-        return _env_cache[1]
+    if _env_cache and _env_cache[0] == count and _env_cache[1] is installed:
+        return _env_cache[2]
     dists = _distributions()
     packages: dict[str, str] = {}
     for name in list(sys.modules):
@@ -101,10 +113,11 @@ def environment() -> str:
             if v:
                 packages[dist] = v
     text = json.dumps(
-        {"python": platform.python_version(), "packages": dict(sorted(packages.items()))},
+        {"python": platform.python_version(), "platform": _platform(),
+         "packages": dict(sorted(packages.items())), "distributions": installed},
         sort_keys=True,
     )
-    _env_cache = (count, text)
+    _env_cache = (count, installed, text)
     return text
 
 

@@ -1,8 +1,10 @@
 """The cells behind a run: while a run is active in IPython, every executed cell is recorded
-(execution count, source stored once by hash, start and end, success or the error).
+(execution count, source stored once by hash, start and end, success or the error), and the
+outputs the kernel shows are kept for the run's notebook snapshot (outputs.py, snapshot.py).
 
-Hooks are IPython events registered only while a run is active. Any failure inside them is
-reported once and switches recording off; it never becomes an error in the user's cell."""
+Hooks (IPython events, the output wrappers) are installed only while a run is active. Any
+failure inside them is reported once and switches recording (or output capture) off; it never
+becomes an error in the user's cell."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import capture
+from .outputs import OutputCapture
 
 if TYPE_CHECKING:
     from .run import Run
@@ -33,12 +36,18 @@ class CellRecorder:
         self.started: float | None = None
         self._order: dict[str, int] = {}
         self._order_mtime: float | None = None
+        self.marked: dict[int, dict] = {}  # execution count -> the run-cell metadata
+        self.failures: list[str] = []  # what switched recording or capture off
+        self.off = False
+        self.capture = OutputCapture(ip, self._capture_failed)
 
     def register(self) -> None:
         self.ip.events.register("pre_run_cell", self.pre)
         self.ip.events.register("post_run_cell", self.post)
+        self.capture.install()
 
     def unregister(self) -> None:
+        self.capture.remove()
         for event, fn in (("pre_run_cell", self.pre), ("post_run_cell", self.post)):
             try:
                 self.ip.events.unregister(event, fn)
@@ -48,12 +57,14 @@ class CellRecorder:
     def pre(self, info: Any = None) -> None:
         try:
             self.started = time.time()
+            self.capture.silent = bool(getattr(info, "silent", False))
         except Exception as exc:  # pragma: no cover - defensive, see _fail
             self._fail(exc)
 
     def post(self, result: Any = None) -> None:
         try:
             info = getattr(result, "info", None)
+            self.capture.silent = False
             if info is None or getattr(info, "silent", False):
                 return
             error = result.error_in_exec or result.error_before_exec
@@ -70,8 +81,11 @@ class CellRecorder:
 
     def record(self, source: str, execution_count: int | None, cell_id: str | None,
                started: float, ended: float, error: BaseException | None) -> None:
-        """Buffer one cell for the writer."""
+        """Buffer one cell for the writer; mark it (and its error) for the snapshot."""
         from ..store.artifacts import digest_bytes
+
+        if self.off:
+            return
 
         self.cells.append({
             "run_id": self.run.id,
@@ -86,6 +100,15 @@ class CellRecorder:
             "success": error is None,
             "error": None if error is None else f"{type(error).__name__}: {error}"[:2000],
         })
+        if execution_count is not None:
+            self.marked[execution_count] = {
+                "run_cell": True, "run_id": self.run.id, "ordinal": self.ordinal,
+                "success": error is None, **({"cell_id": cell_id} if cell_id else {})}
+            if error is not None and self.capture.active:
+                try:
+                    self.capture.error(execution_count, error)
+                except Exception as exc:
+                    self._capture_failed(exc)
         self.ordinal += 1
 
     def _index(self, cell_id: str | None) -> int | None:
@@ -106,9 +129,17 @@ class CellRecorder:
 
     def _fail(self, exc: BaseException) -> None:
         self.unregister()
-        _recorders.pop(self.run.id, None)
-        print(f"jupyter-mlops: cell recording switched off for run {self.run.id[:8]}: "
-              f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        self.off = True
+        self._report("cell recording", exc)
+
+    def _capture_failed(self, exc: BaseException) -> None:
+        self.capture.remove()
+        self._report("output capture", exc)
+
+    def _report(self, what: str, exc: BaseException) -> None:
+        message = f"{what} switched off: {type(exc).__name__}: {exc}"
+        self.failures.append(message)
+        print(f"jupyter-mlops: {message} (run {self.run.id[:8]})", file=sys.stderr)
 
 
 _recorders: dict[str, CellRecorder] = {}
@@ -130,11 +161,14 @@ def start(run: Run) -> CellRecorder | None:
     return recorder
 
 
-def stop(run: Run) -> None:
+def stop(run: Run) -> CellRecorder | None:
+    """Remove the run's hooks; returns its recorder (for the snapshot), or None."""
     recorder = _recorders.pop(run.id, None)
     if recorder is not None:
         recorder.unregister()
+    return recorder
 
 
 def recorder_for(run: Run) -> CellRecorder | None:
-    return _recorders.get(run.id)
+    recorder = _recorders.get(run.id)
+    return None if recorder is None or recorder.off else recorder

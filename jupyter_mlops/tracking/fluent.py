@@ -146,7 +146,11 @@ def end_run(status: str = "finished", run: Run | None = None, error: str | None 
 def _finish(run: Run, status: str, error: str | None) -> None:
     from . import cells
 
-    cells.stop(run)
+    recorder = cells.stop(run)
+    if recorder is not None:
+        from . import snapshot
+
+        snapshot.save(run, recorder)
     writer = writer_for(run.store)
     writer.beating.discard(run.id)
     writer.ends.append({"run_id": run.id, "status": status, "end_time": time.time(),

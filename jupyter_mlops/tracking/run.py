@@ -27,6 +27,7 @@ from . import records
 
 if TYPE_CHECKING:
     import pandas as pd
+    from nbformat import NotebookNode
 
     from ..store import Store
 
@@ -216,10 +217,23 @@ class Run:
 
     @property
     def environment(self) -> dict[str, Any]:
-        """Python version and versions of the packages imported when the run started."""
+        """The environment when the run started: `python` (version), `platform` (system,
+        release, machine, implementation), `packages` ({distribution: version} of the packages
+        imported then) and `distributions` (every installed one: {name: {"version", and for
+        editable or local installs "direct_url", PEP 610}}). Older runs lack the last two."""
         with self.store.read() as conn:
             text = records.get_text(conn, self._row()["environment_digest"])
         return json.loads(text) if text else {}
+
+    def notebook(self, executed: bool = False) -> NotebookNode | None:
+        """The run's notebook snapshot (nbformat): the kernel's execution history up to the
+        run's end, the run's own cells marked (`metadata.jupyter_mlops.run_cell`), with the
+        outputs shown while it was active. None for a run without one (a script, or recording
+        off). `executed=True`: the executed notebook the pipeline runner kept for the step
+        that made the run (None for other runs)."""
+        from .snapshot import load
+
+        return load(self, executed=executed)
 
     def cells(self) -> pd.DataFrame:
         """The cells executed while the run was active, in order, with flags for cells run
