@@ -127,7 +127,7 @@ class TrackMagics(Magics):
             recorder = cells.recorder_for(run)
             if recorder is not None:
                 try:
-                    recorder.record(raw, self.shell.execution_count, None, started,
+                    recorder.record(raw, recorder.capture.count(), None, started,
                                     time.time(), error)
                 except Exception as exc:  # recording must not leave the run open
                     recorder._fail(exc)

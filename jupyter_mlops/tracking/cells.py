@@ -58,6 +58,7 @@ class CellRecorder:
         try:
             self.started = time.time()
             self.capture.silent = bool(getattr(info, "silent", False))
+            self.capture.install_streams()
         except Exception as exc:  # pragma: no cover - defensive, see _fail
             self._fail(exc)
 
@@ -65,6 +66,7 @@ class CellRecorder:
         try:
             info = getattr(result, "info", None)
             self.capture.silent = False
+            self.capture.remove_streams()
             if info is None or getattr(info, "silent", False):
                 return
             error = result.error_in_exec or result.error_before_exec

@@ -22,6 +22,7 @@ from typing import Any
 MAX_OUTPUT_CHARS = 100_000
 MAX_NOTEBOOK_CHARS = 2_000_000
 NOTE = "jupyter-mlops"  # the metadata key of notes the snapshot adds
+_ABSENT = object()
 
 
 class OutputCapture:
@@ -37,38 +38,59 @@ class OutputCapture:
         self.dropped: dict[int, int] = {}  # outputs left out (notebook limit), by cell
         self.active = False
         self.silent = False  # a silent execution (a frontend's own request) is not the user's
-        self._patched: list[tuple[Any, str, Callable]] = []
+        self._patched: list[tuple] = []  # (object, attribute, our wrapper, what it replaced)
+        self._streams: list[tuple] = []
 
     # -- install / remove ---------------------------------------------------------------------
     def install(self) -> None:
         self.active = True
-        self._patch(self.ip.display_pub, "publish", self._publish)
-        self._patch(self.ip.displayhook, "write_format_data", self._result)
-        for name in ("stdout", "stderr"):
-            self._patch(getattr(sys, name), "write", self._tee(name))
+        self._patch(self.ip.display_pub, "publish", self._publish, self._patched)
+        self._patch(self.ip.displayhook, "write_format_data", self._result, self._patched)
+        self.install_streams()
+
+    def install_streams(self) -> None:
+        """Tee sys.stdout/sys.stderr. IPython (9+) puts its own tee on each stream for every
+        cell and restores the stream's `write` when the cell ends, so ours goes on at each
+        cell's start (and at the run's start) and comes off at each cell's end."""
+        if self.active and not self._streams:
+            for name in ("stdout", "stderr"):
+                self._patch(getattr(sys, name), "write", self._tee(name), self._streams)
+
+    def remove_streams(self) -> None:
+        self._unpatch(self._streams)
 
     def remove(self) -> None:
         """Stop recording; put back every original still wrapped by us (a wrapper someone
         else put over ours stays, passing straight through)."""
         self.active = False
-        for obj, attr, wrapper in self._patched:
-            if getattr(obj, "__dict__", {}).get(attr) is wrapper:
-                try:
-                    delattr(obj, attr)
-                except AttributeError:
-                    pass
-        self._patched.clear()
+        self._unpatch(self._streams)
+        self._unpatch(self._patched)
 
-    def _patch(self, obj: Any, attr: str, make: Callable[[Callable], Callable]) -> None:
+    @staticmethod
+    def _patch(obj: Any, attr: str, make: Callable[[Callable], Callable], into: list) -> None:
         original = getattr(obj, attr, None)
         if obj is None or original is None:
             return
+        before = getattr(obj, "__dict__", {}).get(attr, _ABSENT)  # an instance's own, if any
         wrapper = make(original)
         try:
             setattr(obj, attr, wrapper)
         except (AttributeError, TypeError):  # a C stream (terminal IPython): not teed
             return
-        self._patched.append((obj, attr, wrapper))
+        into.append((obj, attr, wrapper, before))
+
+    @staticmethod
+    def _unpatch(patched: list) -> None:
+        for obj, attr, wrapper, before in reversed(patched):
+            if getattr(obj, "__dict__", {}).get(attr) is wrapper:
+                try:
+                    if before is _ABSENT:
+                        delattr(obj, attr)
+                    else:
+                        setattr(obj, attr, before)
+                except (AttributeError, TypeError):
+                    pass
+        patched.clear()
 
     # -- wrappers (hot path: one check, the original, then the record in a guard) -------------
     def _publish(self, original: Callable) -> Callable:
@@ -97,7 +119,7 @@ class OutputCapture:
         def make(original: Callable) -> Callable:
             def write(text):
                 out = original(text)
-                if self.active and not self.silent and text:
+                if self.active and not self.silent and text and not self._echo():
                     try:
                         self._text(name, text)
                     except Exception as exc:
@@ -106,13 +128,26 @@ class OutputCapture:
             return write
         return make
 
+    def _echo(self) -> bool:
+        """A write made while IPython publishes a display or shows a traceback (a terminal
+        prints those): recorded as the display or error already."""
+        ip = self.ip
+        return bool(getattr(ip.display_pub, "is_publishing", False)
+                    or getattr(ip.displayhook, "is_active", False)
+                    or getattr(ip, "showing_traceback", False))
+
     # -- records ------------------------------------------------------------------------------
+    def count(self) -> int:
+        """The execution count of the cell running now: its input is the last in history
+        (IPython 9 counts up before running a cell, earlier versions after)."""
+        return len(self.ip.history_manager.input_hist_raw) - 1
+
     def _cell(self) -> list[dict]:
-        return self.outputs.setdefault(self.ip.execution_count, [])
+        return self.outputs.setdefault(self.count(), [])
 
     def _room(self, size: int) -> bool:
         if self.size + max(size, 1) > MAX_NOTEBOOK_CHARS:
-            count = self.ip.execution_count
+            count = self.count()
             self.dropped[count] = self.dropped.get(count, 0) + 1
             return False
         self.size += size
@@ -156,7 +191,7 @@ class OutputCapture:
             return
         out = {"output_type": kind, "data": kept, "metadata": dict(metadata or {})}
         if kind == "execute_result":
-            out["execution_count"] = self.ip.execution_count
+            out["execution_count"] = self.count()
         self._cell().append(out)
 
     def error(self, count: int, exc: BaseException) -> None:

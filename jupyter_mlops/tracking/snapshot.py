@@ -32,11 +32,18 @@ def build(recorder: CellRecorder) -> dict[str, Any]:
     ip = recorder.ip
     history = list(getattr(ip.history_manager, "input_hist_raw", None) or [""])
     marked = dict(recorder.marked)
-    current = ip.execution_count
-    if 0 < current < len(history) and current not in marked:
+    last = len(history) - 1
+    if last > 0 and last not in marked:
         # the run ended inside a cell still running (`%track end`, a `with start_run()` cell)
-        marked[current] = {"run_cell": True, "run_id": recorder.run.id,
-                           "ordinal": recorder.ordinal, "ended_run": True}
+        marked[last] = {"run_cell": True, "run_id": recorder.run.id,
+                        "ordinal": recorder.ordinal, "ended_run": True}
+    capture = recorder.capture
+    failures = list(recorder.failures)
+    try:
+        outputs = {count: capture.cell_outputs(count) for count in range(1, len(history))}
+    except Exception as exc:  # the capture broke (and said so): the sources still count
+        outputs = {}
+        failures.append(f"outputs left out: {type(exc).__name__}: {exc}")
     cells = []
     for count, source in enumerate(history[1:], start=1):
         metadata: dict[str, Any] = {}
@@ -45,16 +52,19 @@ def build(recorder: CellRecorder) -> dict[str, Any]:
         if source.startswith("# Parameters\n"):  # papermill's injected cell
             metadata["tags"] = ["injected-parameters"]
         cells.append({"cell_type": "code", "id": f"cell-{count}", "execution_count": count,
-                      "metadata": metadata, "outputs": recorder.capture.cell_outputs(count),
+                      "metadata": metadata, "outputs": outputs.get(count, []),
                       "source": source})
-    capture = recorder.capture
+    from .. import config
+    from .capture import source_file
+
     about: dict[str, Any] = {
-        "run_id": recorder.run.id, "notebook": recorder.notebook, "created": time.time(),
+        "run_id": recorder.run.id, "notebook": source_file(config.load().project_root),
+        "created": time.time(),
         "limits": {"output_chars": MAX_OUTPUT_CHARS, "notebook_chars": MAX_NOTEBOOK_CHARS},
         "truncated_outputs": capture.truncated, "dropped_outputs": sum(capture.dropped.values()),
     }
-    if recorder.failures:
-        about["failures"] = list(recorder.failures)
+    if failures:
+        about["failures"] = failures
     if os.environ.get("MLOPS_STEP_ID"):
         about["step_run"] = os.environ["MLOPS_STEP_ID"]
     return {
