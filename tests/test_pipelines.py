@@ -89,6 +89,15 @@ def test_a_dag_runs_in_order_with_parallel_steps_and_parameters(dag, mlops, proj
     executed = latest["train"].notebook()
     assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
     assert "rows = 30" in "".join(c.source for c in executed.cells)
+    # the step's run links that executed notebook, and keeps its own snapshot of the kernel
+    assert train.notebook(executed=True) == executed
+    snap = train.notebook()
+    nbformat.validate(snap)
+    # (IPython's history keeps a cell without its trailing newlines)
+    assert [c.source for c in snap.cells] == [c.source.rstrip("\n") for c in executed.cells]
+    assert snap.cells[1].metadata["tags"] == ["injected-parameters"]
+    assert [bool(c.metadata.get("jupyter_mlops")) for c in snap.cells] == [False, False, True]
+    assert snap.metadata.jupyter_mlops.step_run == latest["train"].id
     runs = mlops.list_pipeline_runs("wine")
     assert runs["run_id"].tolist() == [result.id] and runs["status"].tolist() == ["finished"]
     assert len(result.figure().data) == 1

@@ -22,7 +22,8 @@ CELLS = [
     "data = list(range(10))\nprint('loaded', len(data))",
     "%%track -n cellrun --metrics total\n"
     "from IPython.display import HTML, display\n"
-    "total = sum(data)\nprint('inside the track cell')\ndisplay(HTML('<b>shown in the run</b>'))",
+    "total = sum(data)\nprint('inside the track cell')\ndisplay(HTML('<b>shown in the run</b>'))\n"
+    "total",
     "%track start -n across",
     f"print('x' * {LONG})",
     "display(HTML('<i>across display</i>'))\n6 * 7",
@@ -126,8 +127,11 @@ def test_track_cell_snapshot_holds_the_session_history_in_order_with_outputs(run
     assert run_cell.metadata.jupyter_mlops.run_id == runs["cellrun"].id
     assert run_cell.metadata.jupyter_mlops.success is True
     assert texts(run_cell) == "inside the track cell\n"
-    displays = [o for o in run_cell.outputs if o.output_type == "display_data"]
-    assert [d.data["text/html"] for d in displays] == ["<b>shown in the run</b>"]
+    rich = [(o.output_type, o.data) for o in run_cell.outputs if o.output_type != "stream"]
+    assert rich == [("display_data", {"text/html": "<b>shown in the run</b>",
+                                      "text/plain": "<IPython.core.display.HTML object>"}),
+                    ("execute_result", {"text/plain": "45"})]  # the cell's value
+    assert run_cell.outputs[-1].execution_count == 3
     # cells before the run: their sources, not their outputs (no capture outside runs)
     assert snap.cells[1].outputs == []
     assert snap.metadata.jupyter_mlops.notebook == "analysis.ipynb"

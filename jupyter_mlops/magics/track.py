@@ -131,6 +131,11 @@ class TrackMagics(Magics):
                                     time.time(), error)
                 except Exception as exc:  # recording must not leave the run open
                     recorder._fail(exc)
+                if error is None and not cell.rstrip().endswith(";"):
+                    try:
+                        recorder.capture.result(value)
+                    except Exception as exc:
+                        recorder._capture_failed(exc)
             if error is None:
                 fluent.end_run("finished", run=run)
             else:

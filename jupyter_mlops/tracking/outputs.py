@@ -194,6 +194,13 @@ class OutputCapture:
             out["execution_count"] = self.count()
         self._cell().append(out)
 
+    def result(self, value: Any) -> None:
+        """A `%%track` cell's value, shown as its result only after its run ended: formatted
+        here (as the display hook will) to be part of the run's snapshot."""
+        if self.active and value is not None:
+            data, metadata = self.ip.display_formatter.format(value)
+            self._bundle("execute_result", data, metadata)
+
     def error(self, count: int, exc: BaseException) -> None:
         """The error a cell raised (the recorder passes it on)."""
         lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
