@@ -221,3 +221,35 @@ def test_a_script_run_has_no_snapshot(project, mlops):
     assert run.notebook(executed=True) is None
     assert "snapshot.ipynb" not in run.artifacts
     assert "distributions" in run.environment
+
+
+# -- the snapshot in every kind of store (an in-process shell, cells run as a kernel runs them)
+
+def _track_cell(ip) -> None:
+    result = ip.run_cell("%%track -n stored\nprint('kept')\n21 * 2", store_history=True)
+    assert result.success, result.error_in_exec
+
+
+def _check_stored(mlops) -> None:
+    frame = mlops.search_runs()
+    run = mlops.get_run(frame.run_id[0])
+    snap = run.notebook()
+    nbformat.validate(snap)
+    cell = snap.cells[-1]
+    assert cell.metadata.jupyter_mlops.run_cell is True
+    assert [o.output_type for o in cell.outputs] == ["stream", "execute_result"]
+    assert cell.outputs[0].text == "kept\n" and cell.outputs[1].data["text/plain"] == "42"
+    info = run.artifacts["snapshot.ipynb"]
+    assert info.media_type == "application/x-ipynb+json"
+    assert nbformat.reads(run.store.artifacts.get_bytes(info.digest).decode(), 4) == snap
+
+
+def test_snapshot_is_stored_on_sqlite_and_postgresql(backend, ip, mlops):
+    _track_cell(ip)
+    _check_stored(mlops)
+
+
+def test_a_contributor_keeps_snapshots_on_a_team_store(team, ip, mlops):
+    with team.acting_as(team.users["contributor"]):
+        _track_cell(ip)
+        _check_stored(mlops)
