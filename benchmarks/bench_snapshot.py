@@ -213,7 +213,7 @@ def render(r: dict) -> str:
     rows.append(("per cell: time inside the snapshot's capture", us(inside), "", "",
                  _check(inside is not None and inside < TARGET_PER_CELL) + " goal < 1 ms"))
     rows.append(("per cell: the snapshot's capture (run − capture off)", us(snap), "", "",
-                 "wall-time difference: within the noise of a cell"))
+                 "wall-time difference, noisy at this scale"))
     rows.append(("per cell: recording and capture (run − no run)",
                  us(None if on is None or base is None else on - base), "", "", ""))
     ends = [e for e in r["ends"] if e]

@@ -51,7 +51,8 @@ SETTINGS: dict[str, tuple[str, type, Any, str]] = {
     ),
     "gc_grace": ("MLOPS_GC_GRACE", float, 3600.0, "gc keeps unreferenced blobs younger than this"),
     "autolog": ("MLOPS_AUTOLOG", bool, True, "sklearn autolog inside %%track cells"),
-    "record_cells": ("MLOPS_RECORD_CELLS", bool, True, "record executed cells while a run is active"),
+    "record_cells": ("MLOPS_RECORD_CELLS", bool, True,
+                     "record executed cells and their outputs (the run's snapshot) while a run is active"),
     # What this project trusts from its store: never read from the store itself.
     "allow_pickle": ("MLOPS_ALLOW_PICKLE", bool, False,
                      "load pickle (joblib) models, which can run code when loaded"),
