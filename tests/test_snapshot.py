@@ -26,7 +26,8 @@ CELLS = [
     "total",
     "%track start -n across",
     f"print('x' * {LONG})",
-    "display(HTML('<i>across display</i>'))\n6 * 7",
+    "display(HTML('<i>across display</i>'))\nshown = display('first', display_id=True)\n"
+    "shown.update('updated')\n6 * 7",
     "raise ValueError('boom in the run')",
     "%track end",
     "print('between runs')",
@@ -160,8 +161,10 @@ def test_run_across_cells_keeps_stdout_displays_results_errors_and_truncates(run
     assert len(texts(executed[1].cells[4])) == LONG + 1
     kinds = [(o.output_type, o.get("data", {}).get("text/html") or o.get("data", {}).get(
         "text/plain")) for o in shown.outputs]
-    assert kinds == [("display_data", "<i>across display</i>"), ("execute_result", "42")]
-    assert shown.outputs[1].execution_count == 6
+    assert kinds == [("display_data", "<i>across display</i>"),
+                     ("display_data", "'updated'"),  # as the notebook shows it after the update
+                     ("execute_result", "42")]
+    assert shown.outputs[2].execution_count == 6
     [error] = raised.outputs
     assert (error.output_type, error.ename, error.evalue) == ("error", "ValueError",
                                                               "boom in the run")

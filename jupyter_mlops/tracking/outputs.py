@@ -40,6 +40,7 @@ class OutputCapture:
         self.silent = False  # a silent execution (a frontend's own request) is not the user's
         self._patched: list[tuple] = []  # (object, attribute, our wrapper, what it replaced)
         self._streams: list[tuple] = []
+        self._displays: dict[str, dict] = {}  # display_id -> its output (for updates)
 
     # -- install / remove ---------------------------------------------------------------------
     def install(self) -> None:
@@ -96,9 +97,13 @@ class OutputCapture:
     def _publish(self, original: Callable) -> Callable:
         def publish(data, metadata=None, *args, **kwargs):
             out = original(data, metadata, *args, **kwargs)
-            if self.active and not self.silent and not kwargs.get("update"):
+            if self.active and not self.silent:
                 try:
-                    self._bundle("display_data", data, metadata)
+                    display_id = (kwargs.get("transient") or {}).get("display_id")
+                    if kwargs.get("update"):
+                        self._update(display_id, data, metadata)
+                    else:
+                        self._bundle("display_data", data, metadata, display_id)
                 except Exception as exc:
                     self.fail(exc)
             return out
@@ -171,7 +176,20 @@ class OutputCapture:
         last["size"] += len(text)
         self.size += len(text)
 
-    def _bundle(self, kind: str, data: dict, metadata: dict | None) -> None:
+    def _update(self, display_id: str | None, data: dict, metadata: dict | None) -> None:
+        """`update_display`: the display shown earlier (in any cell) takes the new data, as
+        the notebook shows it."""
+        earlier = self._displays.get(display_id)
+        if earlier is None:
+            return
+        kept, size = self._fit(data)
+        if self.size - earlier["size"] + size > MAX_NOTEBOOK_CHARS:
+            return  # the earlier data stays
+        self.size += size - earlier["size"]
+        earlier.update(data=kept, metadata=dict(metadata or {}), size=size)
+
+    def _fit(self, data: dict) -> tuple[dict, int]:
+        """A mime bundle within the per-output limit, and its size."""
         kept, size, left_out = {}, 0, []
         for mime, value in data.items():
             n = len(value) if isinstance(value, str) else len(json.dumps(value, default=str))
@@ -187,11 +205,18 @@ class OutputCapture:
             note = f"[{NOTE}: left out of the snapshot, over {MAX_OUTPUT_CHARS:,} characters: " \
                    f"{', '.join(left_out)}]"
             kept["text/plain"] = kept.get("text/plain", "") + ("\n" if "text/plain" in kept else "") + note
+        return kept, size
+
+    def _bundle(self, kind: str, data: dict, metadata: dict | None,
+                display_id: str | None = None) -> None:
+        kept, size = self._fit(data)
         if not self._room(size):
             return
-        out = {"output_type": kind, "data": kept, "metadata": dict(metadata or {})}
+        out = {"output_type": kind, "data": kept, "metadata": dict(metadata or {}), "size": size}
         if kind == "execute_result":
             out["execution_count"] = self.count()
+        if display_id:
+            self._displays[display_id] = out
         self._cell().append(out)
 
     def result(self, value: Any) -> None:
@@ -227,7 +252,7 @@ class OutputCapture:
                 text = "".join(o["text"]) + (_cut_note(o["cut"]) if o["cut"] else "")
                 out.append({"output_type": "stream", "name": o["name"], "text": text})
             else:
-                out.append(o)
+                out.append({k: v for k, v in o.items() if k != "size"})
         dropped = self.dropped.get(count)
         if dropped:
             out.append({"output_type": "display_data", "metadata": {NOTE: {"dropped": dropped}},
