@@ -256,3 +256,29 @@ def test_a_contributor_keeps_snapshots_on_a_team_store(team, ip, mlops):
     with team.acting_as(team.users["contributor"]):
         _track_cell(ip)
         _check_stored(mlops)
+
+
+def test_the_notebook_limit_leaves_later_outputs_out_and_says_so(project, ip, mlops,
+                                                                   monkeypatch):
+    from jupyter_mlops.tracking import outputs
+
+    monkeypatch.setattr(outputs, "MAX_NOTEBOOK_CHARS", 1000)
+    monkeypatch.setattr(outputs, "MAX_OUTPUT_CHARS", 950)
+    cell = ("%%track -n capped\nfrom IPython.display import display\n"
+            "display({'image/png': 'A' * 960, 'text/plain': 'a picture'}, raw=True)\n"
+            "for i in range(5):\n    print('y' * 300)\n"
+            "display({'text/plain': 'late'}, raw=True)")
+    assert ip.run_cell(cell, store_history=True).success
+    snap = mlops.get_run(mlops.search_runs().run_id[0]).notebook()
+    nbformat.validate(snap)
+    picture, stream, note = snap.cells[-1].outputs
+    # over the per-output limit: the image is left out, its text says so
+    assert "image/png" not in picture.data
+    assert picture.data["text/plain"].startswith("a picture\n[jupyter-mlops: left out")
+    assert "image/png (960 characters)" in picture.data["text/plain"]
+    # the stream is cut where the notebook's limit is reached; the late display is left out
+    assert stream.text.startswith("y" * 300) and "more characters left out" in stream.text
+    assert note.data["text/plain"].startswith("[jupyter-mlops: 1 more output(s) left out")
+    about = snap.metadata.jupyter_mlops
+    assert about.dropped_outputs == 1 and about.truncated_outputs == 2
+    assert about.limits == {"output_chars": 950, "notebook_chars": 1000}

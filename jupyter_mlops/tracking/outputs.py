@@ -205,6 +205,7 @@ class OutputCapture:
             note = f"[{NOTE}: left out of the snapshot, over {MAX_OUTPUT_CHARS:,} characters: " \
                    f"{', '.join(left_out)}]"
             kept["text/plain"] = kept.get("text/plain", "") + ("\n" if "text/plain" in kept else "") + note
+            size += len(note) + 1
         return kept, size
 
     def _bundle(self, kind: str, data: dict, metadata: dict | None,
@@ -262,5 +263,5 @@ class OutputCapture:
 
 
 def _cut_note(n: int) -> str:
-    return f"\n[{NOTE}: {n:,} more characters left out of the snapshot, the limit is " \
-           f"{MAX_OUTPUT_CHARS:,} per output]\n"
+    return f"\n[{NOTE}: {n:,} more characters left out of the snapshot (limits: " \
+           f"{MAX_OUTPUT_CHARS:,} per output, {MAX_NOTEBOOK_CHARS:,} in all)]\n"

@@ -15,7 +15,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from .outputs import MAX_NOTEBOOK_CHARS, MAX_OUTPUT_CHARS
+from . import outputs as _outputs
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -60,7 +60,8 @@ def build(recorder: CellRecorder) -> dict[str, Any]:
     about: dict[str, Any] = {
         "run_id": recorder.run.id, "notebook": source_file(config.load().project_root),
         "created": time.time(),
-        "limits": {"output_chars": MAX_OUTPUT_CHARS, "notebook_chars": MAX_NOTEBOOK_CHARS},
+        "limits": {"output_chars": _outputs.MAX_OUTPUT_CHARS,
+                   "notebook_chars": _outputs.MAX_NOTEBOOK_CHARS},
         "truncated_outputs": capture.truncated, "dropped_outputs": sum(capture.dropped.values()),
     }
     if failures:
