@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import io
+import json
 import os
 import platform
 import sys
@@ -212,8 +213,10 @@ def render(r: dict) -> str:
     inside = _med([s["capture_per_cell"] for s in r["cells"]["run"] if s])
     rows.append(("per cell: time inside the snapshot's capture", us(inside), "", "",
                  _check(inside is not None and inside < TARGET_PER_CELL) + " goal < 1 ms"))
+    paired = _med([b["per_cell"] - a["per_cell"] for a, b in zip(
+        r["cells"][MODES[1]], r["cells"]["run"], strict=True) if a and b])
     rows.append(("per cell: the snapshot's capture (run − capture off)", us(snap), "", "",
-                 "wall-time difference, noisy at this scale"))
+                 f"wall-time difference, noisy at this scale; paired by repetition {us(paired)}"))
     rows.append(("per cell: recording and capture (run − no run)",
                  us(None if on is None or base is None else on - base), "", "", ""))
     ends = [e for e in r["ends"] if e]
@@ -255,7 +258,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out")
+    parser.add_argument("--render", metavar="FILE", help="print the table of a results file")
     opts = parser.parse_args()
+    if opts.render:
+        print(render(json.loads(Path(opts.render).read_text())))
+        return
     results = Bench(QUICK if opts.quick else FULL).run()
     save(results, render, "snapshot", opts.quick, opts.out)
 
