@@ -58,15 +58,15 @@ class CellRecorder:
         try:
             self.started = time.time()
             self.capture.silent = bool(getattr(info, "silent", False))
-            self.capture.install_streams()
         except Exception as exc:  # pragma: no cover - defensive, see _fail
             self._fail(exc)
+        self._streams(self.capture.install_streams)
 
     def post(self, result: Any = None) -> None:
+        self._streams(self.capture.remove_streams)
         try:
             info = getattr(result, "info", None)
             self.capture.silent = False
-            self.capture.remove_streams()
             if info is None or getattr(info, "silent", False):
                 return
             error = result.error_in_exec or result.error_before_exec
@@ -80,6 +80,13 @@ class CellRecorder:
             )
         except Exception as exc:
             self._fail(exc)
+
+    def _streams(self, step) -> None:
+        """Put the stream tee on or take it off (see OutputCapture.install_streams)."""
+        try:
+            step()
+        except Exception as exc:  # pragma: no cover - defensive, see _capture_failed
+            self._capture_failed(exc)
 
     def record(self, source: str, execution_count: int | None, cell_id: str | None,
                started: float, ended: float, error: BaseException | None) -> None:
