@@ -121,6 +121,9 @@ _API = {
     "delete_run": "tracking.manage",
     "restore_run": "tracking.manage",
     "compare_runs": "tracking.compare",
+    # reproducibility
+    "diff_runs": "repro.diff",
+    "RunDiff": "repro.diff",
     "gc": "store.gc",
     "get_store": "store",
     # errors

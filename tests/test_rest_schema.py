@@ -86,6 +86,7 @@ def real_values(seeded) -> dict[tuple[str, str], dict]:
         "/runs/{run_id}/metrics/{key}": {"path": {"run_id": run[:8], "key": "loss"},
                                          "query": {"max_points": 10}},
         "/runs/{run_id}/chart": {"path": {"run_id": run}, "query": {"keys": ["loss"]}},
+        "/runs/{run_id}/diff/{other_id}": {"path": {"run_id": run, "other_id": other[:8]}},
         "/runs/{run_id}/artifacts/{name}": {"path": {"run_id": run,
                                                      "name": "config/params.json"}},
         "/charts/metrics": {"query": {"runs": [run, other]}},

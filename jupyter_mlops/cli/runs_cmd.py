@@ -1,4 +1,4 @@
-"""`jupyter mlops runs list|show|compare|delete|restore`."""
+"""`jupyter mlops runs list|show|compare|diff|delete|restore`."""
 
 from __future__ import annotations
 
@@ -30,6 +30,13 @@ def add(sub) -> None:
     cmp.add_argument("runs", nargs="+")
     cmp.add_argument("--differences", action="store_true", help="only rows that differ")
     cmp.set_defaults(func=compare)
+
+    dif = cmds.add_parser("diff", help="what differs in run B from run A: params, metrics, "
+                                       "tags, inputs, packages, code cell by cell")
+    dif.add_argument("a")
+    dif.add_argument("b")
+    dif.add_argument("--format", choices=["text", "json"], default="text")
+    dif.set_defaults(func=diff)
 
     for name, helptext in (("delete", "archive a run and its nested runs"),
                            ("restore", "bring back an archived run")):
@@ -72,6 +79,18 @@ def compare(args) -> int:
 
     frame = compare_runs(args.runs).to_frame(only_differences=args.differences)
     emit(frame.reset_index(names="field"), "table")
+    return 0
+
+
+def diff(args) -> int:
+    from ..repro.diff import diff_runs
+    from ..repro.text import run_diff_text
+
+    result = diff_runs(args.a, args.b)
+    if args.format == "json":
+        print(json.dumps(result.to_dict(), indent=2, default=str))
+    else:
+        print(run_diff_text(result))
     return 0
 
 

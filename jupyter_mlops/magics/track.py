@@ -15,7 +15,7 @@ from .base import MagicParser, UserCodeError, guarded, split, subcommand_parser
 USAGE = {
     "": "usage: %%track [-e EXPERIMENT] [-n NAME] [--params VAR,...] [--metrics VAR,...] "
         "[--no-autolog]\n       %track start|end|status|param|metric|tag|artifact|list|compare|"
-        "autolog ... (%track SUBCOMMAND --help)",
+        "diff|autolog ... (%track SUBCOMMAND --help)",
     "start": "usage: %track start [-n NAME] [-e EXPERIMENT] [KEY=VALUE ...]",
     "end": "usage: %track end [--status finished|failed|killed]",
     "status": "usage: %track status",
@@ -25,6 +25,7 @@ USAGE = {
     "artifact": "usage: %track artifact PATH|VARIABLE [--name NAME]",
     "list": "usage: %track list [-e EXPERIMENT] [--filter EXPR] [--order-by KEY] [--limit N]",
     "compare": "usage: %track compare RUN RUN ... [--metric KEY]",
+    "diff": "usage: %track diff RUN_A RUN_B",
     "autolog": "usage: %track autolog [on|off]",
 }
 
@@ -44,6 +45,8 @@ DOC = """Track experiments from cells.
 %track list [-e EXPERIMENT] [--filter EXPR] [--order-by KEY] [--limit N]
                                                          runs as a table
 %track compare RUN RUN ... [--metric KEY]                metric histories and params side by side
+%track diff RUN_A RUN_B                                  what differs in B from A: values, inputs,
+                                                         packages, code cell by cell
 %track autolog [on|off]                                  scikit-learn autologging
 
 Filters: metrics.acc > 0.9 and params.model = 'rf' and status = 'finished'
@@ -271,6 +274,15 @@ class TrackMagics(Magics):
         comparison = compare_runs(opts.runs, metric=opts.metric)
         display(comparison.figure())
         return comparison
+
+    def _diff(self, rest: list[str]) -> Any:
+        from ..repro.diff import diff_runs
+
+        p = _parser("diff")
+        p.add_argument("a")
+        p.add_argument("b")
+        opts = p.parse_args(rest)
+        return diff_runs(opts.a, opts.b)
 
     def _autolog(self, rest: list[str]) -> None:
         from ..tracking import autolog

@@ -126,6 +126,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/runs/{run_id}/diff/{other_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What differs in the other run from this one: params, metrics, tags, inputs by digest, Python and packages, and the code cell by cell (sources and outputs, aligned by nbdime) */
+        get: operations["getDiff"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/runs/{run_id}/artifacts/{name}": {
         parameters: {
             query?: never;
@@ -1029,6 +1046,28 @@ export interface components {
                 [key: string]: number;
             };
         };
+        CellChange: {
+            /** @enum {string} */
+            change: "unchanged" | "modified" | "added" | "removed";
+            a: components["schemas"]["CellSide"] | null;
+            b: components["schemas"]["CellSide"] | null;
+            source: components["schemas"]["LineRow"][];
+            /** @description the outputs as text, line by line */
+            outputs: components["schemas"]["LineRow"][];
+            source_changed: boolean;
+            outputs_changed: boolean;
+        };
+        CellSide: {
+            execution_count: number | null;
+            /** @description the cell ran while the run was active */
+            run_cell: boolean;
+        };
+        CellSummary: {
+            modified: number;
+            added: number;
+            removed: number;
+            unchanged: number;
+        };
         Change: {
             seq: number;
             kind: string;
@@ -1043,6 +1082,13 @@ export interface components {
             latest: number;
             /** @description oldest first */
             changes: components["schemas"]["Change"][];
+        };
+        /** @description Each side's code (its notebook snapshot, else its recorded cells, else its %%track cell's source) aligned cell by cell by nbdime. */
+        CodeDiff: {
+            a: ("snapshot" | "cells" | "source") | null;
+            b: ("snapshot" | "cells" | "source") | null;
+            summary: components["schemas"]["CellSummary"];
+            cells: components["schemas"]["CellChange"][];
         };
         ColumnDrift: {
             column: string;
@@ -1162,6 +1208,12 @@ export interface components {
             delivered_by: string | null;
             /** @description seconds since 1970-01-01 UTC */
             delivered_at: number;
+        };
+        DiffRun: {
+            id: string;
+            name: string;
+            experiment: string;
+            status: string;
         };
         DriftStatus: {
             /** @enum {string} */
@@ -1312,6 +1364,18 @@ export interface components {
             id: number;
             removed: boolean;
         };
+        /** @description An input (dataset, feature view, model) by kind and name whose version differs. */
+        InputChange: {
+            kind: string;
+            name: string;
+            /** @enum {string} */
+            change: "added" | "removed" | "changed";
+            /** @description the ref (name@version) run a used, null if none */
+            a: string | null;
+            b: string | null;
+            a_digest: string | null;
+            b_digest: string | null;
+        };
         /** @description any JSON value */
         JsonValue: unknown;
         /** @description One trial of an AutoML search, as its run recorded it. */
@@ -1331,6 +1395,13 @@ export interface components {
             };
             error: string | null;
             run_id: string;
+        };
+        /** @description One row of the side-by-side view: a line of a and its counterpart in b. */
+        LineRow: {
+            a: string | null;
+            b: string | null;
+            /** @enum {string} */
+            kind: "same" | "changed" | "added" | "removed";
         };
         Lineage: {
             /** @description the id of the node asked about */
@@ -1548,6 +1619,21 @@ export interface components {
                 [key: string]: components["schemas"]["JsonValue"];
             };
         };
+        Package: {
+            name: string;
+            version: string;
+        };
+        PackageChange: {
+            name: string;
+            a: string;
+            b: string;
+        };
+        /** @description Installed distributions: added in b, removed from a, at another version or source. */
+        Packages: {
+            added: components["schemas"]["Package"][];
+            removed: components["schemas"]["Package"][];
+            changed: components["schemas"]["PackageChange"][];
+        };
         Permissions: {
             /** @description start runs */
             run: boolean;
@@ -1757,6 +1843,10 @@ export interface components {
         PromotionRequests: {
             requests: components["schemas"]["PromotionRequestRow"][];
         };
+        PythonChange: {
+            a: string | null;
+            b: string | null;
+        };
         RegistryEvent: {
             id: number;
             /** @enum {string} */
@@ -1839,6 +1929,19 @@ export interface components {
             keys: string[];
             table: components["schemas"]["ComparisonRow"][];
             figure: components["schemas"]["Figure"];
+        };
+        /** @description What differs in run b from run a. */
+        RunDiff: {
+            a: components["schemas"]["DiffRun"];
+            b: components["schemas"]["DiffRun"];
+            same: boolean;
+            params: components["schemas"]["ValueChange"][];
+            metrics: components["schemas"]["ValueChange"][];
+            tags: components["schemas"]["ValueChange"][];
+            inputs: components["schemas"]["InputChange"][];
+            python: components["schemas"]["PythonChange"] | null;
+            packages: components["schemas"]["Packages"];
+            code: components["schemas"]["CodeDiff"];
         };
         /** @description Every field a runs table may show or filter on, each list sorted. */
         RunFields: {
@@ -1952,6 +2055,12 @@ export interface components {
             runs: string[];
             /** @description what the kernel printed to its log */
             output: string | null;
+        };
+        /** @description A key whose value differs; null on the side without it (or for a NaN metric). */
+        ValueChange: {
+            key: string;
+            a: components["schemas"]["JsonValue"];
+            b: components["schemas"]["JsonValue"];
         };
         VersionRow: {
             version: number;
@@ -2364,6 +2473,67 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Figure"];
+                };
+            };
+            /** @description Bad input: the message names what is wrong and what is expected */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that name or id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store could not answer (unreachable, locked, or newer than this version) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getDiff: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a run id, or a prefix of it of at least 8 hex characters that only one run has */
+                run_id: string;
+                /** @description the run to compare it with: an id or a prefix of 8+ hex characters */
+                other_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What differs in the other run from this one: params, metrics, tags, inputs by digest, Python and packages, and the code cell by cell (sources and outputs, aligned by nbdime) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunDiff"];
                 };
             };
             /** @description Bad input: the message names what is wrong and what is expected */

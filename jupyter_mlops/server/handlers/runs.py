@@ -1,4 +1,5 @@
-"""Experiments, runs (search, one run, metric histories, charts, artifacts) and comparisons."""
+"""Experiments, runs (search, one run, metric histories, charts, artifacts), comparisons and
+two runs' deep diff."""
 
 from __future__ import annotations
 
@@ -76,6 +77,12 @@ def _compare(run_ids: list[str]) -> dict[str, Any]:
     comparison = compare_runs(run_ids)
     return {**comparison.to_dict(), "table": comparison.to_frame().reset_index(names="key"),
             "figure": comparison.figure()}
+
+
+def _diff(run_id: str, other_id: str) -> dict[str, Any]:
+    from ...repro.diff import diff_runs
+
+    return diff_runs(run_id, other_id).to_dict()
 
 
 def _fields(experiments: list[str] | None) -> dict[str, list[str]]:
@@ -269,6 +276,19 @@ class CompareHandler(MLOpsHandler):
         self.reply(await self.call(_compare, self.query()["runs"]))
 
 
+class DiffHandler(MLOpsHandler):
+    GET = Operation("What differs in the other run from this one: params, metrics, tags, "
+                    "inputs by digest, Python and packages, and the code cell by cell (sources "
+                    "and outputs, aligned by nbdime)", "RunDiff",
+                    params=(RUN_ID, path("other_id", "the run to compare it with: an id or a "
+                                                     "prefix of 8+ hex characters")),
+                    errors=(400, 404))
+
+    @reads
+    async def get(self, run_id: str, other_id: str) -> None:
+        self.reply(await self.call(_diff, run_id, other_id))
+
+
 class ArtifactHandler(MLOpsHandler):
     GET = Operation("An artifact's bytes, by its name in the run, with its content type", None,
                     params=(RUN_ID, path("name", "the artifact's name in the run: a relative "
@@ -295,6 +315,7 @@ ROUTES = [
     ("/runs/{run_id}/automl", AutoMLHandler),
     ("/runs/{run_id}/metrics/{key}", MetricHandler),
     ("/runs/{run_id}/chart", RunChartHandler),
+    ("/runs/{run_id}/diff/{other_id}", DiffHandler),
     ("/runs/{run_id}/artifacts/{name:path}", ArtifactHandler),
     ("/charts/metrics", MetricsChartHandler),
     ("/charts/runs", RunsChartHandler),

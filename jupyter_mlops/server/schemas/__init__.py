@@ -24,6 +24,7 @@ from . import (
     models,
     pipelines,
     promotions,
+    repro,
     runs,
 )
 
@@ -77,7 +78,7 @@ def named() -> dict[str, type[BaseModel]]:
     """Every model the operations may name, by name."""
     out: dict[str, type[BaseModel]] = {}
     for module in (common, runs, data, features, models, events, promotions, pipelines, drift,
-                   lineage, identity):
+                   lineage, identity, repro):
         for name in module.__all__:
             if name in out:
                 raise ValueError(f"two schemas named {name}")

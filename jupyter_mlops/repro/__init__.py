@@ -1,0 +1,1 @@
+"""Reproducibility: what differs between two runs, and running a run again."""
