@@ -126,6 +126,9 @@ _API = {
     "RunDiff": "repro.diff",
     "gc": "store.gc",
     "get_store": "store",
+    # reproducibility: a run's recorded packages rebuilt into an environment of their own
+    "recorded_python": "repro.environments",
+    "RecordedEnv": "repro.environments",
     # errors
     "MLOpsError": "errors",
     "MLOpsUsageError": "errors",
@@ -135,6 +138,7 @@ _API = {
     "FilterSyntaxError": "errors",
     "GateError": "errors",
     "AccessError": "errors",
+    "EnvironmentBuildError": "errors",
 }
 
 __all__ = sorted(_API) + ["__version__", "load_ipython_extension"]

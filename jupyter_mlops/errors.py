@@ -53,3 +53,8 @@ class TrustError(MLOpsError):
 class AccessError(MLOpsError):
     """A team store's database refused the action to this user's role: the message names the
     role it has and the one the action needs. Nothing was changed."""
+
+
+class EnvironmentBuildError(MLOpsError):
+    """A run's recorded environment could not be built: a package uv could not get, or a local
+    source that no longer exists. The message names it in one line; nothing was cached."""

@@ -17,6 +17,7 @@ from tornado import web
 
 from ...errors import (
     AccessError,
+    EnvironmentBuildError,
     GateError,
     MLOpsError,
     MLOpsUsageError,
@@ -50,7 +51,7 @@ def status_of(exc: MLOpsError) -> int:
         return 404
     if isinstance(exc, AccessError):  # a team store's database refused it to the user's role
         return 403
-    if isinstance(exc, SignatureError):
+    if isinstance(exc, (SignatureError, EnvironmentBuildError)):
         return 422
     if isinstance(exc, GateError):
         return 409
