@@ -352,7 +352,7 @@ class Rows:
     set to an owner, a child row under its owner's parent row, other references to a pool of
     parent rows (so that unique pairs such as an alert's rule and batch stay unique)."""
 
-    POOLED = ("experiments", "models", "datasets", "feature_views", "registry_events",
+    POOLED = ("experiments", "runs", "models", "datasets", "feature_views", "registry_events",
               "event_hooks", "alert_rules", "drift_batches")
 
     def __init__(self) -> None:

@@ -544,6 +544,28 @@ feature_materializations = Table(
     Index("ix_feature_materializations_view", "view_id", "created_at"),
 )
 
+# Reproductions of runs: one row per attempt to replay a run's notebook snapshot (see
+# repro/), followed through its phases by the process that replays it, then its verdict.
+reproductions = Table(
+    "reproductions",
+    metadata,
+    Column("id", RunId, primary_key=True),
+    Column("original_run_id", RunId, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("run_id", RunId, ForeignKey("runs.id", ondelete="SET NULL")),
+    Column("env", String(16), nullable=False),
+    Column("tolerance", Number, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("phase", String(32), nullable=False),
+    Column("progress", Number),
+    Column("message", Text),
+    Column("result", Text),
+    Column("started_at", Time, nullable=False),
+    Column("ended_at", Time),
+    Column("heartbeat", Time, nullable=False),
+    Column("started_by", String(255)),
+    Index("ix_reproductions_original", "original_run_id", "started_at"),
+)
+
 # (table, digest column) pairs that keep a blob alive; later capabilities add theirs.
 BLOB_REFERENCES: list[tuple[Table, str]] = [
     (artifacts, "digest"), (dataset_versions, "blob_digest"), (dataset_files, "digest"),

@@ -63,6 +63,7 @@ MATRIX: dict[str, dict[str, str]] = {
     "alerts": {CONTRIBUTOR: "touch webhook_status", SERVICE: "write"},
     "feature_views": {CONTRIBUTOR: "own created_by"},
     "feature_materializations": {CONTRIBUTOR: "own created_by"},
+    "reproductions": {CONTRIBUTOR: "own started_by"},
     "mlops_alembic_version": {MAINTAINER: ""},
 }
 
@@ -77,6 +78,7 @@ ACTORS: dict[str, tuple[str, str]] = {
     "schedules": ("updated_by", "always"), "pipeline_runs": ("started_by", "insert"),
     "feature_views": ("created_by", "insert"),
     "feature_materializations": ("created_by", "insert"),
+    "reproductions": ("started_by", "insert"),
 }
 
 
