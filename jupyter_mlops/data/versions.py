@@ -248,14 +248,28 @@ def get_version(ref: str) -> DatasetVersion:
 def load_dataset(ref: str, as_path: bool = False) -> Any:
     """A DataFrame for DataFrames and tabular files (csv, parquet, json lines), else (or with
     `as_path=True`) a local path. Bytes are checked against their digest; a file tracked with
-    copy=False that changed since is refused with a clear message."""
+    copy=False that changed since is refused with a clear message. In the replay of a run
+    (`reproduce_run`), a bare name is the version that run read."""
     from ..reads import record_read
 
-    version = get_version(ref)
+    version = get_version(_pinned(ref))
     data = read_version(version, as_path)
     link_input(get_store(), version, None)
     record_read(f"dataset:{version.ref}")  # a feature view being computed read this version
     return data
+
+
+def _pinned(ref: str) -> str:
+    """A bare dataset name as the version a reproduced run read (a replay sets
+    MLOPS_DATASET_PINS to {name: "name@N"}, see repro/replay.py); anything else as given."""
+    pins = os.environ.get("MLOPS_DATASET_PINS")
+    if not pins:
+        return ref
+    parsed = refs.parse(ref)
+    bare = parsed.version is None and not parsed.latest and not parsed.alias and not parsed.digest
+    if parsed.kind not in (None, "dataset") or not bare:
+        return ref
+    return json.loads(pins).get(parsed.name, ref)
 
 
 def read_version(version: DatasetVersion, as_path: bool = False) -> Any:

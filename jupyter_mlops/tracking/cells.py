@@ -178,6 +178,15 @@ def stop(run: Run) -> CellRecorder | None:
     return recorder
 
 
+def current_cell_id() -> str | None:
+    """The snapshot's id of the cell executing now: `cell-<N>`, N its place in IPython's input
+    history (stored before the cell runs), as snapshot.py numbers a session's cells. A replay
+    runs a snapshot's cells in order in a fresh kernel, so each gets its snapshot id again."""
+    ip = capture.ipython()
+    history = getattr(getattr(ip, "history_manager", None), "input_hist_raw", None)
+    return f"cell-{len(history) - 1}" if history else None
+
+
 def recorder_for(run: Run) -> CellRecorder | None:
     recorder = _recorders.get(run.id)
     return None if recorder is None or recorder.off else recorder

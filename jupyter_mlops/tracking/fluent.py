@@ -90,6 +90,12 @@ def start_run(
                          ("mlops.step_run", "MLOPS_STEP_ID")):  # set by the pipeline runner
             if os.environ.get(env):
                 tags.setdefault(key, os.environ[env])
+        replay = None
+        if os.environ.get("MLOPS_REPRODUCES"):  # a replay of a run's snapshot (repro/)
+            from ..repro import marks
+
+            replay = marks.for_new_run(parent.id if parent else None)
+            tags.update(replay.tags)
         commit, dirty, diff = capture.git_info(root)
         now = time.time()
         with store.write("run", run_id, "started") as conn:
@@ -108,6 +114,14 @@ def start_run(
             ))
             records.write_params(conn, run_id, params)
             records.write_tags(conn, run_id, tags, store.dialect)
+            if replay is not None and replay.link is not None:
+                from ..store.tables import run_links
+
+                conn.execute(run_links.insert().values(
+                    run_id=run_id, direction="input", kind="run", ref=replay.link,
+                    role=marks.ROLE, created_at=now))
+        if replay is not None:
+            marks.started(run_id, replay)
         run = Run(store, run_id)
         _stack.append(run)
         writer = writer_for(store)
