@@ -124,6 +124,10 @@ _API = {
     # reproducibility
     "diff_runs": "repro.diff",
     "RunDiff": "repro.diff",
+    "reproduce_run": "repro.reproduce",
+    "get_reproduction": "repro.reproduce",
+    "list_reproductions": "repro.reproduce",
+    "Reproduction": "repro.reproduce",
     "gc": "store.gc",
     "get_store": "store",
     # reproducibility: a run's recorded packages rebuilt into an environment of their own

@@ -1,14 +1,16 @@
-"""`jupyter mlops runs list|show|compare|diff|delete|restore`."""
+"""`jupyter mlops runs list|show|compare|diff|delete|restore|reproduce`."""
 
 from __future__ import annotations
 
+import argparse
 import json
 
 from . import add_format, emit
 
 
 def add(sub) -> None:
-    p = sub.add_parser("runs", help="search, show, compare, delete and restore runs")
+    p = sub.add_parser("runs", help="search, show, compare, diff, reproduce, delete and "
+                                         "restore runs")
     cmds = p.add_subparsers(dest="command", metavar="COMMAND")
     cmds.required = True
 
@@ -45,6 +47,18 @@ def add(sub) -> None:
         if name == "delete":
             c.add_argument("--purge", action="store_true", help="remove the rows for good")
         c.set_defaults(func=delete if name == "delete" else restore)
+
+    rep = cmds.add_parser("reproduce", help="run a run's notebook again and compare its "
+                                            "metrics (exit 0 reproduced, 1 differs or failed)")
+    rep.add_argument("run")
+    rep.add_argument("--env", default="current", choices=["current", "recorded"],
+                     help="this environment's python3 kernel, or the run's recorded packages")
+    rep.add_argument("--tolerance", type=float, default=1e-9,
+                     help="metrics are equal when |a - b| <= tolerance * max(1, |a|)")
+    rep.add_argument("--format", choices=["text", "json"], default="text")
+    rep.add_argument("--quiet", action="store_true", help="no progress bar")
+    rep.add_argument("--reproduction", help=argparse.SUPPRESS)  # one the REST API recorded
+    rep.set_defaults(func=reproduce)
 
 
 def list_runs(args) -> int:
@@ -108,3 +122,29 @@ def restore(args) -> int:
     ids = restore_run(args.run)
     print(f"restored {len(ids)} run(s)")
     return 0
+
+
+def reproduce(args) -> int:
+    from ..repro.reproduce import continue_reproduction, get_reproduction, reproduce_run
+
+    progress = not (args.quiet or args.format == "json")
+    if args.reproduction:
+        from ..errors import MLOpsUsageError
+        from ..tracking.fluent import get_run
+
+        if get_reproduction(args.reproduction).original_run_id != get_run(args.run).id:
+            raise MLOpsUsageError(f"reproduction {args.reproduction} is not of run {args.run}")
+        done = continue_reproduction(args.reproduction, progress=progress)
+    else:
+        done = reproduce_run(args.run, env=args.env, tolerance=args.tolerance,
+                             progress=progress)
+    if args.format == "json":
+        print(json.dumps(done.to_dict(), indent=2, default=str))
+    else:
+        print(done.message)
+        print(f"original run {done.original_run_id}"
+              + (f", reproduction run {done.run_id}" if done.run_id else "")
+              + f" (reproduction {done.id})")
+        for note in done.notes:
+            print(f"- {note}")
+    return 0 if done.state == "reproduced" else 1

@@ -15,7 +15,7 @@ from .base import MagicParser, UserCodeError, guarded, split, subcommand_parser
 USAGE = {
     "": "usage: %%track [-e EXPERIMENT] [-n NAME] [--params VAR,...] [--metrics VAR,...] "
         "[--no-autolog]\n       %track start|end|status|param|metric|tag|artifact|list|compare|"
-        "diff|autolog ... (%track SUBCOMMAND --help)",
+        "diff|autolog|reproduce ... (%track SUBCOMMAND --help)",
     "start": "usage: %track start [-n NAME] [-e EXPERIMENT] [KEY=VALUE ...]",
     "end": "usage: %track end [--status finished|failed|killed]",
     "status": "usage: %track status",
@@ -27,6 +27,7 @@ USAGE = {
     "compare": "usage: %track compare RUN RUN ... [--metric KEY]",
     "diff": "usage: %track diff RUN_A RUN_B",
     "autolog": "usage: %track autolog [on|off]",
+    "reproduce": "usage: %track reproduce RUN [--env current|recorded] [--tolerance X]",
 }
 
 DOC = """Track experiments from cells.
@@ -48,6 +49,8 @@ DOC = """Track experiments from cells.
 %track diff RUN_A RUN_B                                  what differs in B from A: values, inputs,
                                                          packages, code cell by cell
 %track autolog [on|off]                                  scikit-learn autologging
+%track reproduce RUN [--env current|recorded] [--tolerance X]
+                                                         run a run's notebook again, compare
 
 Filters: metrics.acc > 0.9 and params.model = 'rf' and status = 'finished'
 """
@@ -293,3 +296,15 @@ class TrackMagics(Magics):
         if opts.state is not None:
             autolog.autolog(disable=opts.state == "off")
         print(f"scikit-learn autolog is {'on' if autolog.enabled() else 'off'}")
+
+    def _reproduce(self, rest: list[str]) -> None:
+        from IPython.display import display
+
+        from ..repro.reproduce import reproduce_run
+
+        p = _parser("reproduce")
+        p.add_argument("run")
+        p.add_argument("--env", default="current", choices=["current", "recorded"])
+        p.add_argument("--tolerance", type=float, default=1e-9)
+        opts = p.parse_args(rest)
+        display(reproduce_run(opts.run, env=opts.env, tolerance=opts.tolerance))

@@ -102,14 +102,15 @@ class Reproduction:
         return self._diff
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: the row, the verdict's details and the diff (as `RunDiff.to_dict()`)."""
+        """JSON-ready: the row, the verdict's details and the diff (as `RunDiff.to_dict()`); a
+        metric that is NaN or infinite on one side is null there."""
         return {
             "id": self.id, "original_run_id": self.original_run_id, "run_id": self.run_id,
             "env": self.env, "tolerance": self.tolerance, "state": self.state,
             "phase": self.phase, "progress": self.progress, "message": self.message,
             "started_at": self.started_at, "ended_at": self.ended_at,
             "started_by": self.started_by, "source": self.source, "notes": list(self.notes),
-            "differences": [{"metric": k, "original": a, "reproduced": b}
+            "differences": [{"metric": k, "original": _finite(a), "reproduced": _finite(b)}
                             for k, (a, b) in self.differences.items()],
             "reason": self.reason, "diff": self.diff_dict}
 
@@ -139,6 +140,11 @@ class Reproduction:
             out.append(f"<details><summary>what else differs between the runs</summary>"
                        f"{diff._repr_html_()}</details>")
         return "".join(out) + "</div>"
+
+
+def _finite(value: float | None) -> float | None:
+    """JSON has no NaN or infinity: null, as DataFrames' records say."""
+    return value if value is None or math.isfinite(value) else None
 
 
 def _number(value: Any) -> float | None:
@@ -328,7 +334,7 @@ class _Follow:
 def _carry_out(rid: str, plan: _Plan, progress: bool | Progress | None) -> Reproduction:
     """Replay, compare, record the verdict; every failure becomes state "failed"."""
     from .. import config
-    from . import replay, replayed, verdict, worktree
+    from . import replay, replayed, worktree
 
     original, store = plan.original, plan.original.store
     follow = _Follow(store, rid, progress)

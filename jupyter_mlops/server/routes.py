@@ -16,11 +16,12 @@ from .handlers import (
     models,
     openapi,
     pipelines,
+    reproduce,
     runs,
 )
 
 PREFIX = "/mlops/api"
-ROUTES = [*runs.ROUTES, *datasets.ROUTES, *features.ROUTES, *models.ROUTES, *events.ROUTES,
+ROUTES = [*runs.ROUTES, *reproduce.ROUTES, *datasets.ROUTES, *features.ROUTES, *models.ROUTES, *events.ROUTES,
           *pipelines.ROUTES, *drift.ROUTES, *lineage.ROUTES, *identity.ROUTES, *openapi.ROUTES]
 
 

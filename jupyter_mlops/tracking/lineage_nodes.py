@@ -55,6 +55,11 @@ def run_neighbours(node: Node) -> Iterable[tuple[Edge, Node]]:
                                     run_links.c.role)
                              .where(run_links.c.run_id == run_id)
                              .order_by(run_links.c.id)).all()
+        readers = conn.execute(  # runs that took this one as an input (its reproductions)
+            select(run_links.c.run_id, runs.c.name, runs.c.status, run_links.c.role)
+            .join(runs, runs.c.id == run_links.c.run_id)
+            .where(run_links.c.kind == "run", run_links.c.ref == f"run:{run_id}",
+                   run_links.c.direction == "input").order_by(run_links.c.id)).all()
     if row is None:
         return
     if row.notebook:
@@ -66,8 +71,12 @@ def run_neighbours(node: Node) -> Iterable[tuple[Edge, Node]]:
     if row.parent_run_id:
         parent = run_node(row.parent_run_id)
         yield Edge(node.id, parent.id, "child of"), parent
+    for reader, name, status, role in readers:
+        yield Edge(node.id, f"run:{reader}", f"input ({role})" if role else "input"), \
+            run_node(reader, name, status)
     for direction, kind, ref, role in links:
-        other = Node(ref, kind, ref.split(":", 1)[-1], {"ref": ref})
+        other = run_node(ref.split(":", 1)[-1]) if kind == "run" else Node(
+            ref, kind, ref.split(":", 1)[-1], {"ref": ref})
         relation = f"{direction} ({role})" if role else direction
         if direction == "input":
             yield Edge(other.id, node.id, relation), other

@@ -1,4 +1,5 @@
-"""Reproducibility: two runs' deep diff (values, inputs, packages, code cell by cell)."""
+"""Reproducibility: two runs' deep diff (values, inputs, packages, code cell by cell), and
+reproductions of a run (starting one, its record)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from .common import Strict
+from .common import Epoch, Strict
 
-__all__ = ["RunDiff"]
+__all__ = ["RunDiff", "ReproductionStart", "ReproductionStarted", "Reproduction",
+           "Reproductions"]
 
 
 class DiffRun(Strict):
@@ -115,3 +117,54 @@ class RunDiff(Strict):
     python: PythonChange | None
     packages: Packages
     code: CodeDiff
+
+
+class ReproductionStart(Strict):
+    """Reproduce a run in an environment, comparing metrics within a tolerance."""
+
+    env: Literal["current", "recorded"] = Field(
+        default="current", description="current: this server's environment (its python3 "
+                                       "kernel); recorded: the run's recorded packages, "
+                                       "built with uv")
+    tolerance: float = Field(default=1e-9, ge=0, allow_inf_nan=False, description=(
+        "metrics are equal when |original - reproduced| <= tolerance * max(1, |original|)"))
+
+
+class MetricDifference(Strict):
+    metric: str
+    original: float | None = Field(description="null: the original run lacks it (or NaN)")
+    reproduced: float | None = Field(description="null: the reproduction lacks it (or NaN)")
+
+
+class Reproduction(Strict):
+    """One reproduction, as it stands."""
+
+    id: str
+    original_run_id: str
+    run_id: str | None = Field(description="the reproduction run, once there is one")
+    env: Literal["current", "recorded"]
+    tolerance: float
+    state: Literal["running", "reproduced", "differs", "failed"]
+    phase: Literal["preparing", "building environment", "executing", "comparing", "done"]
+    progress: float | None = Field(description="0 to 1 within the phase (the cells executed), "
+                                               "null where unknown")
+    message: str | None = Field(description="the verdict in one line")
+    started_at: Epoch
+    ended_at: Epoch | None
+    started_by: str | None
+    source: Literal["commit", "snapshot"] | None = Field(
+        description="commit: the code at the run's commit with its recorded uncommitted "
+                    "changes; snapshot: the notebook snapshot alone (a note says why)")
+    notes: list[str] = Field(description="what it found on the way")
+    differences: list[MetricDifference]
+    reason: str | None = Field(description="why it failed")
+    diff: RunDiff | None = Field(description="diff_runs(original, reproduction run), once "
+                                             "there is one to compare")
+
+
+class ReproductionStarted(Strict):
+    reproduction: Reproduction
+
+
+class Reproductions(Strict):
+    reproductions: list[Reproduction]
