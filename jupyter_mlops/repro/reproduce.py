@@ -197,6 +197,10 @@ def _plan(run_id: Any, env: Any, tolerance: Any) -> _Plan:
         if info["parent_run_id"]:
             raise MLOpsUsageError(f"run {short} is nested in run {info['parent_run_id'][:8]}, "
                                   "whose notebook snapshot holds its cells: reproduce that run")
+        if "mlops.reproduces" in tags:
+            raise MLOpsUsageError(f"run {short} records a reproduction of run "
+                                  f"{tags['mlops.reproduces'][:8]} that failed before its run "
+                                  "began: it has no notebook snapshot; reproduce the original")
         kept = "neither a notebook snapshot nor a commit" if not info["git_commit"] else \
             "no notebook snapshot"
         raise MLOpsUsageError(f"run {short} has {kept} (a script's run, or cell recording was "
@@ -408,10 +412,14 @@ def _compare(original: Run, new_id: str, plan: _Plan, result: dict[str, Any],
              notes: list[str]) -> tuple[str, Any]:
     """The verdict on the metrics, and the diff that may explain a difference."""
     from ..tracking.run import Run
-    from .verdict import metric_differences
+    from .verdict import metric_differences, timings
 
     new = Run(original.store, new_id)
-    differences = metric_differences(original.metrics, new.metrics, plan.tolerance)
+    before, after = original.metrics, new.metrics
+    differences = metric_differences(before, after, plan.tolerance)
+    skipped = timings(before, after)
+    if skipped:
+        notes.append(f"not compared, wall-clock timings: {', '.join(skipped)}")
     result["differences"] = [{"metric": k, "original": a, "reproduced": b}
                              for k, (a, b) in differences.items()]
     diff = None
