@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ENV_KEYS, _forget
+from conftest import ENV_KEYS, _forget, cli
 
 SOURCE = str(Path(__file__).resolve().parent.parent)
 
@@ -174,6 +175,12 @@ def test_a_track_cell_run_reproduces_from_its_commit_with_its_diff_and_pinned_da
     # load_dataset('iris') read the version the original read, although iris@2 exists now
     assert new.metrics["rows"] == 150.0
     assert "dataset:iris@1" in [link.ref for link in new.inputs]
+    # the diff of the two runs: same values but the fit's time, same inputs and packages
+    diff = done.to_dict()["diff"]
+    assert (diff["params"], diff["inputs"], diff["python"]) == ([], [], None)
+    assert [m["key"] for m in diff["metrics"]] == ["fit_time_s"]
+    assert "not compared, wall-clock timings: fit_time_s" in done.notes
+    assert diff["packages"] == {"added": [], "removed": [], "changed": []}
     assert new.tags["mlops.reproduces"] == original.id
     assert new.tags["mlops.reproduction"] == done.id
     assert new.name == "seeded" and new.status == "finished"
@@ -236,6 +243,7 @@ def test_an_unseeded_metric_differs_naming_both_values(world, mlops):
     assert done.message == f"differs: noise {was} → {now}"
     assert done.to_dict()["differences"] == [
         {"metric": "noise", "original": was, "reproduced": now}]
+    assert done.diff.to_dict()["metrics"] == [{"key": "noise", "a": was, "b": now}]
 
 
 def test_a_cell_that_raises_before_the_run_fails_and_writes_only_the_failed_run(world, mlops):
@@ -318,3 +326,213 @@ def _blob_of(store, name: str, version: int) -> str:
                             .join(datasets, datasets.c.id == dataset_versions.c.dataset_id)
                             .where(datasets.c.name == name,
                                    dataset_versions.c.version == version)).scalar_one()
+
+
+# -- bad input: one clear error each, nothing written ----------------------------------------
+
+@pytest.fixture
+def refusals(project, mlops_here):
+    """A project (no git) with a script's run, an AutoML search and its trial, a running run."""
+    import numpy as np
+
+    script = project / "train.py"
+    script.write_text("import jupyter_mlops as mlops\n"
+                      "with mlops.start_run(name='script'):\n"
+                      "    mlops.log_metric('a', 1.0)\n")
+    env = {**os.environ, "MLOPS_PROJECT_ROOT": str(project), "PYTHONPATH": SOURCE}
+    subprocess.run([sys.executable, str(script)], check=True, env=env, cwd=project)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    search = mlops_here.automl(X, (X[:, 0] > 0).astype(int), n_trials=1, cv=2,
+                               estimators=["linear"], progress=False)
+    running = mlops_here.start_run(name="still-running")
+    frame = mlops_here.search_runs()
+    runs = dict(zip(frame["name"], frame["run_id"], strict=True))
+    trial = next(r for r in frame["run_id"]
+                 if "mlops.automl.trial" in mlops_here.get_run(r).tags)
+    yield {"script": runs["script"], "search": search.run_id, "trial": trial,
+           "running": running.id}
+    mlops_here.end_run()
+
+
+@pytest.fixture
+def mlops_here(project):
+    import jupyter_mlops
+
+    return jupyter_mlops
+
+
+def test_bad_input_is_one_clear_error_and_writes_nothing(refusals, mlops_here):
+    from sqlalchemy import func, select
+
+    from jupyter_mlops.store import get_store
+    from jupyter_mlops.store.tables import reproductions, runs
+
+    mlops = mlops_here
+    store = get_store()
+
+    def state():
+        with store.read() as conn:
+            return ([conn.execute(select(func.count()).select_from(t)).scalar()
+                     for t in (runs, reproductions)], store.last_change())
+
+    before = state()
+    r = refusals
+    cases = [
+        (("0123456789abcdef",), mlops.NotFoundError, "no run with id starting 0123456789abcdef"),
+        ((r["script"],), mlops.MLOpsUsageError,
+         f"run {r['script'][:8]} has neither a notebook snapshot nor a commit (a script's run, "
+         "or cell recording was off): reproduction replays a notebook run's snapshot"),
+        ((r["search"],), mlops.MLOpsUsageError,
+         f"run {r['search'][:8]} is an AutoML search: reproducing AutoML searches is out of "
+         "scope (reproduce a run that trains one model)"),
+        ((r["trial"],), mlops.MLOpsUsageError, f"run {r['trial'][:8]} is an AutoML trial"),
+        ((r["running"],), mlops.MLOpsUsageError,
+         f"run {r['running'][:8]} is still running: reproduce it once it has ended"),
+        ((r["script"], "conda"), mlops.MLOpsUsageError,
+         "env must be current or recorded, got 'conda'"),
+        ((r["script"], "current", -1), mlops.MLOpsUsageError,
+         "tolerance must be a number >= 0, got -1"),
+        ((r["script"], "current", float("nan")), mlops.MLOpsUsageError,
+         "tolerance must be a number >= 0, got nan"),
+        ((r["script"], "current", "0.1"), mlops.MLOpsUsageError,
+         "tolerance must be a number >= 0, got '0.1'"),
+    ]
+    for args, error, message in cases:
+        with pytest.raises(error) as raised:
+            mlops.reproduce_run(*args)
+        assert str(raised.value).startswith(message), (args, str(raised.value))
+    assert state() == before
+
+
+# -- adapters: what they pass on and show -----------------------------------------------------
+
+@pytest.fixture
+def shell(mlops, tmp_path, monkeypatch):
+    """An InteractiveShell on the world's project, the extension loaded."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    InteractiveShell.clear_instance()
+    cfg = Config()
+    cfg.HistoryManager.hist_file = ":memory:"
+    ip = InteractiveShell.instance(config=cfg)
+    ip.run_line_magic("load_ext", "jupyter_mlops")
+    yield ip
+    import atexit
+
+    atexit.unregister(ip.atexit_operations)
+    InteractiveShell.clear_instance()
+
+
+def test_the_magic_reproduces_and_displays_bad_usage_is_a_usage_error(world, shell):
+    from IPython.core.error import UsageError
+    from IPython.utils.capture import capture_output
+
+    run_id = world["runs"]["doomed"]
+    with capture_output() as out:
+        result = shell.run_cell(f"%track reproduce {run_id[:8]} --tolerance 0.001")
+    assert result.error_in_exec is None, out.stderr
+    [shown] = [o for o in out.outputs if "text/html" in o.data]
+    page = shown.data["text/html"]
+    assert "reproduced" in page and run_id in page and "what else differs" in page
+    from jupyter_mlops.repro.reproduce import reproductions_of
+
+    done = reproductions_of(run_id)[0]
+    assert (done.state, done.tolerance, done.env) == ("reproduced", 0.001, "current")
+    for line, message in [(f"%track reproduce {run_id} --tolerance -1",
+                           "tolerance must be a number >= 0, got -1.0"),
+                          (f"%track reproduce {run_id} --env conda", "invalid choice: 'conda'"),
+                          ("%track reproduce", "the following arguments are required: run")]:
+        with capture_output():
+            result = shell.run_cell(line)
+        assert isinstance(result.error_in_exec, UsageError), line
+        assert message in str(result.error_in_exec)
+        assert "usage: %track reproduce RUN" in str(result.error_in_exec)
+
+
+def test_the_cli_exits_0_reproduced_1_differs_2_bad_usage(world, mlops, capsys):
+    import json
+
+    doomed = world["runs"]["doomed"]
+    code, out, err = cli(capsys, "runs", "reproduce", doomed, "--format", "json")
+    assert code == 0, err
+    record = json.loads(out)
+    assert record["state"] == "reproduced" and record["original_run_id"] == doomed
+    assert record["diff"]["metrics"] == [] and record["source"] == "snapshot"
+    code, out, err = cli(capsys, "runs", "reproduce", world["runs"]["unseeded"], "--quiet")
+    assert code == 1
+    assert out.startswith("differs: noise ") and f"original run {world['runs']['unseeded']}" in out
+    code, out, err = cli(capsys, "runs", "reproduce", doomed, "--tolerance", "-1")
+    assert code == 2 and err.strip().endswith("tolerance must be a number >= 0, got -1.0")
+    code, out, err = cli(capsys, "runs", "reproduce", doomed, "--env", "conda")
+    assert code == 2 and "invalid choice: 'conda'" in err
+
+
+@pytest.fixture
+def world_api(world, project, monkeypatch, api):
+    """The REST API (a real Jupyter server) on the world's project."""
+    monkeypatch.setenv("MLOPS_PROJECT_ROOT", str(world["root"]))
+    monkeypatch.chdir(world["root"])
+    _forget()
+    return api
+
+
+async def test_rest_starts_a_reproduction_in_its_own_process_follows_and_lists_it(world,
+                                                                                  world_api):
+    import asyncio
+
+    from jupyter_mlops.repro.reproduce import reproductions_of
+
+    api, run_id = world_api, world["runs"]["doomed"]
+    before = len(reproductions_of(run_id))
+    for path, body, code, message in [
+            (f"runs/{run_id}/reproduce", {"env": "conda"}, 400, "env: input should be"),
+            (f"runs/{run_id}/reproduce", {"tolerance": -1}, 400, "tolerance: input should be"),
+            (f"runs/{run_id}/reproduce", {"tolerance": 1, "x": 1}, 400, "x: extra inputs"),
+            ("runs/0123456789abcdef/reproduce", {}, 404, "no run with id starting")]:
+        status, answer = await api(path, "POST", body)
+        assert (status, message in answer["error"]) == (code, True), answer
+    assert len(reproductions_of(run_id)) == before
+    for path in ("reproductions/0123456789abcdef", "reproductions/nothex",
+                 "runs/0123456789abcdef/reproductions"):
+        status, answer = await api(path)
+        assert status == 404, (path, answer)
+    status, started = await api(f"runs/{run_id}/reproduce", "POST", {"tolerance": 1e-6})
+    assert status == 202
+    record = started["reproduction"]
+    assert (record["state"], record["phase"], record["original_run_id"], record["tolerance"]) \
+        == ("running", "preparing", run_id, 1e-6)
+    phases = []
+    for _ in range(600):  # the replay's process reports as it goes (at most 5 minutes)
+        status, record = await api(f"reproductions/{record['id']}")
+        assert status == 200
+        phases.append(record["phase"])
+        if record["state"] != "running":
+            break
+        await asyncio.sleep(0.5)
+    assert record["state"] == "reproduced", record["message"]
+    assert record["phase"] == "done" and record["run_id"] and record["diff"]["metrics"] == []
+    assert phases[-1] == "done" and set(phases) <= {"preparing", "executing", "comparing", "done"}
+    status, listed = await api(f"runs/{run_id[:8]}/reproductions")
+    assert status == 200 and listed["reproductions"][0]["id"] == record["id"]
+    assert [r["started_at"] for r in listed["reproductions"]] == sorted(
+        (r["started_at"] for r in listed["reproductions"]), reverse=True)
+
+
+@pytest.mark.postgres
+def test_a_run_on_postgresql_reproduces(pg_uri, project, mlops_here):
+    session(project, ["%load_ext jupyter_mlops",
+                      "%%track -n pg\nimport jupyter_mlops as mlops\nmlops.log_metric('a', 2.0)"],
+            store_uri=pg_uri)
+    [run_id] = mlops_here.search_runs()["run_id"]
+    done = mlops_here.reproduce_run(run_id, progress=False)
+    assert done.state == "reproduced" and done.source == "snapshot"
+    assert done.notes[0] == "ran from the snapshot alone: no commit recorded"
+    assert done.run.metrics == {"a": 2.0} and done.run.tags["mlops.reproduces"] == run_id
+    import psycopg
+
+    with psycopg.connect(pg_uri) as conn:
+        row = conn.execute("SELECT state, run_id, started_by FROM reproductions").fetchone()
+    assert row[:2] == ("reproduced", done.run_id) and row[2]

@@ -23,8 +23,9 @@ def run_diff_html(d: RunDiff) -> str:
                f"{sum(len(v) for v in d.packages.values())} packages and "
                f"{s['modified'] + s['added'] + s['removed']} cells differ"))
     frame = d.to_frame()
-    packages = frame[frame.index.str.startswith("packages.")]
-    values = frame[~frame.index.str.startswith("packages.")]
+    listed = frame.index.astype(str)  # an empty frame's index holds no strings
+    packages = frame[listed.str.startswith("packages.")]
+    values = frame[~listed.str.startswith("packages.")]
     parts = [f"<div class='mlops-run-diff'><div>{head}</div>"]
     if len(values):
         parts.append(values.to_html(na_rep="—"))

@@ -17,6 +17,7 @@ import math
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -135,10 +136,13 @@ class Reproduction:
         if self.notes:
             out.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
                        + "</ul>")
-        diff = self._diff
-        if diff is not None and hasattr(diff, "_repr_html_"):
+        if self._diff is not None:
+            try:
+                shown = self._diff._repr_html_()
+            except Exception as exc:  # the verdict still shows
+                shown = f"<i>{html.escape(f'not shown: {type(exc).__name__}: {exc}')}</i>"
             out.append(f"<details><summary>what else differs between the runs</summary>"
-                       f"{diff._repr_html_()}</details>")
+                       f"{shown}</details>")
         return "".join(out) + "</div>"
 
 
@@ -186,8 +190,8 @@ def _plan(run_id: Any, env: Any, tolerance: Any) -> _Plan:
     original = run_id if isinstance(run_id, Run) else get_run(run_id)
     info, tags = original.info, original.tags
     short = original.id[:8]
-    if AUTOML_TAG in tags:
-        what = "search" if tags[AUTOML_TAG] == "search" else "trial"
+    if AUTOML_TAG in tags or f"{AUTOML_TAG}.trial" in tags:
+        what = "search" if tags.get(AUTOML_TAG) == "search" else "trial"
         raise MLOpsUsageError(f"run {short} is an AutoML {what}: reproducing AutoML searches is "
                               "out of scope (reproduce a run that trains one model)")
     if info["status"] == "running":
@@ -303,11 +307,22 @@ class _Follow:
         self.store, self.rid = store, rid
         self.callback = progress if callable(progress) else None
         self.bar = progress is None or progress is True
+        self.said = 0.0
 
     def phase(self, name: str, fraction: float | None = None) -> None:
         ledger.advance(self.store, self.rid, name, fraction)
         if self.callback is not None:
             self.callback(name, fraction)
+
+    def building(self, phase: str, line: str) -> None:
+        """uv's output while the recorded environment builds: the row's message."""
+        now = time.monotonic()
+        if now - self.said < 0.5:
+            return
+        self.said = now
+        ledger.advance(self.store, self.rid, message=line[:500])
+        if self.callback is not None:
+            self.callback(phase, None)
 
     def cells(self, done: int, total: int) -> None:
         fraction = done / total if total else 1.0
@@ -401,7 +416,8 @@ def _kernel(plan: _Plan, project: Path, follow: _Follow, notes: list[str]
     from .environments import recorded_python
 
     follow.phase("building environment")
-    recorded = recorded_python(plan.original, project, progress=False if not follow.bar else None)
+    recorded = recorded_python(plan.original, project,
+                               progress=None if follow.bar else follow.building)
     notes.extend(recorded.notes)
     notes.append(f"ran in the recorded environment ({'reused' if recorded.reused else 'built'}: "
                  f"{recorded.python})")
