@@ -62,9 +62,9 @@ def git(root: Path, *args: str) -> str:
 
 
 def session(root: Path, cells: list[str], after: dict | None = None,
-            store_uri: str | None = None) -> None:
-    """Execute `cells` as analysis.ipynb in a real kernel importing this source tree;
-    `after[i]()` runs (here) once cell i has."""
+            store_uri: str | None = None, kernel: str = "python3") -> None:
+    """Execute `cells` as analysis.ipynb in a real kernel importing this source tree (or the
+    `kernel` named); `after[i]()` runs (here) once cell i has."""
     from nbclient import NotebookClient
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
@@ -78,7 +78,7 @@ def session(root: Path, cells: list[str], after: dict | None = None,
         if after and cell_index in after:
             after[cell_index]()
 
-    NotebookClient(nb, timeout=120, kernel_name="python3", on_cell_executed=hook,
+    NotebookClient(nb, timeout=120, kernel_name=kernel, on_cell_executed=hook,
                    resources={"metadata": {"path": str(root)}}).execute(env=env)
 
 
@@ -536,3 +536,54 @@ def test_a_run_on_postgresql_reproduces(pg_uri, project, mlops_here):
     with psycopg.connect(pg_uri) as conn:
         row = conn.execute("SELECT state, run_id, started_by FROM reproductions").fetchone()
     assert row[:2] == ("reproduced", done.run_id) and row[2]
+
+
+# -- the recorded environment -----------------------------------------------------------------
+
+OLD_SIX = "1.16.0"  # what the run's own environment has: not this environment's six
+
+
+@pytest.mark.slow
+def test_a_run_replays_in_its_recorded_environment(project, mlops_here, tmp_path, monkeypatch):
+    """A notebook run made in a small venv (this source tree's wheel, six pinned older) is
+    replayed in its recorded packages rebuilt by uv, not in this environment."""
+    import json
+    from importlib.metadata import version
+
+    from jupyter_mlops.repro import sources
+    from jupyter_mlops.repro.uv import run_uv
+    from jupyter_mlops.tracking.installed import distributions
+
+    assert version("six") != OLD_SIX
+    cache, venv, kernels = tmp_path / "envs", tmp_path / "venv", tmp_path / "jupyter"
+    wheel = sources.wheel(sources.running_package()[0], cache, lambda line: None)
+    pins = tmp_path / "constraints.txt"  # this environment's versions: in uv's cache already
+    pins.write_text("".join(f"{name}=={item['version']}\n" for name, item in
+                            distributions().items() if "direct_url" not in item and name != "six"))
+    run_uv(["venv", "--python", sys.executable, str(venv)], lambda line: None, "venv")
+    run_uv(["pip", "install", "--python", str(venv / "bin" / "python"), "-c", str(pins),
+            str(wheel), f"six=={OLD_SIX}"], lambda line: None, "install")
+    spec = kernels / "kernels" / "small"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [str(venv / "bin" / "python"), "-m", "ipykernel_launcher", "-f",
+                 "{connection_file}"], "display_name": "small", "language": "python",
+        "env": {"PYTHONPATH": ""}}))
+    monkeypatch.setenv("JUPYTER_PATH", str(kernels))
+    session(project, ["%load_ext jupyter_mlops",
+                      "%%track -n small\nimport six\nimport jupyter_mlops as mlops\n"
+                      "mlops.log_param('six', six.__version__)\nmlops.log_metric('m', 1.0)"],
+            kernel="small")
+    monkeypatch.delenv("JUPYTER_PATH")
+    monkeypatch.setenv("MLOPS_ENV_CACHE", str(cache))
+    [run_id] = mlops_here.search_runs()["run_id"]
+    assert mlops_here.get_run(run_id).params == {"six": OLD_SIX}
+    phases = []
+    done = mlops_here.reproduce_run(run_id, env="recorded",
+                                    progress=lambda phase, fraction: phases.append(phase))
+    assert done.state == "reproduced", (done.message, done.notes)
+    assert done.env == "recorded" and done.run.params == {"six": OLD_SIX}
+    assert done.run.environment["distributions"]["six"]["version"] == OLD_SIX
+    assert phases[0] == "building environment" and "executing" in phases
+    assert any(n.startswith("ran in the recorded environment (built: ") for n in done.notes)
+    assert done.to_dict()["diff"]["python"] is None
