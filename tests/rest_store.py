@@ -3,7 +3,8 @@ the whole API (tests/test_rest_schema.py): runs (nested, with params of every ty
 histories, a non-finite metric, tags, artifacts; an AutoML search), datasets in two versions,
 models with aliases and their history, registry events delivered to a hook (tests/webhook.py
 receives them), feature views (tests/feature_views.py) with materializations, monitoring batches
-with an alert rule and an alert, and a pipeline with a run whose first step failed.
+with an alert rule and an alert, a pipeline with a run whose first step failed, and a run made
+in IPython (so with a notebook snapshot) reproduced in a kernel.
 
 `seed(mlops, root)` fills the store of the project at `root` (the current project) and returns
 the names and ids the tests need (`Seeded`)."""
@@ -33,6 +34,8 @@ class Seeded:
     pipeline: str = "nightly"
     pipeline_run: str = ""
     step: str = ""
+    reproduced: str = ""  # a run with a reproduction
+    reproduction: str = ""
     hook: int = 0
     receiver: Receiver | None = None
 
@@ -102,4 +105,31 @@ def seed(mlops, root: Path) -> Seeded:
     ], params={"n": 2}, schedule="0 2 * * *")
     run = mlops.run_pipeline(out.pipeline, progress=False)
     out.pipeline_run, out.step = run.id, run.steps[0].id
+    out.reproduced = _snapshot_run()
+    out.reproduction = mlops.reproduce_run(out.reproduced, progress=False).id
     return out
+
+
+def _snapshot_run() -> str:
+    """A run made by a cell of an IPython shell: it keeps a notebook snapshot."""
+    import atexit
+
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    from jupyter_mlops.tracking import fluent
+
+    InteractiveShell.clear_instance()
+    cfg = Config()
+    cfg.HistoryManager.hist_file = ":memory:"
+    ip = InteractiveShell.instance(config=cfg)
+    try:
+        ip.run_cell("%load_ext jupyter_mlops", store_history=True)
+        ip.run_cell("%%track -n replayed\nimport jupyter_mlops as mlops\n"
+                    "mlops.log_metric('m', 1.0)", store_history=True)
+        return ip.user_ns["mlops"].search_runs(filter="name = 'replayed'")["run_id"][0]
+    finally:
+        while fluent.active_run() is not None:
+            fluent.end_run()
+        atexit.unregister(ip.atexit_operations)
+        InteractiveShell.clear_instance()

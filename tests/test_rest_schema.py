@@ -89,6 +89,8 @@ def real_values(seeded) -> dict[tuple[str, str], dict]:
         "/runs/{run_id}/diff/{other_id}": {"path": {"run_id": run, "other_id": other[:8]}},
         "/runs/{run_id}/artifacts/{name}": {"path": {"run_id": run,
                                                      "name": "config/params.json"}},
+        "/runs/{run_id}/reproductions": {"path": {"run_id": s.reproduced}},
+        "/reproductions/{reproduction_id}": {"path": {"reproduction_id": s.reproduction}},
         "/charts/metrics": {"query": {"runs": [run, other]}},
         "/charts/runs": {"query": {"kind": "parallel", "experiment": [s.experiment],
                                    "fields": ["params.max_depth", "params.criterion",

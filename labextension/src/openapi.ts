@@ -214,6 +214,60 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/runs/{run_id}/reproduce": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reproduce a run: check it, record the reproduction (running) and replay the run's notebook snapshot in a process of its own
+         * @description Follow it with GET /reproductions/{id} until its state is reproduced, differs or failed. Refused (nothing recorded): a run without a notebook snapshot, a running run, an AutoML search or trial, a dataset version it read whose bytes are gone.
+         */
+        post: operations["postReproduce"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/runs/{run_id}/reproductions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The reproductions of a run, newest first */
+        get: operations["getRunReproductions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/reproductions/{reproduction_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One reproduction as it stands: its phase and progress while it runs, then its verdict, the metrics that differ and the diff of the two runs */
+        get: operations["getReproduction"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/datasets": {
         parameters: {
             query?: never;
@@ -1443,6 +1497,13 @@ export interface components {
             role: ("viewer" | "contributor" | "maintainer") | null;
             may: components["schemas"]["Permissions"];
         };
+        MetricDifference: {
+            metric: string;
+            /** @description null: the original run lacks it (or NaN) */
+            original: number | null;
+            /** @description null: the reproduction lacks it (or NaN) */
+            reproduced: number | null;
+        };
         /** @description Columns of the same length; a value is null where it was not finite. */
         MetricHistory: {
             key: string;
@@ -1869,6 +1930,57 @@ export interface components {
         Rejection: {
             /** @description why, kept with the request */
             comment: string;
+        };
+        /** @description One reproduction, as it stands. */
+        Reproduction: {
+            id: string;
+            original_run_id: string;
+            /** @description the reproduction run, once there is one */
+            run_id: string | null;
+            /** @enum {string} */
+            env: "current" | "recorded";
+            tolerance: number;
+            /** @enum {string} */
+            state: "running" | "reproduced" | "differs" | "failed";
+            /** @enum {string} */
+            phase: "preparing" | "building environment" | "executing" | "comparing" | "done";
+            /** @description 0 to 1 within the phase (the cells executed), null where unknown */
+            progress: number | null;
+            /** @description the verdict in one line */
+            message: string | null;
+            /** @description seconds since 1970-01-01 UTC */
+            started_at: number;
+            ended_at: number | null;
+            started_by: string | null;
+            /** @description commit: the code at the run's commit with its recorded uncommitted changes; snapshot: the notebook snapshot alone (a note says why) */
+            source: ("commit" | "snapshot") | null;
+            /** @description what it found on the way */
+            notes: string[];
+            differences: components["schemas"]["MetricDifference"][];
+            /** @description why it failed */
+            reason: string | null;
+            /** @description diff_runs(original, reproduction run), once there is one to compare */
+            diff: components["schemas"]["RunDiff"] | null;
+        };
+        /** @description Reproduce a run in an environment, comparing metrics within a tolerance. */
+        ReproductionStart: {
+            /**
+             * @description current: this server's environment (its python3 kernel); recorded: the run's recorded packages, built with uv
+             * @default current
+             * @enum {string}
+             */
+            env?: "current" | "recorded";
+            /**
+             * @description metrics are equal when |original - reproduced| <= tolerance * max(1, |original|)
+             * @default 1e-9
+             */
+            tolerance?: number;
+        };
+        ReproductionStarted: {
+            reproduction: components["schemas"]["Reproduction"];
+        };
+        Reproductions: {
+            reproductions: components["schemas"]["Reproduction"][];
         };
         /** @description A run's record (its row in the store), then what it logged. */
         Run: {
@@ -2788,6 +2900,187 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunComparison"];
+                };
+            };
+            /** @description Bad input: the message names what is wrong and what is expected */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that name or id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store could not answer (unreachable, locked, or newer than this version) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postReproduce: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a run id, or a prefix of it of at least 8 hex characters that only one run has */
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReproductionStart"];
+            };
+        };
+        responses: {
+            /** @description Reproduce a run: check it, record the reproduction (running) and replay the run's notebook snapshot in a process of its own */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReproductionStarted"];
+                };
+            };
+            /** @description Bad input: the message names what is wrong and what is expected */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that name or id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store could not answer (unreachable, locked, or newer than this version) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getRunReproductions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a run id, or a prefix of it of at least 8 hex characters that only one run has */
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The reproductions of a run, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reproductions"];
+                };
+            };
+            /** @description Bad input: the message names what is wrong and what is expected */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, not authorized (read for GET, write for changes), a change authenticated by cookie without its XSRF token, or refused by a team store's database to this user's role (the message names the role it needs) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that name or id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store could not answer (unreachable, locked, or newer than this version) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getReproduction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a reproduction id, or a prefix of it of at least 8 hex characters */
+                reproduction_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One reproduction as it stands: its phase and progress while it runs, then its verdict, the metrics that differ and the diff of the two runs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reproduction"];
                 };
             };
             /** @description Bad input: the message names what is wrong and what is expected */
