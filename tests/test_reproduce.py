@@ -21,6 +21,7 @@ import nbformat
 import pytest
 from conftest import ENV_KEYS, _forget, cli
 
+pytestmark = pytest.mark.slow  # real kernels: a session, then a replay per reproduction
 SOURCE = str(Path(__file__).resolve().parent.parent)
 
 SESSION = [
@@ -191,8 +192,8 @@ def test_a_track_cell_run_reproduces_from_its_commit_with_its_diff_and_pinned_da
     archived = mlops.search_runs(include_archived=True,
                                  filter=f"tags.`mlops.replay_of` = '{original.id}'")
     assert archived["name"].tolist() == ["warmup"]
-    assert any(n.startswith("replayed 1 earlier run(s) of the session on the way, archived")
-               and "warmup" in n for n in done.notes)
+    assert (f"replayed 1 earlier run(s) of the session on the way, archived with the tag "
+            f"mlops.replay_of: warmup ({archived['run_id'][0][:8]})") in done.notes
     # the table row, as get_reproduction and list_reproductions read it
     again = mlops.get_reproduction(done.id[:8])
     assert (again.state, again.run_id, again.phase, again.progress, again.env) == (
@@ -543,7 +544,6 @@ def test_a_run_on_postgresql_reproduces(pg_uri, project, mlops_here):
 OLD_SIX = "1.16.0"  # what the run's own environment has: not this environment's six
 
 
-@pytest.mark.slow
 def test_a_run_replays_in_its_recorded_environment(project, mlops_here, tmp_path, monkeypatch):
     """A notebook run made in a small venv (this source tree's wheel, six pinned older) is
     replayed in its recorded packages rebuilt by uv, not in this environment."""

@@ -21,30 +21,33 @@ if TYPE_CHECKING:
 
 
 def made(store: Store, reproduction_id: str) -> tuple[str | None, list[tuple[str, str]]]:
-    """(the reproduction run's id or None, [(id, name)] of the replayed earlier runs)."""
+    """(the reproduction run's id or None, [(id, name)] of the replayed earlier runs that are
+    not nested in another of them)."""
     ours = select(tags.c.run_id).where(tags.c.key == "mlops.reproduction",
                                        tags.c.value == reproduction_id)
     with store.read() as conn:
         rows = conn.execute(
-            select(runs.c.id, runs.c.name, tags.c.key)
+            select(runs.c.id, runs.c.name, runs.c.parent_run_id, tags.c.key)
             .join(tags, tags.c.run_id == runs.c.id)
             .where(runs.c.id.in_(ours), tags.c.key.in_(("mlops.reproduces", "mlops.replay_of")))
             .order_by(runs.c.start_time)).all()
     reproduction = next((r.id for r in rows if r.key == "mlops.reproduces"), None)
-    return reproduction, [(r.id, r.name) for r in rows if r.key == "mlops.replay_of"]
+    earlier = [r for r in rows if r.key == "mlops.replay_of"]
+    ids = {r.id for r in earlier}
+    return reproduction, [(r.id, r.name) for r in earlier if r.parent_run_id not in ids]
 
 
 def archive(store: Store, replayed: list[tuple[str, str]]) -> str | None:
-    """Archive the replayed earlier runs (and runs nested in them); a note saying which."""
+    """Archive the replayed earlier runs and the runs nested in them; a note saying which."""
     from ..tracking.manage import delete_run
 
     if not replayed:
         return None
-    for run_id, _ in replayed:
-        delete_run(run_id)
+    nested = sum(len(delete_run(run_id)) - 1 for run_id, _ in replayed)
     names = ", ".join(f"{name} ({run_id[:8]})" for run_id, name in replayed)
+    inside = f" and {nested} run(s) nested in them" if nested else ""
     return (f"replayed {len(replayed)} earlier run(s) of the session on the way, archived "
-            f"(tag mlops.replay_of): {names}")
+            f"with the tag mlops.replay_of{inside}: {names}")
 
 
 def mark_failed(store: Store, run_id: str, reason: str) -> None:

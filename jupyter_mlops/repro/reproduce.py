@@ -391,6 +391,10 @@ def _carry_out(rid: str, plan: _Plan, progress: bool | Progress | None) -> Repro
                 result["reason"] = reason
             else:
                 state, diff = _compare(original, new_id, plan, result, notes)
+    except KeyboardInterrupt:
+        result["reason"] = "interrupted"
+        ledger.finish(store, rid, "failed", new_id, result, "failed: interrupted")
+        raise
     except MLOpsError as exc:
         result["reason"] = str(exc)
     except Exception as exc:  # a failure of ours: said, never left running
