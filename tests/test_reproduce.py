@@ -406,6 +406,39 @@ def test_bad_input_is_one_clear_error_and_writes_nothing(refusals, mlops_here):
     assert state() == before
 
 
+def test_a_recorded_environment_of_another_python_is_refused_before_anything_is_written(
+        ip, monkeypatch):
+    import json
+    import platform
+
+    from sqlalchemy import func, select
+
+    import jupyter_mlops as mlops
+    from jupyter_mlops.store import get_store
+    from jupyter_mlops.store.tables import reproductions, runs
+    from jupyter_mlops.tracking import capture
+
+    real = json.loads(capture.environment())
+    monkeypatch.setattr(capture, "environment",
+                        lambda: json.dumps({**real, "python": "3.9.18"}))
+    ip.run_cell("%%track -n older-python\nx = 1")
+    run = mlops.get_run(mlops.search_runs().run_id[0])
+    assert run.notebook() is not None and run.environment["python"] == "3.9.18"
+    store = get_store()
+
+    def state():
+        with store.read() as conn:
+            return ([conn.execute(select(func.count()).select_from(t)).scalar()
+                     for t in (runs, reproductions)], store.last_change())
+
+    before = state()
+    with pytest.raises(mlops.MLOpsUsageError) as raised:
+        mlops.reproduce_run(run.id, env="recorded")
+    assert f"ran on CPython 3.9.18, this is CPython {platform.python_version()}" in str(
+        raised.value)
+    assert state() == before
+
+
 # -- adapters: what they pass on and show -----------------------------------------------------
 
 @pytest.fixture

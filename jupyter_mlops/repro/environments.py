@@ -110,11 +110,7 @@ def plan(run: Run, project_dir: Path | None = None) -> Plan:
     the Python must match, local sources must still exist."""
     env = run.environment
     recorded = env.get("distributions")
-    if not recorded:
-        raise MLOpsUsageError(
-            f"run {run.id[:8]} recorded no installed packages (it was made before jupyter-mlops "
-            f"recorded them): it cannot be replayed in its own environment; use env='current'")
-    notes = _check_python(run, env)
+    notes = check(run, env)
     minor = ".".join(platform.python_version().split(".")[:2])
     imported = {normalize(n) for n in env.get("packages") or {}}
     project = _Project(project_dir)
@@ -139,6 +135,18 @@ def plan(run: Run, project_dir: Path | None = None) -> Plan:
     material = "\n".join([f"python {minor}", *sorted(r.ident for r in reqs)])
     key = hashlib.sha256(material.encode()).hexdigest()[:16]
     return Plan(key, minor, tuple(reqs), tuple(notes))
+
+
+def check(run: Run, env: dict[str, Any] | None = None) -> list[str]:
+    """Refuse (MLOpsUsageError) a run whose environment cannot be rebuilt here: no recorded
+    packages, or another Python minor release or implementation. Returns notes (a different
+    patch release). Cheap: callers check before they write anything."""
+    env = run.environment if env is None else env
+    if not env.get("distributions"):
+        raise MLOpsUsageError(
+            f"run {run.id[:8]} recorded no installed packages (it was made before jupyter-mlops "
+            f"recorded them): it cannot be replayed in its own environment; use env='current'")
+    return _check_python(run, env)
 
 
 def _check_python(run: Run, env: dict[str, Any]) -> list[str]:

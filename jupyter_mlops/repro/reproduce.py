@@ -209,6 +209,10 @@ def _plan(run_id: Any, env: Any, tolerance: Any) -> _Plan:
             "no notebook snapshot"
         raise MLOpsUsageError(f"run {short} has {kept} (a script's run, or cell recording was "
                               "off): reproduction replays a notebook run's snapshot")
+    if env == "recorded":  # another Python, or no recorded packages: refused, nothing written
+        from .environments import check
+
+        check(original)
     pins, notes = dataset_pins(original)
     return _Plan(original, snapshot, env, tolerance, pins, notes)
 
