@@ -57,6 +57,80 @@ export type IFeatureSummary = Schemas['FeatureSummary'];
 /** One view version in full, with the figure of its features' distributions. */
 export type IFeatureView = Schemas['FeatureView'];
 
+/** One aligned line of a side-by-side view: "added" only b has it, "removed" only a. */
+export interface IDiffLine {
+  a: string | null;
+  b: string | null;
+  kind: 'same' | 'changed' | 'added' | 'removed';
+}
+/** One side of a cell in a run diff. */
+export interface IDiffCellSide {
+  execution_count: number | null;
+  run_cell: boolean;
+}
+export interface IDiffCell {
+  change: 'unchanged' | 'added' | 'removed' | 'modified';
+  a: IDiffCellSide | null;
+  b: IDiffCellSide | null;
+  source: IDiffLine[];
+  outputs: IDiffLine[];
+  source_changed: boolean;
+  outputs_changed: boolean;
+}
+export interface IDiffValue {
+  key: string;
+  a: unknown;
+  b: unknown;
+}
+export interface IDiffRun {
+  id: string;
+  name: string;
+  experiment: string;
+  status: string;
+}
+/** What differs between two runs (diff_runs(a, b).to_dict()). */
+export interface IRunDiff {
+  a: IDiffRun;
+  b: IDiffRun;
+  same: boolean;
+  params: IDiffValue[];
+  metrics: IDiffValue[];
+  tags: IDiffValue[];
+  inputs: { kind: string; name: string; a: string | null; b: string | null; change: 'added' | 'removed' | 'changed' }[];
+  python: { a: string | null; b: string | null } | null;
+  packages: {
+    added: { name: string; version: string | null }[];
+    removed: { name: string; version: string | null }[];
+    changed: { name: string; a: string | null; b: string | null }[];
+  };
+  code: {
+    a: 'snapshot' | 'cells' | 'source' | null;
+    b: 'snapshot' | 'cells' | 'source' | null;
+    summary: { added: number; removed: number; modified: number; unchanged: number };
+    cells: IDiffCell[];
+  };
+}
+/** A run replayed and compared with the original (Reproduction.to_dict()). */
+export interface IReproduction {
+  id: string;
+  original_run_id: string;
+  run_id: string | null;
+  env: 'current' | 'recorded';
+  tolerance: number;
+  state: 'running' | 'reproduced' | 'differs' | 'failed';
+  phase: string | null;
+  progress: number | null;
+  message: string | null;
+  started_at: number | string | null;
+  ended_at: number | string | null;
+  started_by: string | null;
+  source: 'commit' | 'snapshot' | null;
+  notes: string[];
+  differences: { metric: string; original: unknown; reproduced: unknown }[];
+  reason: string | null;
+  diff: IRunDiff | null;
+}
+
 export type Query = Record<string, string | number | boolean | string[] | undefined>;
 
 function queryString(query: Query): string {
@@ -126,6 +200,12 @@ export const api = {
   metricsChart: (runs: string[], keys?: string[]) =>
     request<Figure>(['charts', 'metrics'], { runs: runs.join(','), keys: keys?.join(',') }),
   compare: (runs: string[]) => request<IComparison>(['compare'], { runs: runs.join(',') }),
+  diff: (a: string, b: string) => request<IRunDiff>(['runs', a, 'diff', b]),
+  reproduce: (id: string, env: IReproduction['env'], tolerance?: number) =>
+    post<{ reproduction: IReproduction }>(['runs', id, 'reproduce'], { env, tolerance }),
+  reproduction: (id: string) => request<IReproduction>(['reproductions', id]),
+  reproductions: (runId: string) =>
+    request<{ reproductions: IReproduction[] }>(['runs', runId, 'reproductions']),
   artifactUrl: (id: string, name: string) =>
     apiUrl(['runs', id, 'artifacts']) + '/' + name.split('/').map(encodeURIComponent).join('/'),
   artifact: async (id: string, name: string): Promise<Response> => {

@@ -1,6 +1,7 @@
 /**
  * One run: params, metrics with their history charts (live), tags, artifacts (download;
- * images and plotly JSON shown inline), inputs and outputs, notebook and commit, lineage.
+ * images and plotly JSON shown inline), inputs and outputs, notebook and commit, its
+ * reproductions, lineage.
  */
 import React, { useCallback, useEffect, useState } from 'react';
 import { api, Figure, IArtifact, IChange, IRun, MLOpsError } from '../../api';
@@ -9,6 +10,7 @@ import { Plot } from '../../components/Plot';
 import { MLOpsModel, useChanges } from '../../model';
 import type { Views } from '../../views';
 import { AutoMLSearch } from './AutoMLSearch';
+import { Reproduce } from './Reproduce';
 
 function ArtifactPreview(props: { run: string; artifact: IArtifact }): JSX.Element | null {
   const { run, artifact } = props;
@@ -169,6 +171,7 @@ export function RunView(props: { id: string; model: MLOpsModel; views: Views }):
           }}
         />
       </section>
+      <Reproduce run={run} views={views} />
       <section>
         <h3>Inputs and outputs</h3>
         {[...run.inputs, ...run.outputs].length === 0 ? (
