@@ -57,59 +57,12 @@ export type IFeatureSummary = Schemas['FeatureSummary'];
 /** One view version in full, with the figure of its features' distributions. */
 export type IFeatureView = Schemas['FeatureView'];
 
+/** What differs in run b from run a (diff_runs(a, b).to_dict()). */
+export type IRunDiff = Schemas['RunDiff'];
+export type IDiffCell = Schemas['CellChange'];
 /** One aligned line of a side-by-side view: "added" only b has it, "removed" only a. */
-export interface IDiffLine {
-  a: string | null;
-  b: string | null;
-  kind: 'same' | 'changed' | 'added' | 'removed';
-}
-/** One side of a cell in a run diff. */
-export interface IDiffCellSide {
-  execution_count: number | null;
-  run_cell: boolean;
-}
-export interface IDiffCell {
-  change: 'unchanged' | 'added' | 'removed' | 'modified';
-  a: IDiffCellSide | null;
-  b: IDiffCellSide | null;
-  source: IDiffLine[];
-  outputs: IDiffLine[];
-  source_changed: boolean;
-  outputs_changed: boolean;
-}
-export interface IDiffValue {
-  key: string;
-  a: unknown;
-  b: unknown;
-}
-export interface IDiffRun {
-  id: string;
-  name: string;
-  experiment: string;
-  status: string;
-}
-/** What differs between two runs (diff_runs(a, b).to_dict()). */
-export interface IRunDiff {
-  a: IDiffRun;
-  b: IDiffRun;
-  same: boolean;
-  params: IDiffValue[];
-  metrics: IDiffValue[];
-  tags: IDiffValue[];
-  inputs: { kind: string; name: string; a: string | null; b: string | null; change: 'added' | 'removed' | 'changed' }[];
-  python: { a: string | null; b: string | null } | null;
-  packages: {
-    added: { name: string; version: string | null }[];
-    removed: { name: string; version: string | null }[];
-    changed: { name: string; a: string | null; b: string | null }[];
-  };
-  code: {
-    a: 'snapshot' | 'cells' | 'source' | null;
-    b: 'snapshot' | 'cells' | 'source' | null;
-    summary: { added: number; removed: number; modified: number; unchanged: number };
-    cells: IDiffCell[];
-  };
-}
+export type IDiffLine = Schemas['LineRow'];
+export type IDiffValue = Schemas['ValueChange'];
 /** A run replayed and compared with the original (Reproduction.to_dict()). */
 export interface IReproduction {
   id: string;

@@ -62,6 +62,15 @@ def page(browser, lab, walks):
     context.close()
 
 
+def screenshot(page, locator, path) -> None:
+    """`locator` with a margin of the view around it, no hover left on it."""
+    page.mouse.move(0, 0)
+    box = locator.bounding_box()
+    page.screenshot(path=str(path), clip={"x": box["x"] - 12, "y": box["y"] - 12,
+                                          "width": box["width"] + 24,
+                                          "height": box["height"] + 24})
+
+
 def background(locator) -> str:
     return locator.evaluate("el => getComputedStyle(el).backgroundColor")
 
@@ -102,12 +111,11 @@ def test_code_tab_shows_the_changed_line_on_both_sides(page, walks, shots):
     assert re.fullmatch(r"2 modified · 0 added · 0 removed · 3 unchanged", summary), summary
     # and the param that differs, from the same diff
     values = view.locator(".jp-mlops-diff-values")
-    assert re.search(r"alpha\s+1\s+10", values.locator("tbody[data-group=params]").inner_text())
+    assert re.search(r"alpha\s+1\s+10\s*$", values.locator("tbody[data-group=params]").inner_text())
     assert re.search(r"score\s", values.locator("tbody[data-group=metrics]").inner_text())
-    page.mouse.move(0, 0)
-    page.locator(".jp-mlops-view:visible").screenshot(path=str(shots / "compare-code.png"))
+    screenshot(page, view, shots / "compare-code.png")
     folded.first.click()
-    assert code.locator("td", has_text="%load_ext jupyter_mlops").count() == 1
+    assert code.locator("td", has_text="%load_ext jupyter_mlops").count() == 2  # a and b
     assert page.dialogs == []
 
 
@@ -150,8 +158,7 @@ def test_reproduce_a_seeded_run(page, walks, shots):
     print(f"seeded: reproduced in {time.monotonic() - started:.1f} s, phases seen {phases}")
     rows = panel.locator(".jp-mlops-reproductions tbody tr")
     assert rows.count() == 1 and "reproduced" in rows.inner_text()
-    page.mouse.move(0, 0)
-    panel.screenshot(path=str(shots / "reproduce.png"))
+    screenshot(page, panel, shots / "reproduce.png")
     link = verdict.locator(".jp-mlops-open-reproduction")
     new_id = link.get_attribute("title")
     link.click()

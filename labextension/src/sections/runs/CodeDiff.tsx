@@ -153,9 +153,13 @@ function Cell(props: { cell: IDiffCell; fold: boolean }): JSX.Element {
   return (
     <div className={`jp-mlops-diff-cell jp-mod-${cell.change}`}>
       <div className="jp-mlops-diff-cell-head">
-        <Prompt side={cell.a} />
-        <Prompt side={cell.b} />
-        <span className={`jp-mlops-badge jp-mlops-change jp-mod-${cell.change}`}>{label}</span>
+        <div>
+          <Prompt side={cell.a} />
+        </div>
+        <div>
+          <Prompt side={cell.b} />
+          <span className={`jp-mlops-badge jp-mlops-change jp-mod-${cell.change}`}>{label}</span>
+        </div>
       </div>
       <Lines lines={cell.source} fold={props.fold} className="jp-mlops-diff-source" />
       <Lines lines={cell.outputs} fold={props.fold} className="jp-mlops-diff-outputs" />

@@ -7,6 +7,15 @@ import React from 'react';
 import type { IDiffValue, IRunDiff } from '../../api';
 import { format } from '../../components/common';
 
+/** A column header naming a run: its name, and its short id (two runs often share a name). */
+function RunHead(props: { run: IRunDiff['a'] }): JSX.Element {
+  return (
+    <th title={props.run.id}>
+      {props.run.name} <span className="jp-mlops-muted">{props.run.id.slice(0, 8)}</span>
+    </th>
+  );
+}
+
 function Group(props: { title: string; rows: IDiffValue[] }): JSX.Element | null {
   if (!props.rows.length) {
     return null;
@@ -47,8 +56,8 @@ function Packages(props: { diff: IRunDiff }): JSX.Element | null {
         <thead>
           <tr>
             <th>package</th>
-            <th title={a.id}>{a.name}</th>
-            <th title={b.id}>{b.name}</th>
+            <RunHead run={a} />
+            <RunHead run={b} />
             <th />
           </tr>
         </thead>
@@ -87,8 +96,8 @@ export function Differences(props: { diff: IRunDiff }): JSX.Element {
           <thead>
             <tr>
               <th />
-              <th title={diff.a.id}>{diff.a.name}</th>
-              <th title={diff.b.id}>{diff.b.name}</th>
+              <RunHead run={diff.a} />
+              <RunHead run={diff.b} />
             </tr>
           </thead>
           <Group title="Params" rows={diff.params} />
@@ -102,8 +111,8 @@ export function Differences(props: { diff: IRunDiff }): JSX.Element {
           <thead>
             <tr>
               <th>input</th>
-              <th>{diff.a.name}</th>
-              <th>{diff.b.name}</th>
+              <RunHead run={diff.a} />
+              <RunHead run={diff.b} />
               <th />
             </tr>
           </thead>
@@ -113,8 +122,8 @@ export function Differences(props: { diff: IRunDiff }): JSX.Element {
                 <td>
                   {input.kind} {input.name}
                 </td>
-                <td>{format(input.a)}</td>
-                <td>{format(input.b)}</td>
+                <td title={input.a_digest ?? undefined}>{format(input.a)}</td>
+                <td title={input.b_digest ?? undefined}>{format(input.b)}</td>
                 <td>
                   <span className={`jp-mlops-badge jp-mlops-change jp-mod-${input.change}`}>{input.change}</span>
                 </td>

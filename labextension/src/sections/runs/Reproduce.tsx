@@ -67,8 +67,8 @@ function Status(props: { reproduction: IReproduction; views: Views }): JSX.Eleme
           {r.message && <div className="jp-mlops-muted">{r.message}</div>}
         </>
       )}
-      {r.state === 'reproduced' && (
-        <div className="jp-mlops-verdict-text">Every metric matched the original within the tolerance.</div>
+      {r.state !== 'running' && r.state !== 'failed' && r.message && (
+        <div className="jp-mlops-verdict-text">{r.message}</div>
       )}
       {r.state === 'differs' && (
         <>
@@ -263,7 +263,7 @@ export function Reproduce(props: { run: IRun; views: Views }): JSX.Element {
         <input
           className="jp-mod-styled jp-mlops-tolerance"
           aria-label="tolerance"
-          title="how far a reproduced metric may be from the original and still match"
+          title="metrics match when |original − reproduced| ≤ tolerance × max(1, |original|)"
           placeholder="tolerance 1e-9"
           value={tolerance}
           onChange={e => setTolerance(e.target.value)}
