@@ -142,7 +142,7 @@ def reproduce(view, env: str = "current"):
 def test_reproduce_a_seeded_run(page, walks, shots):
     view = open_run(page, walks["a"])
     panel = view.locator(".jp-mlops-reproduce")
-    assert panel.locator(".jp-mlops-muted", has_text="not reproduced yet").count() == 1
+    panel.locator(".jp-mlops-muted", has_text="not reproduced yet").wait_for(timeout=WAIT)
     panel = reproduce(view)
     phases = set()
     started = time.monotonic()
@@ -168,7 +168,7 @@ def test_reproduce_a_seeded_run(page, walks, shots):
     assert reproduces.inner_text() == f"This run reproduces run {walks['a'][:8]}."
 
 
-def test_reproduce_an_unseeded_run_differs(page, walks, lab_project):
+def test_reproduce_an_unseeded_run_differs(page, walks, shots):
     import jupyter_mlops as mlops
 
     original = mlops.get_run(walks["unseeded"]).metrics["score"]
@@ -182,6 +182,10 @@ def test_reproduce_an_unseeded_run_differs(page, walks, lab_project):
     metric, was, now = row.locator("th, td").all_inner_texts()
     assert metric == "score" and float(was) == pytest.approx(original, rel=1e-3)
     assert float(now) != float(was)
+    # the same code, params and packages: the run itself varies
+    assert verdict.locator(".jp-mlops-explain").inner_text().startswith(
+        "Params, inputs, Python, packages and code are the same")
     assert verdict.locator(".jp-mlops-open-reproduction").count() == 1
     assert panel.locator(".jp-mlops-reproductions tbody tr").count() == 1
+    screenshot(page, panel, shots / "reproduce-differs.png")
     assert page.dialogs == []

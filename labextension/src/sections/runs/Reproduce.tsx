@@ -5,7 +5,7 @@
  * below, the run's earlier reproductions.
  */
 import React, { useCallback, useEffect, useState } from 'react';
-import { api, IReproduction, IRun, MLOpsError } from '../../api';
+import { api, IReproduction, IRun, IRunDiff, MLOpsError } from '../../api';
 import { ErrorBox, format, When } from '../../components/common';
 import type { Views } from '../../views';
 
@@ -40,6 +40,24 @@ function Progress(props: { value: number | null }): JSX.Element {
   );
 }
 
+/** What else differs between the original and its reproduction, in one line: what may
+ * explain the metrics that moved. */
+function explain(diff: IRunDiff): string {
+  const count = (n: number, what: string) => (n ? [`${n} ${what}${n === 1 ? '' : 's'}`] : []);
+  const { packages, code } = diff;
+  const parts = [
+    ...count(diff.params.length, 'param'),
+    ...count(diff.inputs.length, 'input'),
+    ...(diff.python ? ['Python'] : []),
+    ...count(packages.added.length + packages.removed.length + packages.changed.length, 'package'),
+    // a cell whose outputs alone differ shows the metric that moved, not a cause
+    ...count(code.cells.filter(c => c.source_changed || c.change === 'added' || c.change === 'removed').length, 'code cell')
+  ];
+  return parts.length
+    ? `Also different: ${parts.join(', ')}.`
+    : 'Params, inputs, Python, packages and code are the same: the run itself varies (an unseeded random generator, the clock, threads).';
+}
+
 /** One reproduction as it stands: progress while it runs, then its verdict. */
 function Status(props: { reproduction: IReproduction; views: Views }): JSX.Element {
   const { reproduction: r, views } = props;
@@ -52,7 +70,7 @@ function Status(props: { reproduction: IReproduction; views: Views }): JSX.Eleme
           <span className="jp-mlops-phase">{r.phase ?? 'starting'}</span>
         ) : (
           <span className="jp-mlops-muted">
-            {r.env} environment{r.source ? ` · from the ${r.source}` : ''} · tolerance {format(r.tolerance)}
+            {r.env} environment{r.source ? ` · from the ${r.source}` : ''} · tolerance {r.tolerance}
           </span>
         )}
         {newRun && (
@@ -90,6 +108,7 @@ function Status(props: { reproduction: IReproduction; views: Views }): JSX.Eleme
               ))}
             </tbody>
           </table>
+          {r.diff && <div className="jp-mlops-explain">{explain(r.diff as IRunDiff)}</div>}
           {newRun && (
             <button
               type="button"
