@@ -189,3 +189,29 @@ def test_reproduce_an_unseeded_run_differs(page, walks, shots):
     assert panel.locator(".jp-mlops-reproductions tbody tr").count() == 1
     screenshot(page, panel, shots / "reproduce-differs.png")
     assert page.dialogs == []
+
+
+def test_refusals_shown_in_place(page, walks):
+    """A tolerance that is not a number is refused before asking the server; a run without a
+    notebook snapshot (made from Python, not a kernel) is refused by it: one message each,
+    nothing recorded."""
+    import jupyter_mlops as mlops
+
+    with mlops.start_run(name="scripted", experiment="repro") as run:
+        mlops.log_metric("score", 1.0)
+    page.locator(f'.jp-mlops-row[data-run-id="{run.id}"]').wait_for(timeout=WAIT)  # live
+    view = open_run(page, run.id)
+    panel = view.locator(".jp-mlops-reproduce")
+    panel.locator(".jp-mlops-muted", has_text="not reproduced yet").wait_for(timeout=WAIT)
+    panel.locator(".jp-mlops-tolerance").fill("about 1e-6")
+    panel.locator(".jp-mlops-reproduce-button").click()
+    error = panel.locator(".jp-mlops-error[role=alert]")
+    assert error.count() == 1 and "tolerance" in error.inner_text()
+    panel.locator(".jp-mlops-tolerance").fill("")
+    panel.locator(".jp-mlops-reproduce-button").click()
+    page.wait_for_function("el => !el.textContent.includes('tolerance')",
+                           arg=error.element_handle(), timeout=WAIT)
+    assert error.count() == 1 and "snapshot" in error.inner_text(), error.inner_text()
+    assert panel.locator(".jp-mlops-reproduction").count() == 0
+    assert panel.locator(".jp-mlops-reproduce-button").is_enabled()
+    assert mlops.list_reproductions(run.id).empty

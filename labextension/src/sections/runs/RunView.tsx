@@ -171,7 +171,7 @@ export function RunView(props: { id: string; model: MLOpsModel; views: Views }):
           }}
         />
       </section>
-      <Reproduce run={run} views={views} />
+      {run.kind !== 'automl' && <Reproduce run={run} views={views} />}
       <section>
         <h3>Inputs and outputs</h3>
         {[...run.inputs, ...run.outputs].length === 0 ? (
