@@ -64,25 +64,7 @@ export type IDiffCell = Schemas['CellChange'];
 export type IDiffLine = Schemas['LineRow'];
 export type IDiffValue = Schemas['ValueChange'];
 /** A run replayed and compared with the original (Reproduction.to_dict()). */
-export interface IReproduction {
-  id: string;
-  original_run_id: string;
-  run_id: string | null;
-  env: 'current' | 'recorded';
-  tolerance: number;
-  state: 'running' | 'reproduced' | 'differs' | 'failed';
-  phase: string | null;
-  progress: number | null;
-  message: string | null;
-  started_at: number | string | null;
-  ended_at: number | string | null;
-  started_by: string | null;
-  source: 'commit' | 'snapshot' | null;
-  notes: string[];
-  differences: { metric: string; original: unknown; reproduced: unknown }[];
-  reason: string | null;
-  diff: IRunDiff | null;
-}
+export type IReproduction = Schemas['Reproduction'];
 
 export type Query = Record<string, string | number | boolean | string[] | undefined>;
 
@@ -155,10 +137,12 @@ export const api = {
   compare: (runs: string[]) => request<IComparison>(['compare'], { runs: runs.join(',') }),
   diff: (a: string, b: string) => request<IRunDiff>(['runs', a, 'diff', b]),
   reproduce: (id: string, env: IReproduction['env'], tolerance?: number) =>
-    post<{ reproduction: IReproduction }>(['runs', id, 'reproduce'], { env, tolerance }),
+    post<Schemas['ReproductionStarted']>(['runs', id, 'reproduce'], {
+      env,
+      tolerance
+    } satisfies Schemas['ReproductionStart']),
   reproduction: (id: string) => request<IReproduction>(['reproductions', id]),
-  reproductions: (runId: string) =>
-    request<{ reproductions: IReproduction[] }>(['runs', runId, 'reproductions']),
+  reproductions: (runId: string) => request<Schemas['Reproductions']>(['runs', runId, 'reproductions']),
   artifactUrl: (id: string, name: string) =>
     apiUrl(['runs', id, 'artifacts']) + '/' + name.split('/').map(encodeURIComponent).join('/'),
   artifact: async (id: string, name: string): Promise<Response> => {

@@ -67,7 +67,7 @@ function Status(props: { reproduction: IReproduction; views: Views }): JSX.Eleme
       <div className="jp-mlops-reproduction-head">
         <StateBadge state={r.state} />
         {r.state === 'running' ? (
-          <span className="jp-mlops-phase">{r.phase ?? 'starting'}</span>
+          <span className="jp-mlops-phase">{r.phase}</span>
         ) : (
           <span className="jp-mlops-muted">
             {r.env} environment{r.source ? ` · from the ${r.source}` : ''} · tolerance {r.tolerance}
@@ -108,7 +108,7 @@ function Status(props: { reproduction: IReproduction; views: Views }): JSX.Eleme
               ))}
             </tbody>
           </table>
-          {r.diff && <div className="jp-mlops-explain">{explain(r.diff as IRunDiff)}</div>}
+          {r.diff && <div className="jp-mlops-explain">{explain(r.diff)}</div>}
           {newRun && (
             <button
               type="button"
