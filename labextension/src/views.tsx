@@ -27,13 +27,14 @@ export class Views {
     ));
   }
 
-  compareRuns(ids: string[]): void {
+  /** Compare runs; two runs can open on their Code tab. */
+  compareRuns(ids: string[], tab: 'summary' | 'code' = 'summary'): void {
     if (ids.length < 2) {
       return;
     }
     const key = [...ids].sort().join('-').slice(0, 64);
     this._open(`jp-mlops-compare-${key}`, `Compare ${ids.length} runs`, () => (
-      <CompareView ids={ids} model={this.model} views={this} />
+      <CompareView ids={ids} model={this.model} views={this} tab={tab} />
     ));
   }
 

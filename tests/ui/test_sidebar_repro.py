@@ -188,6 +188,11 @@ def test_reproduce_an_unseeded_run_differs(page, walks, shots):
     assert verdict.locator(".jp-mlops-open-reproduction").count() == 1
     assert panel.locator(".jp-mlops-reproductions tbody tr").count() == 1
     screenshot(page, panel, shots / "reproduce-differs.png")
+    verdict.locator(".jp-mlops-compare-reproduction").click()  # opens on the Code tab
+    compared = page.locator(".jp-mlops-compare-view:visible")
+    compared.locator(".jp-mlops-code-diff").wait_for(timeout=WAIT)
+    assert compared.locator(".jp-mlops-tab-code").get_attribute("aria-selected") == "true"
+    assert re.search(r"score\s", compared.locator("tbody[data-group=metrics]").inner_text())
     assert page.dialogs == []
 
 

@@ -109,12 +109,14 @@ const TABS = [
   ['code', 'Code']
 ] as const;
 
-export function CompareView(props: { ids: string[]; model: MLOpsModel; views: Views }): JSX.Element {
+type Tab = (typeof TABS)[number][0];
+
+export function CompareView(props: { ids: string[]; model: MLOpsModel; views: Views; tab?: Tab }): JSX.Element {
   const { ids } = props;
-  const [tab, setTab] = useState<'summary' | 'code'>('summary');
-  const [codeSeen, setCodeSeen] = useState(false);
   const two = ids.length === 2;
-  const show = (next: 'summary' | 'code') => {
+  const [tab, setTab] = useState<Tab>(two ? (props.tab ?? 'summary') : 'summary');
+  const [codeSeen, setCodeSeen] = useState(tab === 'code');
+  const show = (next: Tab) => {
     setTab(next);
     setCodeSeen(seen => seen || next === 'code');
   };

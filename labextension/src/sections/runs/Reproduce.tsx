@@ -114,7 +114,7 @@ function Status(props: { reproduction: IReproduction; views: Views }): JSX.Eleme
               type="button"
               className="jp-mod-styled jp-mlops-button jp-mlops-compare-reproduction"
               title="what differs between the two runs: params, packages, code"
-              onClick={() => views.compareRuns([r.original_run_id, newRun])}
+              onClick={() => views.compareRuns([r.original_run_id, newRun], 'code')}
             >
               Compare with the original
             </button>
