@@ -10,7 +10,8 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -159,3 +160,25 @@ def peer_python(peer: str) -> str:
     if proc.returncode != 0:
         sys.exit(f"setup_peer.sh {peer} failed:\n{proc.stderr[-2000:]}")
     return proc.stdout.strip().splitlines()[-1]
+
+
+
+@contextmanager
+def quiet(lock: str | None, log: Callable[[str], None]) -> Iterator[None]:
+    """Hold the machine's quiet lock (a file other agents wait on while it exists) around the
+    figures to report: wait until nobody else holds it, create it, remove it after."""
+    if not lock:
+        yield
+        return
+    while True:
+        try:
+            os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            break
+        except FileExistsError:
+            log(f"waiting for {lock}")
+            time.sleep(30)
+    log(f"holding {lock}")
+    try:
+        yield
+    finally:
+        os.unlink(lock)

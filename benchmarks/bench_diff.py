@@ -36,10 +36,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
-from _common import MARK, ROOT, Driver, run_worker, save
+from _common import MARK, ROOT, Driver, quiet, run_worker, save
 from _common import check as _check
 from _common import code_digest as _code_digest
 from _common import git_describe as _git_describe
@@ -327,10 +326,6 @@ SIDES = {"ours": ("ours", None), "nbdime": ("peer", True), "nbdime_content": ("p
 SLOW = {("ours", "worst"), ("nbdime_content", "typical"), ("nbdime_content", "worst")}
 
 
-def _loadavg() -> float:
-    return float(Path("/proc/loadavg").read_text().split()[0])
-
-
 class Bench(Driver):
     def __init__(self, opts: dict):
         self.opts, self.errors, self.t_start = opts, [], time.perf_counter()
@@ -363,7 +358,7 @@ class Bench(Driver):
     def measure(self, project: str, built: dict, rep: int) -> dict:
         """Every contender on both cases, cold then warm, the order rotating by repetition."""
         o, ids = self.opts, built["runs"]
-        r: dict = {"built": built, "load": [_loadavg()]}
+        r: dict = {"built": built, "load": [os.getloadavg()[0]]}
         sides = list(SIDES)
         sides = sides[rep % 3:] + sides[:rep % 3]
         for case, (x, y) in CASES.items():
@@ -379,7 +374,7 @@ class Bench(Driver):
                         args.update(a=os.path.join(project, f"{x}.ipynb"),
                                     b=os.path.join(project, f"{y}.ipynb"), ids=ids_kept)
                     r[f"{case}_{side}_{mode}"] = self.work(project, f"{task}_{mode}", args)
-        r["load"].append(_loadavg())
+        r["load"].append(os.getloadavg()[0])
         return r
 
     def importtime(self, project: str, runs: dict) -> dict | None:
@@ -416,7 +411,7 @@ class Bench(Driver):
                 os.mkdir(project)
                 built.append((project, self.build(project)))
             with quiet(lock, self.log):
-                load = {"before": Path("/proc/loadavg").read_text().split()[:3]}
+                load = {"before": os.getloadavg()}
                 t0 = time.perf_counter()
                 for rep, (project, runs) in enumerate(built):
                     if runs is None:
@@ -425,7 +420,7 @@ class Bench(Driver):
                     reps.append(self.measure(project, runs, rep))
                     if rep == 0:
                         imports = self.importtime(project, runs["runs"])
-                load.update(after=Path("/proc/loadavg").read_text().split()[:3],
+                load.update(after=os.getloadavg(),
                             seconds=time.perf_counter() - t0)
         if _code_digest() != digest:
             self.errors.append("jupyter_mlops/ changed while the benchmark ran")
@@ -437,27 +432,6 @@ class Bench(Driver):
                 "versions": {"nbdime": nbdime.__version__, "nbformat": nbformat.__version__},
                 "cpus": os.cpu_count(), "options": o, "quiet_lock": lock, "load": load,
                 "reps": reps, "imports": imports, "errors": self.errors}
-
-
-@contextmanager
-def quiet(lock: str | None, log):
-    """Hold the machine's quiet lock (a file other agents wait on) while measuring: wait
-    until nobody else holds it, create it, remove it after."""
-    if not lock:
-        yield
-        return
-    while True:
-        try:
-            os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-            break
-        except FileExistsError:
-            log(f"waiting for {lock}")
-            time.sleep(30)
-    log(f"holding {lock}")
-    try:
-        yield
-    finally:
-        os.unlink(lock)
 
 
 def render(r: dict) -> str:
@@ -515,8 +489,8 @@ def render(r: dict) -> str:
             lines.append(f"    nbdime's cells as stored {found['nbdime']}, ids removed "
                          f"{found['nbdime_content']}")
         lo = r["load"]
-        lines.append(f"load average while measuring: {' '.join(lo['before'])} before, "
-                     f"{' '.join(lo['after'])} after ({lo['seconds']:.0f} s, {r['cpus']} cores, "
+        lines.append(f"load average while measuring: {_loads(lo['before'])} before, "
+                     f"{_loads(lo['after'])} after ({lo['seconds']:.0f} s, {r['cpus']} cores, "
                      f"quiet lock {'held' if r['quiet_lock'] else 'not taken'})")
         lines.append("")
     lines += _table(("figure", "diff_runs", "nbdime", "nbdime/ours", "notes"), rows)
@@ -527,6 +501,10 @@ def render(r: dict) -> str:
             f"{n} {us / 1e6:.2f} s" for n, us in r["imports"]["top"]))
     lines += [f"error: {e}" for e in r["errors"]]
     return "\n".join(lines)
+
+
+def _loads(values: list) -> str:
+    return " ".join(f"{float(v):.2f}" for v in values)
 
 
 def main() -> None:
