@@ -334,6 +334,7 @@ class Bench(Driver):
         env = {**os.environ, "PYTHONPATH": str(ROOT), "MLOPS_PROJECT_ROOT": project,
                "MLOPS_NOTEBOOK": os.path.join(project, "analysis.ipynb"),
                "IPYTHONDIR": os.path.join(project, ".ipython")}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # as a user's machine: see the README
         return {k: v for k, v in env.items() if not k.startswith("JPY_")}
 
     def work(self, project: str, task: str, args: dict) -> dict | None:
