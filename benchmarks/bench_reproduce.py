@@ -65,6 +65,7 @@ DATA_CELL = ("from sklearn.datasets import load_digits\n"
 RUN_CELL = '''%%track -n forest --params n_estimators,seed --metrics accuracy
 import json
 import os
+import sys
 
 work_start, work_cpu = time.time(), time.process_time()
 model = RandomForestClassifier(n_estimators=n_estimators, random_state=seed, n_jobs=1)
@@ -84,7 +85,7 @@ def started(pid):
 kernel_start, parent = started(os.getpid())
 with open(os.environ["RECORD_ENV"], "a") as f:
     f.write(json.dumps({
-        "side": os.environ.get("SIDE_ENV"), "accuracy": accuracy, "python": os.__file__,
+        "side": os.environ.get("SIDE_ENV"), "accuracy": accuracy, "python": sys.executable,
         "kernel_start": kernel_start, "first_cell": first_cell, "work_start": work_start,
         "work_end": work_end, "work_cpu": work_cpu, "parent_start": started(parent)[0],
         "threads": os.environ.get("OMP_NUM_THREADS")}) + "\\n")'''.replace(
@@ -127,9 +128,8 @@ def task_notebook(args: dict) -> dict:
 
 def task_runs(args: dict) -> dict:
     """The original run (the first run named forest), and each reproduction as recorded."""
-    from jupyter_mlops.repro.reproduce import get_reproduction
-
     import jupyter_mlops as mlops
+    from jupyter_mlops.repro.reproduce import get_reproduction
 
     runs = mlops.search_runs(experiment=None)
     original = runs.sort_values("start_time").iloc[0]
