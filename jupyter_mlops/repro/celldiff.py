@@ -2,9 +2,10 @@
 (the Jupyter project's notebook diff), each pair's source and outputs as aligned rows of lines.
 
 Cells identical in source and outputs are paired first by an exact sequence match over their
-hashes; nbdime aligns only the stretches between those, where its approximate matching earns
-its cost (it compares each cell of a stretch with each of the other, which for 200 cells took
-seconds)."""
+hashes; nbdime aligns only the stretches between those, by source, where its approximate
+matching earns its cost. It compares each cell of a stretch with each of the other, so a long
+stretch (most of two notebooks differing) is aligned in windows of WINDOW cells: 200 changed
+cells took nbdime 3 s at once (36 s with outputs in the comparison), about 0.5 s in windows."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..tracking.run import Run
+
+
+WINDOW = 40  # cells a side that nbdime aligns at once (it compares each with each)
 
 
 @dataclass(frozen=True)
@@ -88,8 +92,11 @@ def diff_cells(a: list[Cell], b: list[Cell]) -> dict[str, Any]:
         if tag == "equal":
             pairs = [(a[i], b[j]) for i, j in zip(range(i1, i2), range(j1, j2), strict=True)]
         else:
-            pairs = [(a[i1 + i] if i is not None else None, b[j1 + j] if j is not None else None)
-                     for i, j in _align(a[i1:i2], b[j1:j2])]
+            pairs = []
+            for (x1, x2), (y1, y2) in _windows(i1, i2, j1, j2):
+                pairs += [(a[x1 + i] if i is not None else None,
+                           b[y1 + j] if j is not None else None)
+                          for i, j in _align(a[x1:x2], b[y1:y2])]
         entries.extend(_entry(x, y) for x, y in pairs)
     summary = {k: 0 for k in ("modified", "added", "removed", "unchanged")}
     for entry in entries:
@@ -97,14 +104,25 @@ def diff_cells(a: list[Cell], b: list[Cell]) -> dict[str, Any]:
     return {"summary": summary, "cells": entries}
 
 
+def _windows(i1: int, i2: int, j1: int, j2: int) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """A changed stretch a[i1:i2] / b[j1:j2] cut into matching windows of at most WINDOW cells
+    a side, in proportion, so nbdime's alignment (each cell against each) stays bounded when
+    most of two notebooks differ; a cell moved across a window's edge then shows as removed
+    and added rather than moved."""
+    n, m = i2 - i1, j2 - j1
+    count = max(1, -(-max(n, m) // WINDOW))
+    cuts = [(i1 + n * k // count, j1 + m * k // count) for k in range(count + 1)]
+    return [((x1, x2), (y1, y2)) for (x1, y1), (x2, y2) in zip(cuts, cuts[1:], strict=False)]
+
+
 def _notebook(cells: list[Cell]) -> Any:
+    """The cells as nbdime aligns them: by their sources (a cell is the same cell when its
+    code is, whatever it printed)."""
     import nbformat
 
     return nbformat.from_dict({
         "cells": [{"cell_type": "code", "source": c.source, "metadata": {},
-                   "execution_count": None,
-                   "outputs": [{"output_type": "stream", "name": "stdout", "text": c.outputs}]
-                   if c.outputs else []} for c in cells],
+                   "execution_count": None, "outputs": []} for c in cells],
         "metadata": {}, "nbformat": 4, "nbformat_minor": 4})
 
 

@@ -265,8 +265,11 @@ def _build(planned: Plan, target: Path, run_id: str,
         run_uv(["venv", "--relocatable", "--python", sys.executable, str(temp)], report, failure,
                cwd=cache)
         (temp / LOCK).write_text("".join(f"{line}\n" for line in sorted(lines)))
-        out = run_uv(["pip", "install", "--python", str(_bin(temp) / "python"),
-                      "-r", str(temp / LOCK)], report, failure, cwd=cache)
+        # compiled once here: where writing bytecode is off, each replay would compile
+        # numpy, scipy, scikit-learn... again (seconds every time)
+        out = run_uv(["pip", "install", "--compile-bytecode", "--python",
+                      str(_bin(temp) / "python"), "-r", str(temp / LOCK)], report, failure,
+                     cwd=cache)
         _kernelspec(temp, target, planned)
         (temp / COMPLETE).write_text(json.dumps(
             {"notes": _extras(out, planned), "python": platform.python_version(),

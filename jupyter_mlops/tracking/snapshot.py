@@ -51,7 +51,10 @@ def build(recorder: CellRecorder) -> dict[str, Any]:
             metadata["jupyter_mlops"] = marked[count]
         if source.startswith("# Parameters\n"):  # papermill's injected cell
             metadata["tags"] = ["injected-parameters"]
-        cells.append({"cell_type": "code", "id": f"cell-{count}", "execution_count": count,
+        # ids unique to the run: nbdime (nbdiff) pairs cells with equal ids first, so ids
+        # shared by two snapshots (cell-1, cell-2...) would pair unrelated cells
+        cells.append({"cell_type": "code", "id": f"{recorder.run.id[:8]}-{count}",
+                      "execution_count": count,
                       "metadata": metadata, "outputs": outputs.get(count, []),
                       "source": source})
     from .. import config
