@@ -439,6 +439,39 @@ def test_a_recorded_environment_of_another_python_is_refused_before_anything_is_
     assert state() == before
 
 
+def test_an_environment_that_cannot_be_built_is_refused_before_anything_is_written(
+        ip, monkeypatch, tmp_path):
+    import json
+
+    from sqlalchemy import func, select
+
+    import jupyter_mlops as mlops
+    from jupyter_mlops.store import get_store
+    from jupyter_mlops.store.tables import reproductions, runs
+    from jupyter_mlops.tracking import capture
+
+    monkeypatch.setenv("MLOPS_ENV_CACHE", str(tmp_path / "envs"))
+    real = json.loads(capture.environment())
+    wanted = {"six": {"version": "9999.0"},  # no such release on the registry
+              "ipykernel": real["distributions"]["ipykernel"]}
+    monkeypatch.setattr(capture, "environment",
+                        lambda: json.dumps({**real, "distributions": wanted}))
+    ip.run_cell("%%track -n unbuildable\nx = 1")
+    run = mlops.get_run(mlops.search_runs().run_id[0])
+    store = get_store()
+
+    def state():
+        with store.read() as conn:
+            return ([conn.execute(select(func.count()).select_from(t)).scalar()
+                     for t in (runs, reproductions)], store.last_change())
+
+    before = state()
+    with pytest.raises(mlops.EnvironmentBuildError, match="six==9999.0"):
+        mlops.reproduce_run(run.id, env="recorded", progress=False)
+    assert state() == before
+    assert not list((tmp_path / "envs").glob("*/mlops-complete.json"))  # no environment left
+
+
 # -- adapters: what they pass on and show -----------------------------------------------------
 
 @pytest.fixture

@@ -228,8 +228,28 @@ def reproduce_run(run_id: str | Run, env: str = "current", tolerance: float = 1e
     (the run's recorded packages, built with uv). `progress`: None or True shows papermill's
     progress bar, False nothing, a function is called with (phase, fraction done or None)."""
     plan = _plan(run_id, env, tolerance)
+    if plan.env == "recorded":
+        _build_environment(plan, progress)
     rid = ledger.create(plan.original.store, plan.original.id, plan.env, plan.tolerance)
     return _carry_out(rid, plan, progress)
+
+
+def _build_environment(plan: _Plan, progress: bool | Progress | None) -> None:
+    """Build (or find) the recorded environment before anything is written, so one that
+    cannot be built from the registry is refused with uv's reason and leaves no trace; the
+    replay then finds it in the cache. (A reproduction started over REST has its row first,
+    to be followed: there such a failure ends the row as failed.)"""
+    from .. import config
+    from . import worktree
+    from .environments import recorded_python
+
+    if callable(progress):
+        def report(phase: str, line: str) -> None:
+            progress(phase, None)
+    else:
+        report = None if progress is not False else (lambda phase, line: None)
+    with worktree.checkout(plan.original, Path(config.load().project_root)) as code:
+        recorded_python(plan.original, code.project, progress=report)
 
 
 def start_reproduction(run_id: str, env: str = "current", tolerance: float = 1e-9) -> Reproduction:
