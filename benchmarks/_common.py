@@ -97,6 +97,11 @@ def ratio(a: float | None, b: float | None) -> str:
     return f"{r:,.0f}×" if r >= 10 else f"{r:,.1f}×"
 
 
+def loads(values: list) -> str:
+    """Load averages as the results print them."""
+    return " ".join(f"{float(v):.2f}" for v in values)
+
+
 def check(ok: bool) -> str:
     return "✓" if ok else "✗ MISSED"
 

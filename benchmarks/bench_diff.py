@@ -38,7 +38,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import MARK, ROOT, Driver, quiet, run_worker, save
+from _common import MARK, ROOT, Driver, loads, quiet, run_worker, save
 from _common import check as _check
 from _common import code_digest as _code_digest
 from _common import git_describe as _git_describe
@@ -490,8 +490,8 @@ def render(r: dict) -> str:
             lines.append(f"    nbdime's cells as stored {found['nbdime']}, ids removed "
                          f"{found['nbdime_content']}")
         lo = r["load"]
-        lines.append(f"load average while measuring: {_loads(lo['before'])} before, "
-                     f"{_loads(lo['after'])} after ({lo['seconds']:.0f} s, {r['cpus']} cores, "
+        lines.append(f"load average while measuring: {loads(lo['before'])} before, "
+                     f"{loads(lo['after'])} after ({lo['seconds']:.0f} s, {r['cpus']} cores, "
                      f"quiet lock {'held' if r['quiet_lock'] else 'not taken'})")
         lines.append("")
     lines += _table(("figure", "diff_runs", "nbdime", "nbdime/ours", "notes"), rows)
@@ -502,10 +502,6 @@ def render(r: dict) -> str:
             f"{n} {us / 1e6:.2f} s" for n, us in r["imports"]["top"]))
     lines += [f"error: {e}" for e in r["errors"]]
     return "\n".join(lines)
-
-
-def _loads(values: list) -> str:
-    return " ".join(f"{float(v):.2f}" for v in values)
 
 
 def main() -> None:

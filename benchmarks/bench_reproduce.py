@@ -36,7 +36,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from _common import ROOT, Driver, quiet, run_worker, save
+from _common import ROOT, Driver, loads, quiet, run_worker, save
 from _common import check as _check
 from _common import code_digest as _code_digest
 from _common import git_describe as _git_describe
@@ -394,7 +394,7 @@ def render(r: dict) -> str:
              f"forest of {r['n_estimators']} trees", "",
              "reproductions: " + ", ".join(f"{n}× env {e} {s} (code from the {src})"
                                            for (e, s, src), n in sorted(states.items())),
-             f"load average: {_loads(r['load_before'])} before, {_loads(r['load_after'])} "
+             f"load average: {loads(r['load_before'])} before, {loads(r['load_after'])} "
              f"after ({r['cpus']} cores, quiet lock {'held' if r['quiet_lock'] else 'not taken'})",
              "phases are papermill / env current / env recorded", ""]
     lines += _table(("figure", "wall", "vs papermill", "difference", "notes"), rows)
@@ -413,10 +413,6 @@ def _pct(x: float | None, base: float | None) -> str:
 
 def _plus(x: float | None, base: float | None) -> str:
     return "" if x is None or base is None else f"{x - base:+.2f} s"
-
-
-def _loads(values: list) -> str:
-    return " ".join(f"{float(v):.2f}" for v in values)
 
 
 def main() -> None:

@@ -288,10 +288,7 @@ def test_a_commit_that_is_gone_runs_the_snapshot_alone(world, mlops):
 
 
 def test_a_missing_dataset_blob_is_refused_and_nothing_is_written(world, mlops):
-    from sqlalchemy import func, select
-
     from jupyter_mlops.store import get_store
-    from jupyter_mlops.store.tables import reproductions, runs
 
     store = get_store()
     digest = _blob_of(store, "iris", 1)
@@ -299,20 +296,14 @@ def test_a_missing_dataset_blob_is_refused_and_nothing_is_written(world, mlops):
     moved = blob.with_suffix(".away")
     blob.rename(moved)
     try:
-        with store.read() as conn:
-            counts = [conn.execute(select(func.count()).select_from(t)).scalar() for t in
-                      (runs, reproductions)]
-        change = store.last_change()
+        before = store_state(store)
         with pytest.raises(mlops.MLOpsUsageError) as refused:
             mlops.reproduce_run(world["runs"]["seeded"])
         assert str(refused.value) == (
             f"run {world['runs']['seeded'][:8]} read dataset iris version 1, whose blob "
             f"{digest} is missing from the artifact store "
             f"{store.artifacts.uri}: it cannot be reproduced; nothing was written")
-        with store.read() as conn:
-            assert [conn.execute(select(func.count()).select_from(t)).scalar() for t in
-                    (runs, reproductions)] == counts
-        assert store.last_change() == change
+        assert store_state(store) == before
     finally:
         moved.rename(blob)
 
@@ -327,6 +318,18 @@ def _blob_of(store, name: str, version: int) -> str:
                             .join(datasets, datasets.c.id == dataset_versions.c.dataset_id)
                             .where(datasets.c.name == name,
                                    dataset_versions.c.version == version)).scalar_one()
+
+
+def store_state(store) -> tuple[list[int], object]:
+    """The runs and reproductions counted, and the store's last change: equal before and after
+    a refusal when it wrote nothing."""
+    from sqlalchemy import func, select
+
+    from jupyter_mlops.store.tables import reproductions, runs
+
+    with store.read() as conn:
+        return ([conn.execute(select(func.count()).select_from(t)).scalar()
+                 for t in (runs, reproductions)], store.last_change())
 
 
 # -- bad input: one clear error each, nothing written ----------------------------------------
@@ -364,20 +367,13 @@ def mlops_here(project):
 
 
 def test_bad_input_is_one_clear_error_and_writes_nothing(refusals, mlops_here):
-    from sqlalchemy import func, select
 
     from jupyter_mlops.store import get_store
-    from jupyter_mlops.store.tables import reproductions, runs
 
     mlops = mlops_here
     store = get_store()
 
-    def state():
-        with store.read() as conn:
-            return ([conn.execute(select(func.count()).select_from(t)).scalar()
-                     for t in (runs, reproductions)], store.last_change())
-
-    before = state()
+    before = store_state(store)
     r = refusals
     cases = [
         (("0123456789abcdef",), mlops.NotFoundError, "no run with id starting 0123456789abcdef"),
@@ -403,7 +399,7 @@ def test_bad_input_is_one_clear_error_and_writes_nothing(refusals, mlops_here):
         with pytest.raises(error) as raised:
             mlops.reproduce_run(*args)
         assert str(raised.value).startswith(message), (args, str(raised.value))
-    assert state() == before
+    assert store_state(store) == before
 
 
 def test_a_recorded_environment_of_another_python_is_refused_before_anything_is_written(
@@ -411,11 +407,8 @@ def test_a_recorded_environment_of_another_python_is_refused_before_anything_is_
     import json
     import platform
 
-    from sqlalchemy import func, select
-
     import jupyter_mlops as mlops
     from jupyter_mlops.store import get_store
-    from jupyter_mlops.store.tables import reproductions, runs
     from jupyter_mlops.tracking import capture
 
     real = json.loads(capture.environment())
@@ -426,28 +419,20 @@ def test_a_recorded_environment_of_another_python_is_refused_before_anything_is_
     assert run.notebook() is not None and run.environment["python"] == "3.9.18"
     store = get_store()
 
-    def state():
-        with store.read() as conn:
-            return ([conn.execute(select(func.count()).select_from(t)).scalar()
-                     for t in (runs, reproductions)], store.last_change())
-
-    before = state()
+    before = store_state(store)
     with pytest.raises(mlops.MLOpsUsageError) as raised:
         mlops.reproduce_run(run.id, env="recorded")
     assert f"ran on CPython 3.9.18, this is CPython {platform.python_version()}" in str(
         raised.value)
-    assert state() == before
+    assert store_state(store) == before
 
 
 def test_an_environment_that_cannot_be_built_is_refused_before_anything_is_written(
         ip, monkeypatch, tmp_path):
     import json
 
-    from sqlalchemy import func, select
-
     import jupyter_mlops as mlops
     from jupyter_mlops.store import get_store
-    from jupyter_mlops.store.tables import reproductions, runs
     from jupyter_mlops.tracking import capture
 
     monkeypatch.setenv("MLOPS_ENV_CACHE", str(tmp_path / "envs"))
@@ -460,15 +445,10 @@ def test_an_environment_that_cannot_be_built_is_refused_before_anything_is_writt
     run = mlops.get_run(mlops.search_runs().run_id[0])
     store = get_store()
 
-    def state():
-        with store.read() as conn:
-            return ([conn.execute(select(func.count()).select_from(t)).scalar()
-                     for t in (runs, reproductions)], store.last_change())
-
-    before = state()
+    before = store_state(store)
     with pytest.raises(mlops.EnvironmentBuildError, match="six==9999.0"):
         mlops.reproduce_run(run.id, env="recorded", progress=False)
-    assert state() == before
+    assert store_state(store) == before
     assert not list((tmp_path / "envs").glob("*/mlops-complete.json"))  # no environment left
 
 
