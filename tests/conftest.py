@@ -33,6 +33,7 @@ def _forget() -> None:
         except Exception:
             fluent._stack.pop()
     fluent._experiment = None
+    fluent._session_inputs.clear()
     autolog.set_enabled(False)
     try:
         writer.forget_all()

@@ -14,7 +14,7 @@ import pytest
 
 HEAVY = ("pandas", "sqlalchemy", "plotly", "sklearn", "papermill", "alembic", "numpy", "scipy",
          "duckdb", "pyarrow", "skops", "fsspec", "psycopg", "fastapi", "uvicorn", "joblib",
-         "optuna", "redis")
+         "optuna", "redis", "nbformat", "nbdime", "jupyter_client", "uv", "filelock")
 SOURCE_TREE = str(Path(__file__).resolve().parent.parent)
 
 

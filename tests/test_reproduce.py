@@ -204,12 +204,19 @@ def test_a_track_cell_run_reproduces_from_its_commit_with_its_diff_and_pinned_da
     assert listed["state"].tolist() == ["reproduced"]
 
 
+def reproduction_edge(mlops, original: str, new: str) -> bool:
+    """The lineage graph has the edge original → its reproduction."""
+    edges = {(e.source, e.target) for e in mlops.lineage(original, depth=1).edges}
+    return (f"run:{original}", f"run:{new}") in edges
+
+
 def test_a_run_across_cells_reproduces(world, mlops):
     original = mlops.get_run(world["runs"]["across"])
     done = mlops.reproduce_run(original, progress=False)
     assert done.state == "reproduced", (done.message, done.notes)
     assert done.run.metrics == original.metrics == {"rows_again": 150.0}
     assert done.run.tags["mlops.reproduces"] == original.id
+    assert reproduction_edge(mlops, original.id, done.run_id)
     replayed = mlops.search_runs(include_archived=True,
                                  filter=f"tags.`mlops.reproduction` = '{done.id}'")
     assert sorted(replayed["name"]) == ["across", "seeded", "warmup"]
@@ -227,6 +234,7 @@ def test_a_pipeline_step_run_reproduces_with_its_parameters(world, mlops):
     assert new.params["rows"] == 80 and new.metrics == original.metrics
     assert new.metrics["rows"] == 80.0
     assert "mlops.step_run" not in new.tags and new.tags["mlops.reproduces"] == original.id
+    assert reproduction_edge(mlops, original.id, new.id)
     # the phases in order, the cells' fractions rising to 1
     phases = [p for p, _ in seen]
     assert phases[0] == "executing" and phases[-2:] == ["comparing", "done"]
@@ -330,6 +338,19 @@ def store_state(store) -> tuple[list[int], object]:
     with store.read() as conn:
         return ([conn.execute(select(func.count()).select_from(t)).scalar()
                  for t in (runs, reproductions)], store.last_change())
+
+
+def test_a_cell_that_starts_a_reproduction_is_not_replayed():
+    from jupyter_mlops.repro import replay
+
+    snapshot = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in (
+        "%track reproduce 0123456789", "done = mlops.reproduce_run(run_id)", "x = 1")])
+    nb, run_cells, commented = replay.notebook(snapshot)
+    assert commented == 2 and run_cells == []
+    assert [c.source for c in nb.cells] == [
+        "# not replayed: it starts a reproduction\n# %track reproduce 0123456789",
+        "# not replayed: it starts a reproduction\n# done = mlops.reproduce_run(run_id)",
+        "x = 1"]
 
 
 # -- bad input: one clear error each, nothing written ----------------------------------------
@@ -633,3 +654,6 @@ def test_a_run_replays_in_its_recorded_environment(project, mlops_here, tmp_path
     assert phases[0] == "building environment" and "executing" in phases
     assert any(n.startswith("ran in the recorded environment (built: ") for n in done.notes)
     assert done.to_dict()["diff"]["python"] is None
+    again = mlops_here.reproduce_run(run_id, env="recorded", progress=False)
+    assert again.state == "reproduced"  # from the cache: the same environment, not rebuilt
+    assert any(n.startswith("ran in the recorded environment (reused: ") for n in again.notes)

@@ -1,6 +1,7 @@
 """`diff_runs` between two runs of one analysis made by real kernels (nbclient): the second
-changes a cell, a param, the dataset version it loads and its packages (another version of
-one, one more installed). Then the adapters: `%track diff`, `jupyter mlops runs diff`, REST."""
+changes a cell, a param, the dataset version it loads (in a cell before the run: a dataset the
+session read before a run is that run's input) and its packages (another version of one, one
+more installed). Then the adapters: `%track diff`, `jupyter mlops runs diff`, REST."""
 
 from __future__ import annotations
 
@@ -27,8 +28,8 @@ def cells(site: str, version: int, scale: int) -> list[str]:
         "%load_ext jupyter_mlops",
         SETUP,
         f"import sys\nsys.path[:0] = {site!r}.split(':')\nimport tinypkg",
+        f"df = mlops.load_dataset('points@{version}')  # before the run: its input too",
         "%%track -n {name} --params scale\n"
-        f"df = mlops.load_dataset('points@{version}')\n"
         f"scale = {scale}\n"
         "total = float(df.x.sum()) * scale\n"
         "print('total', total)\n"
@@ -73,7 +74,9 @@ def project_runs(tmp_path_factory):
                PYTHONPATH=str(Path(__file__).resolve().parent.parent))
     for name, site, version, scale in (("a", v1, 1, 2), ("b", f"{v2}:{extra}", 2, 3)):
         sources = cells(site, version, scale)
-        sources[3] = sources[3].replace("{name}", name)
+        if name == "b":  # b also sets a tag
+            sources[4] += "\nmlops.set_tag('stage', 'tuned')"
+        sources[4] = sources[4].replace("{name}", name)
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in sources])
         NotebookClient(nb, timeout=120, kernel_name="python3",
                        resources={"metadata": {"path": str(project)}}).execute(env=env)
@@ -109,7 +112,8 @@ def test_the_changed_param_metric_and_dataset_version_are_named(pair):
     d = mlops.diff_runs(a.id, b.id[:8])
     assert [(c.key, c.a, c.b) for c in d.params] == [("scale", 2, 3)]
     assert [(c.key, c.a, c.b) for c in d.metrics] == [("total", 12.0, 30.0)]
-    assert d.tags == [] and d.python is None and not d.same
+    assert [(c.key, c.a, c.b) for c in d.tags] == [("stage", None, "tuned")]
+    assert d.python is None and not d.same
     [points] = d.inputs
     assert (points["kind"], points["name"], points["change"]) == ("dataset", "points", "changed")
     assert (points["a"], points["b"]) == ("points@1", "points@2")
@@ -139,18 +143,24 @@ def test_the_code_is_diffed_cell_by_cell_with_outputs(pair):
     a, b = pair
     code = mlops.diff_runs(a, b).code
     assert (code["a"], code["b"]) == ("snapshot", "snapshot")
-    # the snapshots end with the run: load_ext and setup the same, two cells changed
+    # the snapshots end with the run: load_ext and setup the same, three cells changed
     assert [c["change"] for c in code["cells"]] == [
-        "unchanged", "unchanged", "modified", "modified"]
-    assert code["summary"] == {"modified": 2, "added": 0, "removed": 0, "unchanged": 2}
-    run_cell = code["cells"][3]
-    assert run_cell["a"] == {"execution_count": 4, "run_cell": True}
+        "unchanged", "unchanged", "modified", "modified", "modified"]
+    assert code["summary"] == {"modified": 3, "added": 0, "removed": 0, "unchanged": 2}
+    run_cell = code["cells"][4]
+    assert run_cell["a"] == {"execution_count": 5, "run_cell": True}
     changed = [(r["a"], r["b"]) for r in run_cell["source"] if r["kind"] == "changed"]
     assert changed == [("%%track -n a --params scale", "%%track -n b --params scale"),
-                       ("df = mlops.load_dataset('points@1')",
-                        "df = mlops.load_dataset('points@2')"),
                        ("scale = 2", "scale = 3")]
-    assert [r["kind"] for r in run_cell["source"]][3:] == ["same"] * 3
+    assert [r["kind"] for r in run_cell["source"]][2:] == ["same"] * 3 + ["added"]
+    assert run_cell["source"][-1] == {"a": None, "b": "mlops.set_tag('stage', 'tuned')",
+                                      "kind": "added"}
+    loading = code["cells"][3]
+    assert loading["source"] == [
+        {"a": "df = mlops.load_dataset('points@1')  # before the run: its input too",
+         "b": "df = mlops.load_dataset('points@2')  # before the run: its input too",
+         "kind": "changed"}]
+    assert loading["a"]["run_cell"] is False and not loading["outputs_changed"]
     assert run_cell["source_changed"] and run_cell["outputs_changed"]
     assert ("total 12.0", "total 30.0") in [(r["a"], r["b"]) for r in run_cell["outputs"]]
     path = code["cells"][2]
@@ -167,10 +177,11 @@ def test_a_run_against_itself_is_the_same_and_the_views_render(pair):
     a, b = pair
     same = mlops.diff_runs(a, a)
     assert same.same and same.to_frame().empty
-    assert same.code["summary"]["unchanged"] == 4
+    assert same.code["summary"]["unchanged"] == 5
     d = mlops.diff_runs(a, b)
     frame = d.to_frame()
-    assert list(frame.index) == ["params.scale", "metrics.total", "inputs.dataset:points",
+    assert list(frame.index) == ["params.scale", "metrics.total", "tags.stage",
+                                 "inputs.dataset:points",
                                  "packages.extrapkg", "packages.tinypkg"]
     assert frame.loc["packages.extrapkg"].tolist() == [None, "0.5 (local)"]
     assert isinstance(d.figure(), go.Figure)
@@ -207,7 +218,7 @@ def test_cli_runs_diff_prints_text_and_json(pair, capsys):
     code, out, _ = cli(capsys, "runs", "diff", a.id, b.id)
     assert code == 0
     assert "params.scale" in out and "-scale = 2" in out and "+scale = 3" in out
-    assert "2 modified, 0 added, 0 removed, 2 unchanged cells" in out
+    assert "3 modified, 0 added, 0 removed, 2 unchanged cells" in out
     code, out, _ = cli(capsys, "runs", "diff", a.id, b.id, "--format", "json")
     data = json.loads(out)
     assert code == 0 and data["params"] == [{"key": "scale", "a": 2, "b": 3}]
@@ -220,6 +231,6 @@ async def test_rest_answers_the_diff_and_404_for_an_unknown_run(pair, api):
     status, body = await api(f"runs/{a.id}/diff/{b.id[:8]}")
     assert status == 200
     assert body["packages"]["changed"] == [{"name": "tinypkg", "a": "1.0 (local)", "b": "2.0 (local)"}]
-    assert body["code"]["summary"]["modified"] == 2
+    assert body["code"]["summary"]["modified"] == 3
     status, body = await api(f"runs/{a.id}/diff/0123456789")
     assert status == 404 and "no run with id starting 0123456789" in body["error"]

@@ -254,7 +254,7 @@ def load_dataset(ref: str, as_path: bool = False) -> Any:
 
     version = get_version(_pinned(ref))
     data = read_version(version, as_path)
-    link_input(get_store(), version, None)
+    link_input(get_store(), version, None, read=True)
     record_read(f"dataset:{version.ref}")  # a feature view being computed read this version
     return data
 
@@ -360,14 +360,17 @@ def local_path(version: DatasetVersion) -> Path:
     return dest
 
 
-def link_input(store, version: DatasetVersion, role: str | None) -> None:
-    """Record the version as an input of the active run (once per role)."""
-    from ..tracking.fluent import active_run
+def link_input(store, version: DatasetVersion, role: str | None, read: bool = False) -> None:
+    """Record the version as an input of the active run (once per role); a version `read`
+    (loaded) with no active run, as an input of the runs this process starts later."""
+    from ..tracking.fluent import active_run, remember_input
 
     run = active_run()
-    if run is None:
-        return
     ref = f"dataset:{version.ref}"
+    if run is None:
+        if read:  # loaded before a run: the runs this session starts later read it too
+            remember_input(store.uri, "dataset", ref, role)
+        return
     with store.write("run", run.id, "inputs") as conn:
         seen = conn.execute(select(run_links.c.id).where(
             run_links.c.run_id == run.id, run_links.c.direction == "input",

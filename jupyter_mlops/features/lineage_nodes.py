@@ -10,9 +10,10 @@ from ..refs import Ref
 from ..tracking.lineage_nodes import maker_and_readers
 
 
-def view_node(ref: str) -> Node:
-    return Node(f"feature:{ref}", "feature_view", f"feature view {ref}",
-                {"ref": f"feature:{ref}"})
+def view_node(ref: str, digest: str | None = None) -> Node:
+    """A view version's node; `digest` (its definition's) when known, as diff_runs compares."""
+    data = {"ref": f"feature:{ref}"} | ({"digest": digest} if digest else {})
+    return Node(f"feature:{ref}", "feature_view", f"feature view {ref}", data)
 
 
 def resolve_view(ref: Ref) -> Node | None:
@@ -20,7 +21,8 @@ def resolve_view(ref: Ref) -> Node | None:
         return None
     from .views import get_view
 
-    return view_node(get_view(str(Ref(ref.name, None, ref.version, ref.latest))).ref)
+    view = get_view(str(Ref(ref.name, None, ref.version, ref.latest)))
+    return view_node(view.ref, view.digest)
 
 
 def view_neighbours(node: Node) -> Iterable[tuple[Edge, Node]]:

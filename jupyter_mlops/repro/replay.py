@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,19 +43,28 @@ class Failure:
         return f"{cell} ({where}: `{self.line}`) raised {self.error}"
 
 
-def notebook(snapshot: NotebookNode) -> tuple[NotebookNode, list[str]]:
-    """The notebook to execute, and the ids of the original run's cells in it."""
+# a cell that starts a reproduction is not run again by one (it would start another)
+STARTS_REPRODUCTION = re.compile(r"^\s*%track\s+reproduce\b|\breproduce_run\s*\(", re.MULTILINE)
+
+
+def notebook(snapshot: NotebookNode) -> tuple[NotebookNode, list[str], int]:
+    """The notebook to execute, the ids of the original run's cells in it, and how many cells
+    that start a reproduction were turned into comments (still run, so the counts hold)."""
     import copy
 
     nb = copy.deepcopy(snapshot)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     run_cells = []
-    count = 0
+    count = commented = 0
     for cell in nb.cells:
         if cell.cell_type != "code" or not cell.source.strip():
             continue  # papermill (nbclient) skips it: it gets no execution count
         count += 1
+        if STARTS_REPRODUCTION.search(cell.source):
+            cell.source = "# not replayed: it starts a reproduction\n" + "\n".join(
+                f"# {line}" for line in cell.source.splitlines())
+            commented += 1
         cell.id = f"cell-{count}"  # what the kernel calls it (cells.current_cell_id)
         mark = cell.metadata.get("jupyter_mlops", {})
         if mark.get("run_cell"):
@@ -65,7 +75,7 @@ def notebook(snapshot: NotebookNode) -> tuple[NotebookNode, list[str]]:
                     tags.append("raises-exception")
         cell.outputs = []
         cell.execution_count = None
-    return nb, run_cells
+    return nb, run_cells, commented
 
 
 def kernel_env(original_id: str, reproduction_id: str, run_cells: list[str],

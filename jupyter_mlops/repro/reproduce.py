@@ -228,17 +228,16 @@ def reproduce_run(run_id: str | Run, env: str = "current", tolerance: float = 1e
     (the run's recorded packages, built with uv). `progress`: None or True shows papermill's
     progress bar, False nothing, a function is called with (phase, fraction done or None)."""
     plan = _plan(run_id, env, tolerance)
-    if plan.env == "recorded":
-        _build_environment(plan, progress)
+    built = plan.env == "recorded" and _build_environment(plan, progress)
     rid = ledger.create(plan.original.store, plan.original.id, plan.env, plan.tolerance)
-    return _carry_out(rid, plan, progress)
+    return _carry_out(rid, plan, progress, built)
 
 
-def _build_environment(plan: _Plan, progress: bool | Progress | None) -> None:
+def _build_environment(plan: _Plan, progress: bool | Progress | None) -> bool:
     """Build (or find) the recorded environment before anything is written, so one that
     cannot be built from the registry is refused with uv's reason and leaves no trace; the
     replay then finds it in the cache. (A reproduction started over REST has its row first,
-    to be followed: there such a failure ends the row as failed.)"""
+    to be followed: there such a failure ends the row as failed.) True when built just now."""
     from .. import config
     from . import worktree
     from .environments import recorded_python
@@ -249,7 +248,7 @@ def _build_environment(plan: _Plan, progress: bool | Progress | None) -> None:
     else:
         report = None if progress is not False else (lambda phase, line: None)
     with worktree.checkout(plan.original, Path(config.load().project_root)) as code:
-        recorded_python(plan.original, code.project, progress=report)
+        return not recorded_python(plan.original, code.project, progress=report).reused
 
 
 def start_reproduction(run_id: str, env: str = "current", tolerance: float = 1e-9) -> Reproduction:
@@ -374,7 +373,8 @@ class _Follow:
             thread.join()
 
 
-def _carry_out(rid: str, plan: _Plan, progress: bool | Progress | None) -> Reproduction:
+def _carry_out(rid: str, plan: _Plan, progress: bool | Progress | None,
+               built: bool = False) -> Reproduction:
     """Replay, compare, record the verdict; every failure becomes state "failed"."""
     from .. import config
     from . import replay, replayed, worktree
@@ -391,9 +391,12 @@ def _carry_out(rid: str, plan: _Plan, progress: bool | Progress | None) -> Repro
             with worktree.checkout(original, Path(settings.project_root)) as code:
                 result["source"] = code.source
                 notes.extend(code.notes)
-                kernel_name, kernel_dirs = _kernel(plan, code.project, follow, notes)
+                kernel_name, kernel_dirs = _kernel(plan, code.project, follow, notes, built)
                 follow.phase("executing", 0.0)
-                nb, run_cells = replay.notebook(plan.snapshot)
+                nb, run_cells, commented = replay.notebook(plan.snapshot)
+                if commented:
+                    notes.append(f"{commented} cell(s) of the session that start a "
+                                 "reproduction were not run again (left as comments)")
                 env = replay.kernel_env(original.id, rid, run_cells, plan.pins, settings,
                                         original.info["notebook"], original.experiment)
                 executed = True
@@ -436,7 +439,7 @@ def _carry_out(rid: str, plan: _Plan, progress: bool | Progress | None) -> Repro
     return done
 
 
-def _kernel(plan: _Plan, project: Path, follow: _Follow, notes: list[str]
+def _kernel(plan: _Plan, project: Path, follow: _Follow, notes: list[str], built: bool
             ) -> tuple[str, list[str]]:
     """(kernelspec name, folders to find it in) for the replay's environment."""
     if plan.env == "current":
@@ -447,7 +450,8 @@ def _kernel(plan: _Plan, project: Path, follow: _Follow, notes: list[str]
     recorded = recorded_python(plan.original, project,
                                progress=None if follow.bar else follow.building)
     notes.extend(recorded.notes)
-    notes.append(f"ran in the recorded environment ({'reused' if recorded.reused else 'built'}: "
+    reused = recorded.reused and not built  # `built`: just now, before the row was written
+    notes.append(f"ran in the recorded environment ({'reused' if reused else 'built'}: "
                  f"{recorded.python})")
     return recorded.kernel_name, [str(Path(recorded.jupyter_path) / "kernels")]
 

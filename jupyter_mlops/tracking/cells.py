@@ -179,9 +179,10 @@ def stop(run: Run) -> CellRecorder | None:
 
 
 def current_cell_id() -> str | None:
-    """The snapshot's id of the cell executing now: `cell-<N>`, N its place in IPython's input
-    history (stored before the cell runs), as snapshot.py numbers a session's cells. A replay
-    runs a snapshot's cells in order in a fresh kernel, so each gets its snapshot id again."""
+    """The id a replay gives the cell executing now: `cell-<N>`, N its place in IPython's input
+    history (stored before the cell runs). A replay (repro/replay.py) runs a snapshot's cells
+    in order in a fresh kernel and names the original run's cells so, whatever their ids in
+    the snapshot."""
     ip = capture.ipython()
     history = getattr(getattr(ip, "history_manager", None), "input_hist_raw", None)
     return f"cell-{len(history) - 1}" if history else None

@@ -26,6 +26,15 @@ _now = time.time
 _lock = threading.RLock()
 _experiment: str | None = None
 _uncaught: str | None = None
+# what this process read outside any run (datasets loaded in a cell before `%%track`), by
+# store: a top-level run started later has them as inputs too, as its notebook snapshot holds
+# the cells that read them (so lineage, diff_runs and reproduce_run see that data)
+_session_inputs: dict[str, dict[tuple[str, str, str | None], None]] = {}
+
+
+def remember_input(store_uri: str, kind: str, ref: str, role: str | None) -> None:
+    """Note a read made with no active run, for the runs this process starts later."""
+    _session_inputs.setdefault(store_uri, {})[(kind, ref, role)] = None
 
 
 def set_experiment(name: str) -> None:
@@ -114,12 +123,17 @@ def start_run(
             ))
             records.write_params(conn, run_id, params)
             records.write_tags(conn, run_id, tags, store.dialect)
+            links = [{"kind": kind, "ref": ref, "role": role}
+                     for kind, ref, role in (_session_inputs.get(store.uri) if parent is None
+                                             else None) or ()]
             if replay is not None and replay.link is not None:
+                links.append({"kind": "run", "ref": replay.link, "role": marks.ROLE})
+            if links:
                 from ..store.tables import run_links
 
-                conn.execute(run_links.insert().values(
-                    run_id=run_id, direction="input", kind="run", ref=replay.link,
-                    role=marks.ROLE, created_at=now))
+                conn.execute(run_links.insert(), [
+                    {**link, "run_id": run_id, "direction": "input", "created_at": now}
+                    for link in links])
         if replay is not None:
             marks.started(run_id, replay)
         run = Run(store, run_id)

@@ -184,24 +184,32 @@ def test_relative_times_with_the_exact_time_on_hover(page, seeded):
 def test_filter_and_errors_in_place(page):
     expand(page, "runs")
     box = page.locator(".jp-mlops-filter")
-    box.fill("name LIKE 'sgd%'")
-    box.press("Enter")
-    page.wait_for_function("document.querySelectorAll('.jp-mlops-row[data-run-id]').length == 1")
-    assert rows(page).locator(".jp-mlops-col-name").inner_text() == "sgd-epochs"
-    assert page.locator(".jp-mlops-section-runs .jp-mlops-section-line").inner_text() == (
-        "Runs · 1 matching")
-    box.fill("name = 'trial-2'")  # one trial matches: its parent shows, with the count
-    box.press("Enter")
-    page.wait_for_function("document.querySelectorAll('.jp-mlops-row[data-run-id]').length == 1")
-    assert rows(page).locator(".jp-mlops-col-name").inner_text() == "search"
-    assert rows(page).locator(".jp-mlops-children").inner_text() == "1/4"
-    box.fill("metrics.accuracy >")
-    box.press("Enter")
-    error = page.locator(".jp-mlops-runs .jp-mlops-error")
-    error.wait_for(timeout=WAIT)
-    assert "expected a value" in error.inner_text()
-    box.fill("")
-    box.press("Enter")
+
+    def only(name: str) -> None:
+        """Wait until the one row left is `name` (the count alone can be the last filter's)."""
+        page.locator(".jp-mlops-row[data-run-id] .jp-mlops-col-name",
+                     has_text=re.compile(f"^{name}$")).wait_for(timeout=WAIT)
+        page.wait_for_function(
+            "document.querySelectorAll('.jp-mlops-row[data-run-id]').length == 1")
+
+    try:
+        box.fill("name LIKE 'sgd%'")
+        box.press("Enter")
+        only("sgd-epochs")
+        assert page.locator(".jp-mlops-section-runs .jp-mlops-section-line").inner_text() == (
+            "Runs · 1 matching")
+        box.fill("name = 'trial-2'")  # one trial matches: its parent shows, with the count
+        box.press("Enter")
+        only("search")
+        assert rows(page).locator(".jp-mlops-children").inner_text() == "1/4"
+        box.fill("metrics.accuracy >")
+        box.press("Enter")
+        error = page.locator(".jp-mlops-runs .jp-mlops-error")
+        error.wait_for(timeout=WAIT)
+        assert "expected a value" in error.inner_text()
+    finally:  # the page is shared: later tests need every run back
+        box.fill("")
+        box.press("Enter")
     page.wait_for_function("document.querySelectorAll('.jp-mlops-row[data-run-id]').length == 8")
 
 
