@@ -657,3 +657,6 @@ def test_a_run_replays_in_its_recorded_environment(project, mlops_here, tmp_path
     again = mlops_here.reproduce_run(run_id, env="recorded", progress=False)
     assert again.state == "reproduced"  # from the cache: the same environment, not rebuilt
     assert any(n.startswith("ran in the recorded environment (reused: ") for n in again.notes)
+    here = mlops_here.reproduce_run(run_id, progress=False)  # env current: six as it is here
+    assert here.run.params == {"six": version("six")}
+    assert {"name": "six", "a": OLD_SIX, "b": version("six")} in here.diff.packages["changed"]
