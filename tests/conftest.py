@@ -138,10 +138,14 @@ def mlops(project):
 
 @pytest.fixture
 def ip(project, tmp_path, monkeypatch):
-    """A fresh InteractiveShell (history in memory) with the extension loaded."""
+    """A fresh InteractiveShell (history in memory) with the extension loaded. Figures render
+    as in a kernel (plotly's mime type): plotly picks its default renderer when first
+    imported, which in pytest may have happened with no shell around (then: a browser)."""
+    import plotly.io as pio
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 
+    monkeypatch.setattr(pio.renderers, "default", "plotly_mimetype")
     monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
     InteractiveShell.clear_instance()
     cfg = Config()
