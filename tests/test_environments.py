@@ -17,6 +17,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+from packages import write_package
 
 from jupyter_mlops.errors import EnvironmentBuildError, MLOpsUsageError
 from jupyter_mlops.repro import environments, sources
@@ -42,17 +43,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 def local_package(folder: Path, value: str = "from the local folder") -> Path:
     """A tiny package to install from its folder (a local, non-editable install)."""
-    (folder / "demo_local").mkdir(parents=True)
-    (folder / "demo_local" / "__init__.py").write_text(f"VALUE = {value!r}\n")
-    (folder / "pyproject.toml").write_text(textwrap.dedent("""\
-        [build-system]
-        requires = ["hatchling"]
-        build-backend = "hatchling.build"
-        [project]
-        name = "demo-local"
-        version = "0.2.0"
-    """))
-    return folder
+    return write_package(folder, "demo-local", "0.2.0", f"VALUE = {value!r}\n")
 
 
 @pytest.fixture(scope="module")

@@ -9,13 +9,13 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import nbformat
 import pytest
 from conftest import cli
 from IPython.core.error import UsageError
+from packages import pip_install, write_package
 
 SETUP = ("import jupyter_mlops as mlops, pandas as pd\n"
          "mlops.version_dataset(pd.DataFrame({'x': [1.0, 2.0, 3.0]}), 'points')\n"
@@ -41,22 +41,8 @@ def cells(site: str, version: int, scale: int) -> list[str]:
 def install(tmp: Path, name: str, version: str) -> str:
     """A real (non-editable) install of a tiny package into a prefix of its own; returns its
     site-packages folder."""
-    src = tmp / f"{name}-{version}"
-    (src / name).mkdir(parents=True)
-    (src / name / "__init__.py").write_text(f"VERSION = {version!r}\n")
-    (src / "pyproject.toml").write_text(textwrap.dedent(f"""\
-        [build-system]
-        requires = ["hatchling"]
-        build-backend = "hatchling.build"
-        [project]
-        name = "{name}"
-        version = "{version}"
-    """))
-    prefix = tmp / f"prefix-{name}-{version}"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index",
-                    "--no-build-isolation", "--prefix", str(prefix), str(src)],
-                   check=True, capture_output=True)
-    return str(next(prefix.glob("lib/python*/site-packages")))
+    src = write_package(tmp / f"{name}-{version}", name, version, f"VERSION = {version!r}\n")
+    return str(pip_install(src, tmp / f"prefix-{name}-{version}"))
 
 
 @pytest.fixture(scope="module")

@@ -7,13 +7,11 @@ made for this test (pip install -e of a tiny package into a prefix on the kernel
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import nbformat
 import pytest
+from packages import pip_install, write_package
 
 LONG = 150_000  # characters printed in one cell: over the per-output limit
 
@@ -53,24 +51,11 @@ RAISES = 6  # the index of the cell that raises
 def editable_install(tmp: Path) -> Path:
     """A real editable install (PEP 660 through pip and hatchling) into a prefix; returns its
     site-packages folder."""
-    pkg = tmp / "demo-editable"
-    (pkg / "demo_editable").mkdir(parents=True)
-    (pkg / "demo_editable" / "__init__.py").write_text("VALUE = 'editable value'\n")
-    (pkg / "pyproject.toml").write_text(textwrap.dedent("""\
-        [build-system]
-        requires = ["hatchling"]
-        build-backend = "hatchling.build"
-        [project]
-        name = "demo-editable"
-        version = "0.3.1"
-        [tool.hatch.build]
-        dev-mode-dirs = ["."]
-    """))  # dev-mode-dirs: a .pth editable (hatchling's default mode needs `editables`)
-    prefix = tmp / "prefix"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index",
-                    "--no-build-isolation", "--prefix", str(prefix), "-e", str(pkg)],
-                   check=True, capture_output=True)
-    return next(prefix.glob("lib/python*/site-packages")), pkg
+    # dev-mode-dirs: a .pth editable (hatchling's default mode needs `editables`)
+    pkg = write_package(tmp / "demo-editable", "demo-editable", "0.3.1",
+                        "VALUE = 'editable value'\n",
+                        '[tool.hatch.build]\ndev-mode-dirs = ["."]\n')
+    return pip_install(pkg, tmp / "prefix", editable=True), pkg
 
 
 @pytest.fixture(scope="module")
