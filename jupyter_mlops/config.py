@@ -179,16 +179,31 @@ def _pyproject_table(root: Path) -> dict[str, Any]:
 _cache: tuple[tuple, Settings] | None = None
 
 
-def load() -> Settings:
-    """The settings in force now (cached until the environment or working directory changes)."""
+# where a project keeps its store: a project named explicitly (`load(root)`) keeps its own,
+# whatever the environment says for the current one
+_LOCATION = ("project_root", "store_uri", "artifact_uri", "online_store")
+
+
+def load(root: str | Path | None = None) -> Settings:
+    """The settings in force now (cached until the environment or working directory changes).
+    With `root`, the settings of the project in that folder: its own store location (from its
+    pyproject.toml, else its `.mlops/`), the environment's other settings."""
     global _cache
+    if root is not None:
+        return _load(Path(root).resolve())
     env_key = (os.getcwd(), *(os.environ.get(env) for env, *_ in SETTINGS.values()))
     if _cache is not None and _cache[0][0] == env_key and _cache[0][1] == _mtime(_cache[1]):
         return _cache[1]
+    settings = _load(None)
+    _cache = ((env_key, _mtime(settings)), settings)
+    return settings
+
+
+def _load(project: Path | None) -> Settings:
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     env_root = os.environ.get("MLOPS_PROJECT_ROOT")
-    root = Path(env_root).resolve() if env_root else find_project_root()
+    root = project or (Path(env_root).resolve() if env_root else find_project_root())
     table = _pyproject_table(root)
     unknown = sorted(set(table) - set(SETTINGS))
     if unknown:
@@ -197,7 +212,7 @@ def load() -> Settings:
             f"{', '.join(unknown)}; known: {', '.join(SETTINGS)}"
         )
     for name, (env, kind, default, _help) in SETTINGS.items():
-        if os.environ.get(env) not in (None, ""):
+        if os.environ.get(env) not in (None, "") and not (project and name in _LOCATION):
             values[name] = _coerce(name, kind, os.environ[env], env)
             sources[name] = f"env {env}"
         elif name in table:
@@ -216,9 +231,7 @@ def load() -> Settings:
         values["artifact_uri"] = str(mlops_dir / "artifacts")
     if values["online_store"] is None:
         values["online_store"] = f"sqlite:///{mlops_dir / 'online.db'}"
-    settings = Settings(values, sources)
-    _cache = ((env_key, _mtime(settings)), settings)
-    return settings
+    return Settings(values, sources)
 
 
 def _mtime(settings: Settings) -> float | None:

@@ -32,17 +32,19 @@ from ..team.events import deliver_after_commit
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..store import Store
     from .versions import ModelVersion
 
 ALIAS_LOCK = 7101226  # the first key of the advisory lock a model's alias moves take
 
 
 def move_alias(conn, model_id: int, name: str, alias: str, version: int | None, actor: str,
-               comment: str | None, gate: dict[str, Any] | None = None) -> int | None:
+               comment: str | None, gate: dict[str, Any] | None = None,
+               store: Store | None = None) -> int | None:
     """Point `alias` at `version` (None removes it) and record the move; returns the version
-    it pointed at before. Runs in the caller's transaction. A protected alias of a team store
-    is refused (see `require_unprotected`)."""
-    require_unprotected(conn, model_id, name, alias, version)
+    it pointed at before. Runs in the caller's transaction on `store` (the one in force by
+    default). A protected alias of a team store is refused (see `require_unprotected`)."""
+    require_unprotected(conn, model_id, name, alias, version, store)
     before = conn.execute(select(model_aliases.c.version).where(
         model_aliases.c.model_id == model_id, model_aliases.c.alias == alias)).scalar()
     now = time.time()
@@ -59,11 +61,11 @@ def move_alias(conn, model_id: int, name: str, alias: str, version: int | None, 
     return before
 
 
-def is_protected(conn, model_id: int, alias: str) -> bool:
+def is_protected(conn, model_id: int, alias: str, store: Store | None = None) -> bool:
     """Whether `alias` of the model moves only by an approved request: on a team store, its
     policy says so or, without one, it is `production` (the database's own rule, asked of
     it); elsewhere nothing is protected."""
-    if not get_store().team:
+    if not (store or get_store()).team:
         return False
     from sqlalchemy import text
 
@@ -72,10 +74,10 @@ def is_protected(conn, model_id: int, alias: str) -> bool:
 
 
 def require_unprotected(conn, model_id: int, name: str, alias: str,
-                        version: int | None) -> None:
+                        version: int | None, store: Store | None = None) -> None:
     """Refuse to move (or, with `version` None, remove) a protected alias directly, saying
     what to do instead. The database refuses it too, for a client that skips this library."""
-    if not is_protected(conn, model_id, alias):
+    if not is_protected(conn, model_id, alias, store):
         return
     if version is None:
         how = ("nothing removes it while it is protected (a maintainer can first "

@@ -10,10 +10,13 @@ A flavor is any object with:
     load(data, trusted) -> model    the model back (it must have .predict(DataFrame));
                                     `trusted` is the project's configured list, never a
                                     value read from the store
+    needs_pickle(data) -> bool      optional, for a safe flavor whose files may hold
+                                    pickles (MLflow's): those load only with allow_pickle
 
 Flavors are tried in order: those registered with `register_flavor` (or under the entry-point
 group `jupyter_mlops.flavors`, a module attribute that is a flavor), then scikit-learn through
-skops, then joblib as the last resort (pickle). A store is written by many people, so what a
+skops, then an MLflow model directory (mlflow/flavor.py), then joblib as the last resort
+(pickle). A store is written by many people, so what a
 row says never decides that code runs: `load` refuses an unsafe flavor unless the caller opts
 in (`allow_pickle`), and skops trusts only its own defaults plus the project's
 `trusted_types`.
@@ -137,7 +140,9 @@ def flavors() -> list[Flavor]:
         _loaded_entry_points = True
         for ep in entry_points(group="jupyter_mlops.flavors"):
             register_flavor(ep.load())
-    return [*_registered, SklearnFlavor(), JoblibFlavor()]
+    from ..mlflow.flavor import MlflowFlavor
+
+    return [*_registered, SklearnFlavor(), MlflowFlavor(), JoblibFlavor()]
 
 
 def by_name(name: str) -> Flavor:
@@ -154,7 +159,8 @@ def load(flavor_name: str, data: bytes, label: str, allow_pickle: bool,
     naming the opt-in) when that flavor is unsafe and `allow_pickle` is false, and skops
     trusting only `trusted` beyond its defaults. `label` names the model in messages."""
     chosen = by_name(flavor_name)
-    if not chosen.safe and not allow_pickle:
+    unsafe = not chosen.safe or getattr(chosen, "needs_pickle", lambda _data: False)(data)
+    if unsafe and not allow_pickle:
         raise TrustError(f"{label} is saved with {chosen.name} (pickle): loading it can run any "
                          f"code its file holds, so it loads only when you opt in: "
                          f"{PICKLE_OPT_IN}")

@@ -191,7 +191,11 @@ _lock = threading.Lock()
 
 def get_store() -> Store:
     """The store named by the settings in force, opened once per process."""
-    settings = config.load()
+    return open_store(config.load())
+
+
+def open_store(settings: config.Settings) -> Store:
+    """The store `settings` name (those in force, or another project's), once per process."""
     key = (settings.store_uri, settings.artifact_uri)
     with _lock:
         store = _stores.get(key)

@@ -40,6 +40,8 @@ experiments = Table(
     Column("created_at", Time, nullable=False),
     Column("lifecycle", String(16), nullable=False, server_default="active"),
     Column("created_by", String(255)),
+    Column("tags", Text),  # JSON object (MLflow's experiment tags)
+    Column("updated_at", Time),
 )
 
 runs = Table(
@@ -236,6 +238,8 @@ models = Table(
     Column("description", Text),
     Column("created_at", Time, nullable=False),
     Column("created_by", String(255)),
+    Column("tags", Text),  # JSON object (MLflow's registered model tags)
+    Column("updated_at", Time),
 )
 
 model_versions = Table(
@@ -254,6 +258,11 @@ model_versions = Table(
     Column("description", Text),
     Column("created_by", String(255)),
     Column("created_at", Time, nullable=False),
+    Column("tags", Text),  # JSON object (MLflow's model version tags)
+    Column("source", Text),  # where MLflow's client said the model came from
+    Column("logged_model_id", String(64)),  # MLflow 3's logged model it registers
+    Column("run_link", Text),
+    Column("updated_at", Time),
     UniqueConstraint("model_id", "version", name="uq_model_versions_version"),
     Index("ix_model_versions_run", "run_id"),
 )
@@ -566,10 +575,61 @@ reproductions = Table(
     Index("ix_reproductions_original", "original_run_id", "started_at"),
 )
 
+# MLflow's side of a run and a model (see jupyter_mlops/mlflow/): the datasets a run read as
+# MLflow describes them (name, digest, source, the input's context and tags), and MLflow 3's
+# logged models (params, tags and metrics as JSON) with the artifacts logged under them.
+run_datasets = Table(
+    "run_datasets",
+    metadata,
+    Column("run_id", RunId, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(500), primary_key=True),
+    Column("digest", String(64), primary_key=True),
+    Column("context", String(500)),
+    Column("source_type", String(64), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("schema", Text),
+    Column("profile", Text),
+    Column("tags", Text, nullable=False),
+    Column("created_at", Time, nullable=False),
+)
+
+logged_models = Table(
+    "logged_models",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("experiment_id", Integer, ForeignKey("experiments.id"), nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("source_run_id", RunId, ForeignKey("runs.id", ondelete="SET NULL")),
+    Column("status", String(16), nullable=False),
+    Column("model_type", String(500)),
+    Column("params", Text, nullable=False),
+    Column("tags", Text, nullable=False),
+    Column("metrics", Text, nullable=False),
+    Column("lifecycle", String(16), nullable=False, server_default="active"),
+    Column("created_at", Time, nullable=False),
+    Column("updated_at", Time, nullable=False),
+    Column("created_by", String(255)),
+    Index("ix_logged_models_experiment", "experiment_id", "created_at"),
+    Index("ix_logged_models_run", "source_run_id"),
+)
+
+logged_model_artifacts = Table(
+    "logged_model_artifacts",
+    metadata,
+    Column("model_id", String(64), ForeignKey("logged_models.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("name", String(1000), primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("created_at", Time, nullable=False),
+    Index("ix_logged_model_artifacts_digest", "digest"),
+)
+
 # (table, digest column) pairs that keep a blob alive; later capabilities add theirs.
 BLOB_REFERENCES: list[tuple[Table, str]] = [
     (artifacts, "digest"), (dataset_versions, "blob_digest"), (dataset_files, "digest"),
     (model_versions, "digest"), (monitoring_batches, "blob_digest"),
     (step_runs, "notebook_digest"), (drift_references, "blob_digest"),
     (drift_batches, "report_digest"), (feature_materializations, "blob_digest"),
+    (logged_model_artifacts, "digest"),
 ]

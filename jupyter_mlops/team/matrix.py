@@ -64,6 +64,9 @@ MATRIX: dict[str, dict[str, str]] = {
     "feature_views": {CONTRIBUTOR: "own created_by"},
     "feature_materializations": {CONTRIBUTOR: "own created_by"},
     "reproductions": {CONTRIBUTOR: "own started_by"},
+    "run_datasets": {CONTRIBUTOR: "child runs.run_id"},
+    "logged_models": {CONTRIBUTOR: "own created_by"},
+    "logged_model_artifacts": {CONTRIBUTOR: "child logged_models.model_id"},
     "mlops_alembic_version": {MAINTAINER: ""},
 }
 
@@ -79,6 +82,7 @@ ACTORS: dict[str, tuple[str, str]] = {
     "feature_views": ("created_by", "insert"),
     "feature_materializations": ("created_by", "insert"),
     "reproductions": ("started_by", "insert"),
+    "logged_models": ("created_by", "insert"),
 }
 
 

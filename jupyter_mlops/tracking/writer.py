@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 from ..errors import StoreError
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
     from ..store import Store
 
 
@@ -127,11 +129,42 @@ def _write(store: Store, points: list[tuple], cells: list[dict], ends: list[dict
     from sqlalchemy import update
 
     from ..store import record_change
-    from ..store.series import CHUNK, pack
-    from ..store.sql import insert_ignore, upsert
+    from ..store.sql import insert_ignore
     from ..store.tables import cells as cells_t
-    from ..store.tables import latest_metrics, metric_chunks, runs, texts
+    from ..store.tables import runs, texts
 
+    touched = {p[0] for p in points} | {c["run_id"] for c in cells}
+    with store.write() as conn:
+        write_points(conn, store.dialect, points)
+        if cells:
+            sources = {c["source_digest"]: c["source"] for c in cells}
+            conn.execute(insert_ignore(store.dialect, texts, ["digest"]),
+                         [{"digest": d, "text": t} for d, t in sources.items()])
+            conn.execute(cells_t.insert(), [
+                {k: v for k, v in c.items() if k != "source"} for c in cells
+            ])
+        for end in ends:
+            conn.execute(
+                update(runs).where(runs.c.id == end["run_id"]).values(
+                    status=end["status"], end_time=end["end_time"], heartbeat=end["end_time"],
+                    error=end["error"],
+                )
+            )
+        for run_id in sorted(touched):
+            record_change(conn, "run", run_id, "logged")
+        for end in ends:
+            record_change(conn, "run", end["run_id"], end["status"])
+
+
+def write_points(conn: Connection, dialect: str, points: list[tuple]) -> None:
+    """Metric points (run_id, key, value, step, timestamp) in the caller's transaction: a
+    chunk row per (run, key) and CHUNK points, and each key's latest value."""
+    from ..store.series import CHUNK, pack
+    from ..store.sql import upsert
+    from ..store.tables import latest_metrics, metric_chunks
+
+    if not points:
+        return
     groups: dict[tuple[str, str], list[tuple]] = {}
     for p in points:
         group = groups.get((p[0], p[1]))
@@ -153,34 +186,12 @@ def _write(store: Store, points: list[tuple], cells: list[dict], ends: list[dict
         best = max((p for p in group if p[3] == top), key=lambda p: p[4])
         latest.append({"run_id": run_id, "key": key, "value": _nan_to_none(best[2]),
                        "step": best[3], "timestamp": best[4]})
-    touched = {run_id for run_id, _ in groups} | {c["run_id"] for c in cells}
-    with store.write() as conn:
-        if points:
-            conn.execute(metric_chunks.insert(), chunks)
-            stmt = upsert(
-                store.dialect, latest_metrics, ["run_id", "key"], ["value", "step", "timestamp"],
-                where=lambda t, new: (new.step > t.c.step)
-                | ((new.step == t.c.step) & (new.timestamp >= t.c.timestamp)),
-            )
-            conn.execute(stmt, latest)
-        if cells:
-            sources = {c["source_digest"]: c["source"] for c in cells}
-            conn.execute(insert_ignore(store.dialect, texts, ["digest"]),
-                         [{"digest": d, "text": t} for d, t in sources.items()])
-            conn.execute(cells_t.insert(), [
-                {k: v for k, v in c.items() if k != "source"} for c in cells
-            ])
-        for end in ends:
-            conn.execute(
-                update(runs).where(runs.c.id == end["run_id"]).values(
-                    status=end["status"], end_time=end["end_time"], heartbeat=end["end_time"],
-                    error=end["error"],
-                )
-            )
-        for run_id in sorted(touched):
-            record_change(conn, "run", run_id, "logged")
-        for end in ends:
-            record_change(conn, "run", end["run_id"], end["status"])
+    conn.execute(metric_chunks.insert(), chunks)
+    conn.execute(upsert(
+        dialect, latest_metrics, ["run_id", "key"], ["value", "step", "timestamp"],
+        where=lambda t, new: (new.step > t.c.step)
+        | ((new.step == t.c.step) & (new.timestamp >= t.c.timestamp)),
+    ), latest)
 
 
 def _integrity_error(exc: BaseException) -> bool:
