@@ -18,7 +18,7 @@ from ..store import record_change
 from ..store.sql import upsert
 from ..store.tables import artifacts, logged_model_artifacts, logged_models, runs
 from . import uri
-from .convert import mlflow_errors, not_found
+from .convert import invalid, mlflow_errors, not_found
 
 
 class MlopsArtifactRepository(ArtifactRepository):
@@ -32,13 +32,20 @@ class MlopsArtifactRepository(ArtifactRepository):
             import mlflow
 
             tracking_uri = mlflow.get_tracking_uri()
-        self.store = uri.store_for(tracking_uri if uri.is_mlops_uri(tracking_uri) else "mlops:")
+        self.store_uri = tracking_uri if uri.is_mlops_uri(tracking_uri) else "mlops:"
+        self.store = uri.store_for(self.store_uri)
         self.table = artifacts if self.kind == "runs" else logged_model_artifacts
         self.key = self.table.c.run_id if self.kind == "runs" else self.table.c.model_id
 
     def _name(self, *parts: str | None) -> str:
-        return posixpath.normpath(posixpath.join(self.prefix, *[p for p in parts if p])).lstrip(
-            "./") if any([self.prefix, *parts]) else ""
+        """The artifact's name in the run (or model): this repository's path, then `parts`."""
+        joined = posixpath.join(self.prefix, *[p for p in parts if p])
+        name = posixpath.normpath(joined) if joined else ""
+        if name in (".", ""):
+            return ""
+        if name == ".." or name.startswith(("../", "/")):
+            raise invalid(f"artifact path {joined!r} leaves {self.artifact_uri}")
+        return name
 
     def _check_owner(self, conn) -> None:
         table = runs if self.kind == "runs" else logged_models

@@ -27,7 +27,15 @@ from mlflow.utils.search_utils import SearchModelUtils, SearchModelVersionUtils,
 from sqlalchemy import delete, func, select, update
 
 from .. import refs
-from ..store.tables import alias_events, model_aliases, model_versions, models, run_links, runs
+from ..store.tables import (
+    alias_events,
+    logged_models,
+    model_aliases,
+    model_versions,
+    models,
+    run_links,
+    runs,
+)
 from . import convert, uri
 from .convert import invalid, mlflow_errors, ms, not_found
 
@@ -37,11 +45,17 @@ SEARCH_MAX = 1000
 class MlopsRegistryStore(AbstractStore):
     """The registry store MLflow builds for an `mlops` URI."""
 
+    @mlflow_errors
     def __init__(self, store_uri: str = "mlops:", tracking_uri: str | None = None):
         super().__init__(store_uri=store_uri, tracking_uri=tracking_uri)
         self.store_uri = store_uri
         self.tracking_uri = tracking_uri if uri.is_mlops_uri(tracking_uri) else store_uri
-        self.store = uri.store_for(store_uri)
+        uri.store_for(store_uri)  # a bad URI fails here, when MLflow builds the store
+
+    @property
+    def store(self):
+        """The store the URI names now (see MlopsTrackingStore.store)."""
+        return uri.store_for(self.store_uri)
 
     # -- entities ----------------------------------------------------------------------------
 
@@ -208,6 +222,9 @@ class MlopsRegistryStore(AbstractStore):
         for _attempt in range(5):  # another writer may take the number: try the next
             try:
                 with self.store.write("model", name, "registered") as conn:
+                    if run_id is None and model_id:  # MLflow 3 names the logged model only
+                        run_id = conn.execute(select(logged_models.c.source_run_id).where(
+                            logged_models.c.id == model_id)).scalar()
                     known = run_id and conn.execute(select(runs.c.id).where(
                         runs.c.id == run_id)).first()
                     model = conn.execute(select(models).where(models.c.name == name)).first()

@@ -68,10 +68,17 @@ from .unsupported import GenAIRefusals
 class MlopsTrackingStore(GenAIRefusals, LoggedModelsMixin, AbstractStore):
     """The tracking store MLflow builds for an `mlops` URI."""
 
+    @mlflow_errors
     def __init__(self, store_uri: str = "mlops:", artifact_uri: str | None = None):
         super().__init__()
         self.store_uri = store_uri
-        self.store = uri.store_for(store_uri)
+        uri.store_for(store_uri)  # a bad URI fails here, when MLflow builds the store
+
+    @property
+    def store(self):
+        """The store the URI names now (MLflow keeps one instance per URI for the process,
+        while `mlops:` follows the settings in force, as every other entry point does)."""
+        return uri.store_for(self.store_uri)
 
     # -- experiments -------------------------------------------------------------------------
 
