@@ -66,7 +66,7 @@ FULL = {"reps": 5, "metric_calls": 1_000, "batch_calls": 10, "runs": 1_000, "run
         "search_runs": 10_000, "search_reps": 5, "search_procs": 2,
         "source": {"runs": 10_000, "metrics": 10, "steps": 100}, "import_reps": 1}
 QUICK = {"reps": 2, "metric_calls": 200, "batch_calls": 5, "runs": 200, "runs_reps": 1,
-         "search_runs": 1_000, "search_reps": 5, "search_procs": 1,
+         "search_runs": 500, "search_reps": 5, "search_procs": 1,
          "source": {"runs": 200, "metrics": 10, "steps": 100}, "import_reps": 1}
 
 
