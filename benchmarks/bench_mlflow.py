@@ -465,9 +465,10 @@ class Bench(Driver):
 
     def env(self, project: Path | None = None) -> dict:
         """The working tree first on the path, MLOPS_* settings cleared but for the durability
-        (and, for an import, the project written)."""
+        (and, for an import, the project written); bytecode written, as Python does by default
+        (else the tree's modules would be compiled again in every cold process)."""
         env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("MLOPS_", "MLFLOW_"))}
+               if not k.startswith(("MLOPS_", "MLFLOW_")) and k != "PYTHONDONTWRITEBYTECODE"}
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
         env["MLOPS_SQLITE_SYNCHRONOUS"] = "full"
