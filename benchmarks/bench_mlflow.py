@@ -33,6 +33,7 @@ import os
 import platform
 import random
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -466,13 +467,14 @@ class Bench(Driver):
     def env(self, project: Path | None = None) -> dict:
         """The working tree first on the path, MLOPS_* settings cleared but for the durability
         (and, for an import, the project written); bytecode written, as Python does by default
-        (else the tree's modules would be compiled again in every cold process)."""
+        (else the tree's modules would be compiled again in every cold process); MLflow's
+        usage telemetry off (no network here), the import's progress bar off."""
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("MLOPS_", "MLFLOW_")) and k != "PYTHONDONTWRITEBYTECODE"}
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
         env["MLOPS_SQLITE_SYNCHRONOUS"] = "full"
-        env["TQDM_DISABLE"] = "1"
+        env.update(MLFLOW_DISABLE_TELEMETRY="true", DO_NOT_TRACK="true", TQDM_DISABLE="1")
         env["PYTHONWARNINGS"] = "ignore"
         if project is not None:
             env["MLOPS_PROJECT_ROOT"] = str(project)
@@ -772,6 +774,7 @@ def main() -> None:
                     help="hold an flock on this file while measuring (e.g. /tmp/quiet.lock)")
     ap.add_argument("--render", metavar="JSON", help="print the table of a results file, no run")
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # the lock and scratch cleaned up
     if args.render:
         results = json.loads(Path(args.render).read_text())
         results["summary"] = summarize(results)
