@@ -48,6 +48,7 @@ from mlflow.utils.validation import (
 )
 from sqlalchemy import delete, select, update
 
+from ..errors import AccessError
 from ..store import record_change
 from ..store.sql import upsert
 from ..store.tables import (
@@ -73,6 +74,10 @@ class MlopsTrackingStore(GenAIRefusals, LoggedModelsMixin, AbstractStore):
         super().__init__()
         self.store_uri = store_uri
         uri.store_for(store_uri)  # a bad URI fails here, when MLflow builds the store
+        try:  # MLflow's clients expect experiment "0" (its SQL store makes it first too)
+            self._ensure_default()
+        except AccessError:
+            pass  # a viewer of a team store where nobody made it yet
 
     @property
     def store(self):
@@ -119,7 +124,7 @@ class MlopsTrackingStore(GenAIRefusals, LoggedModelsMixin, AbstractStore):
         )
 
     def _ensure_default(self) -> None:
-        """MLflow's clients expect experiment "0" to exist (its SQL store makes it first)."""
+        """Make MLflow's experiment "0" (this store's "Default") if it is missing."""
         with self.store.read() as conn:
             if conn.execute(select(experiments.c.id).where(
                     experiments.c.name == DEFAULT_EXPERIMENT)).first():
