@@ -6,7 +6,6 @@ nothing written)."""
 from __future__ import annotations
 
 import filecmp
-import os
 import time
 
 import mlflow  # the extra jupyter-mlops[mlflow], installed for the tests
@@ -16,20 +15,11 @@ import pytest
 
 @pytest.fixture
 def tracking(project, monkeypatch):
-    """MLflow pointed at the project's store, as a user does (MLFLOW_TRACKING_URI)."""
+    """MLflow pointed at the project's store, as a user does (MLFLOW_TRACKING_URI); the
+    `project` fixture forgets MLflow's process-wide state before and after."""
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "mlops:")
-    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
     mlflow.set_tracking_uri("mlops:")
-    yield mlflow
-    while mlflow.active_run() is not None:
-        mlflow.end_run()
-    mlflow.set_tracking_uri(None)
-    # MLflow's fluent API remembers the experiment set last for the process: the next test
-    # has another project
-    from mlflow.tracking import fluent
-
-    fluent._active_experiment_id = None
-    os.environ.pop("MLFLOW_EXPERIMENT_ID", None)  # set_experiment sets it too
+    return mlflow
 
 
 def _counts() -> dict[str, int]:
