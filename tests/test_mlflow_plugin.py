@@ -334,3 +334,45 @@ def test_every_method_mlflows_base_leaves_unimplemented_is_implemented_or_refuse
     allowed = {n for n in missing if kind == "registry" and ("prompt" in n or "webhook" in n
                                                            or n.startswith("_"))}
     assert sorted(set(missing) - allowed) == []
+
+
+def test_logged_models_and_the_registry_searches(tracking):
+    """MLflow 3's logged models (search, tags, metrics linked to a model) and the registry's
+    searches, renames and deletions, through MLflow's client."""
+    from sklearn.linear_model import LinearRegression
+
+    client = mlflow.MlflowClient()
+    mlflow.set_experiment("logged")
+    with mlflow.start_run():
+        first = mlflow.sklearn.log_model(LinearRegression().fit([[0], [1]], [0, 1]),
+                                         name="small", params={"fit_intercept": "True"})
+        second = mlflow.sklearn.log_model(LinearRegression().fit([[0], [2]], [0, 1]),
+                                          name="other")
+        mlflow.log_metric("r2", 0.97, model_id=first.model_id)
+    client.set_logged_model_tags(first.model_id, {"reviewed": "yes"})
+    exp = client.get_experiment_by_name("logged").experiment_id
+    found = mlflow.search_logged_models(experiment_ids=[exp], filter_string="name = 'small'",
+                                        output_format="list")
+    assert [m.model_id for m in found] == [first.model_id]
+    model = client.get_logged_model(first.model_id)
+    assert model.tags["reviewed"] == "yes" and model.params == {"fit_intercept": "True"}
+    assert [(m.key, m.value) for m in model.metrics] == [("r2", 0.97)]
+    assert str(model.status) == "READY"
+    by_metric = mlflow.search_logged_models(experiment_ids=[exp], filter_string="metrics.r2 > 0.9",
+                                            output_format="list")
+    assert [m.model_id for m in by_metric] == [first.model_id]
+
+    for info, name in ((first, "alpha-model"), (second, "beta-model")):
+        mlflow.register_model(info.model_uri, name)
+    names = [m.name for m in client.search_registered_models(filter_string="name LIKE '%-model'",
+                                                             order_by=["name DESC"])]
+    assert names == ["beta-model", "alpha-model"]
+    client.rename_registered_model("beta-model", "gamma-model")
+    assert [v.name for v in client.search_model_versions("name = 'gamma-model'")] == [
+        "gamma-model"]
+    client.delete_model_version("gamma-model", "1")
+    with pytest.raises(mlflow.MlflowException) as gone:
+        client.get_model_version("gamma-model", "1")
+    assert gone.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    client.delete_registered_model("gamma-model")
+    assert [m.name for m in client.search_registered_models()] == ["alpha-model"]
