@@ -176,9 +176,8 @@ def _pyproject_table(root: Path) -> dict[str, Any]:
     return {k.replace("-", "_"): v for k, v in table.items()}
 
 
-_cache: tuple[tuple, Settings] | None = None
-
-
+# per project (None: the one in force), the settings and what they were read under
+_cache: dict[Path | None, tuple[tuple, Settings]] = {}
 # where a project keeps its store: a project named explicitly (`load(root)`) keeps its own,
 # whatever the environment says for the current one
 _LOCATION = ("project_root", "store_uri", "artifact_uri", "online_store")
@@ -188,14 +187,14 @@ def load(root: str | Path | None = None) -> Settings:
     """The settings in force now (cached until the environment or working directory changes).
     With `root`, the settings of the project in that folder: its own store location (from its
     pyproject.toml, else its `.mlops/`), the environment's other settings."""
-    global _cache
-    if root is not None:
-        return _load(Path(root).resolve())
-    env_key = (os.getcwd(), *(os.environ.get(env) for env, *_ in SETTINGS.values()))
-    if _cache is not None and _cache[0][0] == env_key and _cache[0][1] == _mtime(_cache[1]):
-        return _cache[1]
-    settings = _load(None)
-    _cache = ((env_key, _mtime(settings)), settings)
+    project = None if root is None else Path(root).resolve()
+    env_key = (os.getcwd() if project is None else None,
+               *(os.environ.get(env) for env, *_ in SETTINGS.values()))
+    hit = _cache.get(project)
+    if hit is not None and hit[0][0] == env_key and hit[0][1] == _mtime(hit[1]):
+        return hit[1]
+    settings = _load(project)
+    _cache[project] = ((env_key, _mtime(settings)), settings)
     return settings
 
 

@@ -35,12 +35,34 @@ def _forget() -> None:
     fluent._experiment = None
     fluent._session_inputs.clear()
     autolog.set_enabled(False)
+    _forget_mlflow()
     try:
         writer.forget_all()
     except Exception:  # a test that broke its store on purpose: drop what is buffered
         with writer._writers_lock:
             writer._writers.clear()
     reset()
+
+
+def _forget_mlflow() -> None:
+    """MLflow's fluent API keeps its active runs, tracking URI and the experiment set last
+    for the process (set_experiment also sets MLFLOW_EXPERIMENT_ID): each test has another
+    project."""
+    import sys
+
+    if "mlflow" not in sys.modules:
+        return
+    import mlflow
+    from mlflow.tracking import fluent
+
+    while mlflow.active_run() is not None:
+        try:
+            mlflow.end_run()
+        except Exception:
+            fluent._active_run_stack.get().pop()
+    mlflow.set_tracking_uri(None)
+    fluent._active_experiment_id = None
+    os.environ.pop("MLFLOW_EXPERIMENT_ID", None)
 
 
 def pg_available() -> bool:

@@ -14,7 +14,7 @@ import pytest
 
 HEAVY = ("pandas", "sqlalchemy", "plotly", "sklearn", "papermill", "alembic", "numpy", "scipy",
          "duckdb", "pyarrow", "skops", "fsspec", "psycopg", "fastapi", "uvicorn", "joblib",
-         "optuna", "redis", "nbformat", "nbdime", "jupyter_client", "uv", "filelock")
+         "optuna", "redis", "nbformat", "nbdime", "jupyter_client", "uv", "filelock", "mlflow")
 SOURCE_TREE = str(Path(__file__).resolve().parent.parent)
 
 

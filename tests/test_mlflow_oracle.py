@@ -6,6 +6,7 @@ asked of both through MLflow's client; both must return the same runs in the sam
 from __future__ import annotations
 
 import math
+import time
 
 import mlflow  # the extra jupyter-mlops[mlflow], installed for the tests
 import pytest
@@ -96,6 +97,12 @@ def _log(client: mlflow.MlflowClient) -> None:
             client.set_terminated(rid, status, end_time=START + 1000 * i + 500)
     deleted = client.create_run(exp, start_time=START + 99_000, run_name="deleted")
     client.delete_run(deleted.info.run_id)
+    for i, name in enumerate(["exp-a", "exp-b", "Exp-c", "other", "gone"]):
+        time.sleep(0.002)  # each its own creation millisecond
+        made = client.create_experiment(name, tags={"team": "x" if i % 2 else "y"} if i != 2
+                                        else None)
+        if name == "gone":
+            client.delete_experiment(made)
 
 
 @pytest.fixture(scope="module")
@@ -188,3 +195,30 @@ def test_filters_mlflow_refuses_are_refused_here_too(stores, filter_string):
     with pytest.raises(mlflow.MlflowException) as mine:
         _names(ours, filter_string, None)
     assert mine.value.error_code == oracle.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+EXPERIMENT_FILTERS = ["", "name = 'exp-a'", "name != 'exp-a'", "name LIKE 'exp-%'",
+                      "name ILIKE 'EXP-%'", "tags.team = 'x'", "tags.team != 'x'",
+                      "tags.team IS NULL", "tags.team LIKE '%y'", "name LIKE '%e%' and tags.team = 'y'"]
+EXPERIMENT_ORDERINGS = [None, ["name DESC"], ["creation_time ASC"], ["last_update_time DESC"]]
+
+
+@pytest.mark.parametrize("order_by", EXPERIMENT_ORDERINGS, ids=lambda o: ",".join(o or ["default"]))
+@pytest.mark.parametrize("filter_string", EXPERIMENT_FILTERS)
+@pytest.mark.parametrize("view", ["ACTIVE_ONLY", "ALL"])
+def test_search_experiments_answers_as_mlflows_own_store(stores, filter_string, order_by, view):
+    from mlflow.entities import ViewType
+
+    def names(client, **kwargs):
+        found, token = [], None
+        while True:
+            page = client.search_experiments(view_type=getattr(ViewType, view),
+                                             filter_string=filter_string, order_by=order_by,
+                                             page_token=token, **kwargs)
+            found += [e.name for e in page]
+            token = page.token
+            if not token:
+                return found
+
+    theirs, ours = stores
+    assert names(ours, max_results=2) == names(theirs)

@@ -6,7 +6,6 @@ nothing written)."""
 from __future__ import annotations
 
 import filecmp
-import os
 import time
 
 import mlflow  # the extra jupyter-mlops[mlflow], installed for the tests
@@ -16,20 +15,11 @@ import pytest
 
 @pytest.fixture
 def tracking(project, monkeypatch):
-    """MLflow pointed at the project's store, as a user does (MLFLOW_TRACKING_URI)."""
+    """MLflow pointed at the project's store, as a user does (MLFLOW_TRACKING_URI); the
+    `project` fixture forgets MLflow's process-wide state before and after."""
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "mlops:")
-    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
     mlflow.set_tracking_uri("mlops:")
-    yield mlflow
-    while mlflow.active_run() is not None:
-        mlflow.end_run()
-    mlflow.set_tracking_uri(None)
-    # MLflow's fluent API remembers the experiment set last for the process: the next test
-    # has another project
-    from mlflow.tracking import fluent
-
-    fluent._active_experiment_id = None
-    os.environ.pop("MLFLOW_EXPERIMENT_ID", None)  # set_experiment sets it too
+    return mlflow
 
 
 def _counts() -> dict[str, int]:
@@ -293,3 +283,96 @@ def test_mlflow_moving_a_protected_alias_of_a_team_store_is_permission_denied(te
         client.set_registered_model_alias("team-model", "production", "1")
     assert refused.value.error_code == "PERMISSION_DENIED"
     assert client.get_registered_model("team-model").aliases == {"staging": "1"}
+
+
+async def test_the_sidebar_shows_mlflows_runs_and_their_lineage(tracking, api):
+    """What MLflow logged is what the sidebar reads (the REST API under it): the run with its
+    params, metrics and artifacts, and the registered version's lineage back to the run."""
+    from sklearn.linear_model import LinearRegression
+
+    with mlflow.start_run(run_name="from-mlflow") as run:
+        mlflow.log_param("alpha", "0.5")
+        mlflow.log_metric("rmse", 0.25)
+        mlflow.sklearn.log_model(LinearRegression().fit([[0], [1]], [0, 1]), name="model",
+                                 registered_model_name="mlflow-lr")
+    status, page = await api("runs", params={"filter": "name = 'from-mlflow'"})
+    assert status == 200 and [r["run_id"] for r in page["runs"]] == [run.info.run_id]
+    status, shown = await api(f"runs/{run.info.run_id}")
+    assert shown["params"] == {"alpha": "0.5"} and shown["metrics"]["rmse"] == 0.25
+    status, graph = await api("lineage", params={"ref": "mlflow-lr@1"})
+    assert status == 200, graph
+    assert any(node["id"] == f"run:{run.info.run_id}" for node in graph["nodes"])
+
+
+@pytest.mark.parametrize("kind", ["tracking", "registry"])
+def test_every_method_mlflows_base_leaves_unimplemented_is_implemented_or_refused(kind):
+    """Every abstract method of MLflow's store base classes, and every method they leave
+    raising NotImplementedError (the GenAI ones among them), has this store's own version:
+    an implementation, or one clear refusal naming the feature."""
+    import inspect
+
+    if kind == "tracking":
+        from mlflow.store.tracking.abstract_store import AbstractStore
+
+        from jupyter_mlops.mlflow.tracking_store import MlopsTrackingStore as Ours
+    else:
+        from mlflow.store.model_registry.abstract_store import AbstractStore
+
+        from jupyter_mlops.mlflow.registry_store import MlopsRegistryStore as Ours
+    assert not getattr(Ours, "__abstractmethods__", None)
+    missing = []
+    for base in AbstractStore.__mro__[:-1]:
+        for name, member in vars(base).items():
+            if name.startswith("__") or not callable(member):
+                continue
+            source = inspect.getsource(member)
+            unimplemented = ("NotImplementedError" in source or "abstractmethod" in source
+                             or "MlflowNotImplementedException" in source)
+            if unimplemented and getattr(Ours, name) is member:
+                missing.append(name)
+    # the registry's prompts and webhooks are MLflow GenAI/server features it inherits
+    allowed = {n for n in missing if kind == "registry" and ("prompt" in n or "webhook" in n
+                                                           or n.startswith("_"))}
+    assert sorted(set(missing) - allowed) == []
+
+
+def test_logged_models_and_the_registry_searches(tracking):
+    """MLflow 3's logged models (search, tags, metrics linked to a model) and the registry's
+    searches, renames and deletions, through MLflow's client."""
+    from sklearn.linear_model import LinearRegression
+
+    client = mlflow.MlflowClient()
+    mlflow.set_experiment("logged")
+    with mlflow.start_run():
+        first = mlflow.sklearn.log_model(LinearRegression().fit([[0], [1]], [0, 1]),
+                                         name="small", params={"fit_intercept": "True"})
+        second = mlflow.sklearn.log_model(LinearRegression().fit([[0], [2]], [0, 1]),
+                                          name="other")
+        mlflow.log_metric("r2", 0.97, model_id=first.model_id)
+    client.set_logged_model_tags(first.model_id, {"reviewed": "yes"})
+    exp = client.get_experiment_by_name("logged").experiment_id
+    found = mlflow.search_logged_models(experiment_ids=[exp], filter_string="name = 'small'",
+                                        output_format="list")
+    assert [m.model_id for m in found] == [first.model_id]
+    model = client.get_logged_model(first.model_id)
+    assert model.tags["reviewed"] == "yes" and model.params == {"fit_intercept": "True"}
+    assert [(m.key, m.value) for m in model.metrics] == [("r2", 0.97)]
+    assert str(model.status) == "READY"
+    by_metric = mlflow.search_logged_models(experiment_ids=[exp], filter_string="metrics.r2 > 0.9",
+                                            output_format="list")
+    assert [m.model_id for m in by_metric] == [first.model_id]
+
+    for info, name in ((first, "alpha-model"), (second, "beta-model")):
+        mlflow.register_model(info.model_uri, name)
+    names = [m.name for m in client.search_registered_models(filter_string="name LIKE '%-model'",
+                                                             order_by=["name DESC"])]
+    assert names == ["beta-model", "alpha-model"]
+    client.rename_registered_model("beta-model", "gamma-model")
+    assert [v.name for v in client.search_model_versions("name = 'gamma-model'")] == [
+        "gamma-model"]
+    client.delete_model_version("gamma-model", "1")
+    with pytest.raises(mlflow.MlflowException) as gone:
+        client.get_model_version("gamma-model", "1")
+    assert gone.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    client.delete_registered_model("gamma-model")
+    assert [m.name for m in client.search_registered_models()] == ["alpha-model"]

@@ -455,7 +455,7 @@ def sql_world(tmp_path_factory):
                     row = rows.make(table, "someone-else")
                     rows.insert(conn, table, row)
                     rows.pool[table].append(row["id"])
-            for parent in ("runs", "dataset_versions", "pipeline_runs"):
+            for parent in ("runs", "dataset_versions", "pipeline_runs", "logged_models"):
                 for user in owners.values():
                     row = rows.make(parent, user)
                     rows.insert(conn, parent, row)

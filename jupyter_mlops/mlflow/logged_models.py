@@ -46,7 +46,7 @@ class LoggedModelsMixin:
                 model_type=row.model_type, source_run_id=row.source_run_id,
                 status=LoggedModelStatus(row.status), tags=json.loads(row.tags),
                 params=json.loads(row.params),
-                metrics=[Metric(**m) for m in json.loads(row.metrics)] or None,
+                metrics=[Metric(**m) for m in json.loads(row.metrics)],
             ))
         return out
 

@@ -118,14 +118,14 @@ class MlopsRegistryStore(AbstractStore):
                 created_by=self.store.actor, tags=convert.json_text(values) if values else None))
             return self._registered(conn, self._model(conn, name))
 
-    def _update_model(self, name: str, action: str, **values) -> None:
+    def _update_model(self, model: str, action: str, **values) -> None:
         from ..team.access import require_changed
 
-        with self.store.write("model", values.get("name", name), action) as conn:
-            row = self._model(conn, name)
+        with self.store.write("model", values.get("name", model), action) as conn:
+            row = self._model(conn, model)
             result = conn.execute(update(models).where(models.c.id == row.id).values(
                 updated_at=time.time(), **values))
-            require_changed(self.store, result, 1, f"model {name!r}")
+            require_changed(self.store, result, 1, f"model {model!r}")
 
     @mlflow_errors
     def update_registered_model(self, name, description, deployment_job_id=None):
@@ -143,16 +143,36 @@ class MlopsRegistryStore(AbstractStore):
 
     @mlflow_errors
     def delete_registered_model(self, name):
-        """The model, its versions, aliases and their history (refused while monitoring or
-        drift data still refer to it)."""
+        """The model with its versions, aliases, their history, policies, requests and
+        events; refused while production monitoring (batches, drift, alert rules) refers to
+        it, which only this store's own API removes."""
+        from ..store.tables import (
+            alert_rules,
+            alias_policies,
+            drift_batches,
+            event_deliveries,
+            event_hooks,
+            monitoring_batches,
+            promotion_requests,
+            registry_events,
+        )
         from ..team.access import require_changed
 
         with self.store.write("model", name, "deleted") as conn:
             row = self._model(conn, name)
-            for table in (model_aliases, alias_events):
+            for table in (monitoring_batches, drift_batches, alert_rules):
+                if conn.execute(select(table.c.id).where(table.c.model_id == row.id)
+                                .limit(1)).first():
+                    raise invalid(f"model {name!r} has production monitoring ({table.name}); "
+                                  "it is not deleted through MLflow")
+            events = select(registry_events.c.id).where(registry_events.c.model_id == row.id)
+            conn.execute(delete(event_deliveries).where(event_deliveries.c.event_id.in_(events)))
+            for table in (registry_events, event_hooks, promotion_requests, alias_policies,
+                          model_aliases, alias_events):
                 conn.execute(delete(table).where(table.c.model_id == row.id))
             conn.execute(delete(run_links).where(run_links.c.kind == "model",
-                                                 run_links.c.ref.like(f"model:{name}@%")))
+                                                 run_links.c.ref.startswith(f"model:{name}@",
+                                                                            autoescape=True)))
             conn.execute(delete(model_versions).where(model_versions.c.model_id == row.id))
             require_changed(self.store, conn.execute(delete(models).where(models.c.id == row.id)),
                             1, f"model {name!r}")

@@ -13,6 +13,7 @@ import json
 import sys
 import time
 import uuid
+from types import SimpleNamespace
 from typing import Any
 
 from mlflow.entities import (
@@ -48,6 +49,7 @@ from mlflow.utils.validation import (
 )
 from sqlalchemy import delete, select, update
 
+from ..errors import AccessError
 from ..store import record_change
 from ..store.sql import upsert
 from ..store.tables import (
@@ -73,6 +75,10 @@ class MlopsTrackingStore(GenAIRefusals, LoggedModelsMixin, AbstractStore):
         super().__init__()
         self.store_uri = store_uri
         uri.store_for(store_uri)  # a bad URI fails here, when MLflow builds the store
+        try:  # MLflow's clients expect experiment "0" (its SQL store makes it first too)
+            self._ensure_default()
+        except AccessError:
+            pass  # a viewer of a team store where nobody made it yet
 
     @property
     def store(self):
@@ -119,7 +125,7 @@ class MlopsTrackingStore(GenAIRefusals, LoggedModelsMixin, AbstractStore):
         )
 
     def _ensure_default(self) -> None:
-        """MLflow's clients expect experiment "0" to exist (its SQL store makes it first)."""
+        """Make MLflow's experiment "0" (this store's "Default") if it is missing."""
         with self.store.read() as conn:
             if conn.execute(select(experiments.c.id).where(
                     experiments.c.name == DEFAULT_EXPERIMENT)).first():
@@ -278,17 +284,22 @@ class MlopsTrackingStore(GenAIRefusals, LoggedModelsMixin, AbstractStore):
                               "Current state is deleted.")
             if parent and not conn.execute(select(runs.c.id).where(runs.c.id == parent)).first():
                 parent = None  # a parent in another store: kept as the tag only
+            user = user_id or by_key.get(MLFLOW_USER) or self.store.actor
             conn.execute(runs.insert().values(
                 id=run_id, experiment_id=exp_id, name=run_name[:255], status="running",
-                parent_run_id=parent, start_time=start, heartbeat=time.time(),
-                user=user_id or by_key.get(MLFLOW_USER) or self.store.actor,
+                parent_run_id=parent, start_time=start, heartbeat=time.time(), user=user,
                 host=capture.host(), notebook=capture.source_file(root), git_commit=commit,
                 git_dirty=dirty, python_version=sys.version.split()[0], lifecycle="active",
                 environment_digest=_put_text(conn, capture.environment(), self.store.dialect),
             ))
             _write_tags(conn, self.store.dialect, run_id, by_key)
         self._follow(run_id, parent)
-        return self.get_run(run_id)
+        info = RunInfo(
+            run_id=run_id, experiment_id=str(experiment_id), user_id=user, status="RUNNING",
+            start_time=ms(start), end_time=None, lifecycle_stage="active",
+            artifact_uri=uri.run_artifact_uri(run_id), run_name=run_name)
+        return Run(info, RunData(tags=[RunTag(k, v) for k, v in by_key.items()]),
+                   RunInputs([], []), RunOutputs([]))
 
     def store_root(self):
         from .. import config
@@ -342,9 +353,10 @@ class MlopsTrackingStore(GenAIRefusals, LoggedModelsMixin, AbstractStore):
                 values["heartbeat"] = time.time()
             result = conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
             require_changed(self.store, result, 1, f"run {run_id[:8]}")
+            info = self._info(conn, SimpleNamespace(**{**row._asdict(), **values}))
         if status != "running":
             self._unfollow(run_id)
-        return self.get_run(run_id).info
+        return info
 
     def _run_row(self, conn, run_id: str):
         _validate_run_id(run_id)
@@ -424,15 +436,16 @@ class MlopsTrackingStore(GenAIRefusals, LoggedModelsMixin, AbstractStore):
         for run_id in ids:
             row = rows[run_id]
             p, m, t, d, o = by_run[run_id]
-            info = RunInfo(
-                run_id=run_id, experiment_id=experiment_ids[row.experiment_id],
-                user_id=row.user or "", status=convert.STATUS_OUT.get(row.status, row.status),
-                start_time=ms(row.start_time), end_time=ms(row.end_time),
-                lifecycle_stage=convert.LIFECYCLE_OUT.get(row.lifecycle, row.lifecycle),
-                artifact_uri=uri.run_artifact_uri(run_id), run_name=row.name)
+            info = _run_info(row, experiment_ids[row.experiment_id])
             out.append(Run(info, RunData(metrics=m, params=p, tags=t), RunInputs(d, []),
                            RunOutputs(o)))
         return out
+
+    @staticmethod
+    def _info(conn, row) -> RunInfo:
+        name = conn.execute(select(experiments.c.name).where(
+            experiments.c.id == row.experiment_id)).scalar()
+        return _run_info(row, "0" if name == DEFAULT_EXPERIMENT else str(row.experiment_id))
 
     @mlflow_errors
     def _search_runs(self, experiment_ids, filter_string, run_view_type, max_results, order_by,
@@ -565,6 +578,15 @@ class MlopsTrackingStore(GenAIRefusals, LoggedModelsMixin, AbstractStore):
     @mlflow_errors
     def link_traces_to_run(self, trace_ids, run_id):
         self.refuse("traces")
+
+
+def _run_info(row, experiment_id: str) -> RunInfo:
+    return RunInfo(
+        run_id=row.id, experiment_id=experiment_id, user_id=row.user or "",
+        status=convert.STATUS_OUT.get(row.status, row.status), start_time=ms(row.start_time),
+        end_time=ms(row.end_time),
+        lifecycle_stage=convert.LIFECYCLE_OUT.get(row.lifecycle, row.lifecycle),
+        artifact_uri=uri.run_artifact_uri(row.id), run_name=row.name)
 
 
 def _parts(ids: list[str], size: int = 900):
