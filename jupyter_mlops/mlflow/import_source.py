@@ -1,0 +1,305 @@
+"""The MLflow store an import reads, through MLflow's own client only (never its database
+schema), so SQLite, PostgreSQL, an `./mlruns` folder and an MLflow server share one path.
+
+Opening checks the source before MLflow touches it: MLflow would create a database, a folder
+or MLflow's tables where none exist, and its HTTP client retries an unreachable server for
+minutes. Each failure is one MLOpsUsageError naming the source, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from ..config import redact
+from ..errors import MLOpsUsageError
+
+PAGE = 1000  # rows per search page (an MLflow server's own cap for runs is 50,000)
+BATCH = 100  # runs whose metric histories are read together
+
+
+class Source:
+    """An MLflow tracking and registry store, read with `MlflowClient`."""
+
+    def __init__(self, uri: str, display: str, file_store: bool):
+        from mlflow import MlflowClient
+
+        self.uri = uri
+        self.display = display
+        self.file_store = file_store
+        self.client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+    # -- experiments and runs ----------------------------------------------------------------
+
+    def experiments(self, names: list[str] | None = None) -> list[Any]:
+        """Every experiment (deleted ones too), or those named; an unknown name is an error."""
+        from mlflow.entities import ViewType
+
+        found = _pages(lambda token: self.client.search_experiments(
+            view_type=ViewType.ALL, max_results=PAGE, page_token=token))
+        if names is None:
+            return found
+        by_name = {e.name: e for e in found}
+        missing = [n for n in names if n not in by_name]
+        if missing:
+            known = ", ".join(sorted(by_name)[:20]) or "none"
+            raise MLOpsUsageError(
+                f"no experiment {', '.join(map(repr, missing))} in the MLflow store at "
+                f"{self.display} (it has: {known})")
+        return [by_name[n] for n in dict.fromkeys(names)]
+
+    def runs(self, experiment_ids: list[str]) -> list[Any]:
+        """Every run of the experiments (deleted ones too), each parent before its children."""
+        from mlflow.entities import ViewType
+
+        if not experiment_ids:
+            return []
+        found = _pages(lambda token: self.client.search_runs(
+            experiment_ids, run_view_type=ViewType.ALL, max_results=PAGE, page_token=token))
+        return parents_first(found)
+
+    def histories(self, runs: list[Any]) -> dict[str, dict[str, list[Any]]]:
+        """Every point of every metric of `runs`: {run id: {key: [Metric]}}, in MLflow's order
+        (timestamp, step, value). A SQL store answers one query per key for the whole batch
+        (its `get_metric_history_bulk`, what MLflow's UI calls); other stores are asked per
+        run and key (`get_metric_history`)."""
+        out: dict[str, dict[str, list[Any]]] = {r.info.run_id: {} for r in runs}
+        bulk = getattr(self.client._tracking_client.store, "get_metric_history_bulk", None)
+        if bulk is None:
+            for run in runs:
+                for key in run.data.metrics:
+                    out[run.info.run_id][key] = self.client.get_metric_history(
+                        run.info.run_id, key)
+            return out
+        by_key: dict[str, list[str]] = {}
+        for run in runs:
+            for key in run.data.metrics:
+                by_key.setdefault(key, []).append(run.info.run_id)
+        for key, ids in by_key.items():
+            for found in bulk(ids, key, sys.maxsize):
+                out[found.run_id].setdefault(key, []).append(found)
+        return out
+
+    def artifacts(self, run_id: str, dest: str) -> list[tuple[str, Path]]:
+        """The run's artifacts downloaded below `dest`: (name relative to the run, path)."""
+        if not self.client.list_artifacts(run_id):
+            return []
+        root = Path(self.client.download_artifacts(run_id, "", dest))
+        return _files(root)
+
+    def artifact_listing(self, run_id: str, path: str | None = None) -> list[tuple[str, int]]:
+        """(name, size) of every artifact file of a run, listed without downloading."""
+        out = []
+        for info in self.client.list_artifacts(run_id, path):
+            if info.is_dir:
+                out.extend(self.artifact_listing(run_id, info.path))
+            else:
+                out.append((info.path, int(info.file_size or 0)))
+        return out
+
+    def download(self, artifact_uri: str, dest: str) -> list[tuple[str, Path]]:
+        """The files under an artifact URI (a logged model's, a model version's)."""
+        import mlflow.artifacts
+
+        root = Path(mlflow.artifacts.download_artifacts(
+            artifact_uri=artifact_uri, dst_path=dest, tracking_uri=self.uri))
+        return _files(root) if root.is_dir() else [(root.name, root)]
+
+    # -- logged models and the registry ------------------------------------------------------
+
+    def logged_models(self, experiment_ids: list[str]) -> list[Any]:
+        if not experiment_ids:
+            return []
+        return _pages(lambda token: self.client.search_logged_models(
+            experiment_ids, max_results=100, page_token=token))
+
+    def registered_models(self) -> list[Any]:
+        return _pages(lambda token: self.client.search_registered_models(
+            max_results=PAGE, page_token=token))
+
+    def versions(self, name: str) -> list[Any]:
+        escaped = name.replace("\\", "\\\\").replace("'", "\\'")
+        found = _pages(lambda token: self.client.search_model_versions(
+            f"name = '{escaped}'", max_results=PAGE, page_token=token))
+        return sorted(found, key=lambda v: int(v.version))
+
+    def version_uri(self, name: str, version: str) -> str:
+        return self.client.get_model_version_download_uri(name, version)
+
+
+def _pages(call) -> list[Any]:
+    out, token = [], None
+    while True:
+        page = call(token)
+        out.extend(page)
+        token = page.token
+        if not token:
+            return out
+
+
+def _files(root: Path) -> list[tuple[str, Path]]:
+    return [(p.relative_to(root).as_posix(), p)
+            for p in sorted(root.rglob("*")) if p.is_file()]
+
+
+def parents_first(runs: list[Any]) -> list[Any]:
+    """`runs` ordered so a run comes after its parent (by the `mlflow.parentRunId` tag) when
+    the parent is among them; otherwise by start time."""
+    from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+    parent = {r.info.run_id: r.data.tags.get(MLFLOW_PARENT_RUN_ID) for r in runs}
+    depth: dict[str, int] = {}
+
+    def depth_of(run_id: str) -> int:
+        seen, chain = set(), []
+        while run_id in parent and run_id not in depth and run_id not in seen:
+            seen.add(run_id)
+            chain.append(run_id)
+            run_id = parent[run_id]
+        base = depth.get(run_id, -1) if run_id in parent else -1
+        for i, rid in enumerate(reversed(chain)):
+            depth[rid] = base + 1 + i
+        return depth[chain[0]] if chain else depth[run_id]
+
+    return sorted(runs, key=lambda r: (depth_of(r.info.run_id), r.info.start_time or 0,
+                                       r.info.run_id))
+
+
+@contextmanager
+def open_source(uri: str) -> Iterator[Source]:
+    """The MLflow store at `uri`, checked to exist and answer. For the import's duration
+    MLflow's per-download progress bars are off (the import has its own), and a `./mlruns`
+    folder is opened with MLflow's file store, which MLflow 3 refuses unless
+    MLFLOW_ALLOW_FILE_STORE is set (the import reads the folder, never writes it)."""
+    if not isinstance(uri, str) or not uri.strip():
+        raise MLOpsUsageError("the MLflow source is empty: give sqlite:///PATH, a ./mlruns "
+                              "folder, postgresql://… or an MLflow server's http(s):// address")
+    uri = uri.strip()
+    display = redact(uri)
+    resolved, file_store = _check(uri, display)
+    settings = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
+    if file_store:
+        settings["MLFLOW_ALLOW_FILE_STORE"] = "true"
+    with _environment(settings):
+        try:
+            source = Source(resolved, display, file_store)
+            source.client.search_experiments(max_results=1)
+        except MLOpsUsageError:
+            raise
+        except Exception as exc:  # MLflow's own: unknown scheme, old schema, refused login
+            raise MLOpsUsageError(
+                f"cannot read the MLflow store at {display}: {_first_line(exc)}") from None
+        yield source
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    previous = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _check(uri: str, display: str) -> tuple[str, bool]:
+    """(the URI to give MLflow, whether it is a file store), or one clear error."""
+    from .uri import is_mlops_uri
+
+    if is_mlops_uri(uri):
+        raise MLOpsUsageError(f"{display} is already a jupyter-mlops store: import_mlflow reads "
+                              "MLflow stores (sqlite:///…, ./mlruns, postgresql://…, http(s)://…)")
+    scheme = urlparse(uri).scheme.lower()
+    if scheme in ("", "file") or (len(scheme) == 1 and os.name == "nt"):
+        return _check_folder(uri, display), True
+    if scheme == "sqlite":
+        _check_sqlite(uri, display)
+        return uri, False
+    if scheme.split("+")[0] in ("postgresql", "postgres"):
+        return _check_postgres(uri, display), False
+    if scheme in ("http", "https"):
+        _check_server(uri, display)
+        return uri.rstrip("/"), False
+    if scheme in ("mysql", "mssql", "databricks") or scheme.startswith(("mysql+", "mssql+")):
+        return uri, False  # MLflow's own check below (not tested here)
+    raise MLOpsUsageError(
+        f"{display} is not an MLflow store URI: use sqlite:///PATH/mlflow.db, a ./mlruns "
+        "folder (or file:///…), postgresql://… or an MLflow server's http(s):// address")
+
+
+def _check_folder(uri: str, display: str) -> str:
+    path = Path(unquote(urlparse(uri).path) if uri.startswith("file:") else uri).expanduser()
+    if not path.is_dir():
+        raise MLOpsUsageError(f"no MLflow folder at {display}: expected an ./mlruns folder "
+                              "(MLflow's file store), sqlite:///…, postgresql://… or http(s)://…")
+    if not any(path.glob("*/meta.yaml")):
+        raise MLOpsUsageError(f"{display} is not an MLflow file store (no experiment folder "
+                              "with a meta.yaml in it)")
+    return str(path.resolve())
+
+
+def _check_sqlite(uri: str, display: str) -> None:
+    import sqlite3
+
+    raw = uri.split("://", 1)[1] if "://" in uri else ""
+    path = Path(unquote(raw[1:] if raw.startswith("/") else raw).split("?", 1)[0])
+    if not raw or not path.is_file():
+        raise MLOpsUsageError(f"no MLflow database at {display}: the file does not exist")
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            tables = {r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.Error as exc:
+        raise MLOpsUsageError(f"cannot read {display}: {exc}") from None
+    if not {"experiments", "runs", "alembic_version"} <= tables:
+        raise MLOpsUsageError(f"{display} is not an MLflow database (no MLflow tables in it)")
+
+
+def _check_postgres(uri: str, display: str) -> str:
+    """The URI with the psycopg (3) driver when psycopg2 is missing, checked to be an
+    MLflow database (MLflow would create its tables in any other)."""
+    import importlib.util
+
+    import psycopg
+
+    scheme, rest = uri.split("://", 1)
+    if scheme in ("postgresql", "postgres") and importlib.util.find_spec("psycopg2") is None:
+        uri = "postgresql+psycopg://" + rest
+    try:
+        with psycopg.connect("postgresql://" + rest, connect_timeout=10) as conn:
+            found = conn.execute("SELECT to_regclass('experiments') IS NOT NULL AND "
+                                 "to_regclass('alembic_version') IS NOT NULL").fetchone()[0]
+    except psycopg.Error as exc:
+        raise MLOpsUsageError(f"cannot reach the MLflow database at {display}: "
+                              f"{redact(_first_line(exc))}") from None
+    if not found:
+        raise MLOpsUsageError(f"{display} is not an MLflow database (no MLflow tables in it)")
+    return uri
+
+
+def _check_server(uri: str, display: str) -> None:
+    """The server answers HTTP at all (any status: a login it wants is MLflow's to ask)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=10).close()
+    except urllib.error.HTTPError:
+        return
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise MLOpsUsageError(f"cannot reach the MLflow server at {display}: {reason}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
