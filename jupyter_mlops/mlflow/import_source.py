@@ -85,21 +85,29 @@ class Source:
                 out[found.run_id].setdefault(key, []).append(found)
         return out
 
-    def artifacts(self, run_id: str, dest: str) -> list[tuple[str, Path]]:
-        """The run's artifacts downloaded below `dest`: (name relative to the run, path)."""
-        if not self.client.list_artifacts(run_id):
-            return []
-        root = Path(self.client.download_artifacts(run_id, "", dest))
-        return _files(root)
+    def _repository(self, run: Any):
+        """The artifact repository at the run's artifact URI (what MLflow's client asks the
+        tracking store for, one query per run, when given only the run id)."""
+        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
-    def artifact_listing(self, run_id: str, path: str | None = None) -> list[tuple[str, int]]:
+        return get_artifact_repository(run.info.artifact_uri, tracking_uri=self.uri)
+
+    def artifacts(self, run: Any, dest: str) -> list[tuple[str, Path]]:
+        """The run's artifacts downloaded below `dest`: (name relative to the run, path)."""
+        repo = self._repository(run)
+        if not repo.list_artifacts():
+            return []
+        return _files(Path(repo.download_artifacts("", dst_path=dest)))
+
+    def artifact_listing(self, run: Any) -> list[tuple[str, int]]:
         """(name, size) of every artifact file of a run, listed without downloading."""
-        out = []
-        for info in self.client.list_artifacts(run_id, path):
-            if info.is_dir:
-                out.extend(self.artifact_listing(run_id, info.path))
-            else:
-                out.append((info.path, int(info.file_size or 0)))
+        repo, out, folders = self._repository(run), [], [None]
+        while folders:
+            for info in repo.list_artifacts(folders.pop()):
+                if info.is_dir:
+                    folders.append(info.path)
+                else:
+                    out.append((info.path, int(info.file_size or 0)))
         return out
 
     def download(self, artifact_uri: str, dest: str) -> list[tuple[str, Path]]:

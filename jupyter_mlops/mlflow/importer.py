@@ -192,11 +192,11 @@ class Importer:
         run_id = run.info.run_id
         counts = run_counts(run, history)
         if self.dry_run:
-            listed = self.source.artifact_listing(run_id)
+            listed = self.source.artifact_listing(run)
             counts.update(artifacts=len(listed), artifact_bytes=sum(s for _, s in listed))
         else:
             with tempfile.TemporaryDirectory(prefix="mlops-import-") as tmp:
-                files = self._put(self.source.artifacts(run_id, tmp))
+                files = self._put(self.source.artifacts(run, tmp))
             counts.update(artifacts=len(files), artifact_bytes=sum(s for _, _, s in files))
             parent = run.data.tags.get(MLFLOW_PARENT_RUN_ID)
             with self.store.write("run", run_id, "imported") as conn:
