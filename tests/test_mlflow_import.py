@@ -289,9 +289,15 @@ def assert_nothing_added(summary) -> None:
 
 # -- tests -------------------------------------------------------------------------------------
 
-def test_sqlite_import_reads_back_identically_and_twice_adds_nothing(project, sqlite_source):
+def test_sqlite_import_reads_back_identically_and_twice_adds_nothing(project, sqlite_source,
+                                                                     monkeypatch):
+    """Through the reader processes (used from POOL_MIN runs on: here from 10, in batches
+    of 16, so that two readers answer in turn)."""
     import jupyter_mlops as mlops
+    from jupyter_mlops.mlflow import import_source
 
+    monkeypatch.setattr(import_source, "POOL_MIN", 10)
+    monkeypatch.setattr(import_source, "BATCH", 16)
     uri, scenario = sqlite_source
     summary = mlops.import_mlflow(uri)
     assert (summary.runs, summary.experiments, summary.versions, summary.aliases) == (

@@ -21,6 +21,10 @@ from ..errors import MLOpsUsageError
 
 PAGE = 1000  # rows per search page (an MLflow server's own cap for runs is 50,000)
 BATCH = 100  # runs whose metric histories are read together
+POOL_MIN = 1000  # from this many runs on, worker processes read the histories
+READERS = 2  # those worker processes
+
+History = dict[str, list[tuple[float, int, int]]]  # key: [(value, step, timestamp ms)]
 
 
 class Source:
@@ -63,27 +67,52 @@ class Source:
             experiment_ids, run_view_type=ViewType.ALL, max_results=PAGE, page_token=token))
         return parents_first(found)
 
-    def histories(self, runs: list[Any]) -> dict[str, dict[str, list[Any]]]:
-        """Every point of every metric of `runs`: {run id: {key: [Metric]}}, in MLflow's order
-        (timestamp, step, value). A SQL store answers one query per key for the whole batch
-        (its `get_metric_history_bulk`, what MLflow's UI calls); other stores are asked per
-        run and key (`get_metric_history`)."""
-        out: dict[str, dict[str, list[Any]]] = {r.info.run_id: {} for r in runs}
+    def histories(self, runs: list[tuple[str, list[str]]]) -> dict[str, History]:
+        """Every point of the metrics of `runs` ((run id, keys) pairs): {run id: {key:
+        [(value, step, timestamp ms)]}}, in MLflow's order (timestamp, step, value). A SQL
+        store answers one query per key for the whole batch (its `get_metric_history_bulk`,
+        what MLflow's UI calls: asked per run and key, SQLite scans every run's points of
+        the key each time); other stores are asked per run and key (`get_metric_history`)."""
+        out: dict[str, History] = {run_id: {} for run_id, _ in runs}
         bulk = getattr(self.client._tracking_client.store, "get_metric_history_bulk", None)
         if bulk is None:
-            for run in runs:
-                for key in run.data.metrics:
-                    out[run.info.run_id][key] = self.client.get_metric_history(
-                        run.info.run_id, key)
+            for run_id, keys in runs:
+                for key in keys:
+                    out[run_id][key] = [(m.value, m.step, m.timestamp)
+                                        for m in self.client.get_metric_history(run_id, key)]
             return out
         by_key: dict[str, list[str]] = {}
-        for run in runs:
-            for key in run.data.metrics:
-                by_key.setdefault(key, []).append(run.info.run_id)
+        for run_id, keys in runs:
+            for key in keys:
+                by_key.setdefault(key, []).append(run_id)
         for key, ids in by_key.items():
-            for found in bulk(ids, key, sys.maxsize):
-                out[found.run_id].setdefault(key, []).append(found)
+            for m in bulk(ids, key, sys.maxsize):
+                out[m.run_id].setdefault(key, []).append((m.value, m.step, m.timestamp))
         return out
+
+    def prefetch(self, runs: list[Any]) -> Iterator[tuple[list[Any], dict[str, History]]]:
+        """`runs` in batches, each with its metric histories. Reading them is most of an
+        import's time (MLflow builds an object per point), so for many runs reader processes
+        read the next batches while the caller writes this one."""
+        batches = [runs[i:i + BATCH] for i in range(0, len(runs), BATCH)]
+        wanted = [[(r.info.run_id, list(r.data.metrics)) for r in batch] for batch in batches]
+        if len(runs) < POOL_MIN or READERS < 1:
+            for batch, keys in zip(batches, wanted, strict=True):
+                yield batch, self.histories(keys)
+            return
+        readers = [_Reader(self.uri, self.file_store) for _ in range(READERS)]
+        try:
+            for i, keys in enumerate(wanted[:READERS]):
+                readers[i].ask(keys)
+            for i, batch in enumerate(batches):
+                reader = readers[i % READERS]
+                answer = reader.answer()
+                if i + READERS < len(batches):  # each reader has one question at a time
+                    reader.ask(wanted[i + READERS])
+                yield batch, answer
+        finally:
+            for reader in readers:
+                reader.close()
 
     def _repository(self, run: Any):
         """The artifact repository at the run's artifact URI (what MLflow's client asks the
@@ -138,6 +167,80 @@ class Source:
 
     def version_uri(self, name: str, version: str) -> str:
         return self.client.get_model_version_download_uri(name, version)
+
+
+class _Reader:
+    """A process that reads metric histories with its own MLflow client: each question (a
+    batch's run ids and keys) and answer pickled over its pipes, one question at a time (so
+    neither side can block the other on a full pipe). A reader whose parent dies sees its
+    input end and exits."""
+
+    def __init__(self, uri: str, file_store: bool):
+        import pickle
+        import subprocess
+
+        package = str(Path(__file__).resolve().parents[2])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            p for p in (package, os.environ.get("PYTHONPATH")) if p)}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "from jupyter_mlops.mlflow.import_source import serve; serve()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        pickle.dump((uri, file_store), self.proc.stdin)
+
+    def ask(self, runs: list[tuple[str, list[str]]]) -> None:
+        import pickle
+
+        pickle.dump(runs, self.proc.stdin)
+        self.proc.stdin.flush()
+
+    def answer(self) -> dict[str, History]:
+        import pickle
+
+        from ..errors import MLOpsError
+
+        try:
+            ok, payload = pickle.load(self.proc.stdout)
+        except EOFError:
+            raise MLOpsError("a reader of the MLflow store stopped (exit code "
+                             f"{self.proc.wait()})") from None
+        if not ok:
+            raise MLOpsError(f"reading the MLflow store failed: {payload}")
+        return payload
+
+    def close(self) -> None:
+        import subprocess
+
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(10)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+
+
+def serve() -> None:
+    """A reader process's loop (see _Reader): the source, then questions until input ends."""
+    import pickle
+
+    questions, answers = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # whatever MLflow prints stays off the answers' pipe
+    uri, file_store = pickle.load(questions)
+    settings = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
+    if file_store:
+        settings["MLFLOW_ALLOW_FILE_STORE"] = "true"
+    with _environment(settings):
+        source = Source(uri, uri, file_store)
+        while True:
+            try:
+                runs = pickle.load(questions)
+            except EOFError:
+                return
+            try:
+                answer = (True, source.histories(runs))
+            except Exception as exc:  # told to the importer, which stops with it
+                answer = (False, _first_line(exc))
+            pickle.dump(answer, answers, protocol=pickle.HIGHEST_PROTOCOL)
+            answers.flush()
 
 
 def _pages(call) -> list[Any]:

@@ -30,6 +30,7 @@ from . import convert
 from .convert import seconds
 
 Files = list[tuple[str, str, int]]  # (name, digest, size) of files already in the blob store
+History = dict[str, list[tuple[float, int, int]]]  # key: [(value, step, timestamp ms)]
 
 
 def experiment_row(conn, exp: Any, actor: str) -> int:
@@ -47,7 +48,7 @@ def experiment_row(conn, exp: Any, actor: str) -> int:
     return conn.execute(select(experiments.c.id).where(experiments.c.name == name)).scalar_one()
 
 
-def run_counts(run: Any, history: dict[str, list[Any]]) -> dict[str, int]:
+def run_counts(run: Any, history: History) -> dict[str, int]:
     """What one run adds: params, tags, metric points, dataset inputs."""
     return {"params": len(run.data.params), "tags": len(run.data.tags),
             "metric_points": sum(len(points) for points in history.values()),
@@ -56,8 +57,9 @@ def run_counts(run: Any, history: dict[str, list[Any]]) -> dict[str, int]:
 
 
 def write_run(conn, dialect: str, run: Any, experiment_id: int, parent: str | None,
-              history: dict[str, list[Any]], files: Files) -> None:
-    """One MLflow run with its MLflow id, times exact to the millisecond."""
+              history: History, files: Files) -> None:
+    """One MLflow run with its MLflow id, times exact to the millisecond; `history` holds
+    each metric's (value, step, timestamp ms) points."""
     from mlflow.utils.mlflow_tags import MLFLOW_RUN_NAME
 
     from ..tracking.objects import media_type_of
@@ -82,8 +84,8 @@ def write_run(conn, dialect: str, run: Any, experiment_id: int, parent: str | No
         conn.execute(tags.insert(), [{"run_id": run_id, "key": k, "value": str(v)}
                                      for k, v in data.tags.items()])
     write_points(conn, dialect, [
-        (run_id, key, float(m.value), int(m.step or 0), seconds(m.timestamp))
-        for key, points in history.items() for m in points])
+        (run_id, key, float(value), int(step or 0), int(timestamp) / 1000.0)
+        for key, points in history.items() for value, step, timestamp in points])
     seen: dict[tuple[str, str], dict] = {}
     for given in run.inputs.dataset_inputs:
         d = given.dataset

@@ -169,7 +169,6 @@ class Importer:
         from tqdm.auto import tqdm
 
         from ..store.tables import runs
-        from .import_source import BATCH
 
         parents = {r.data.tags.get(MLFLOW_PARENT_RUN_ID) for r in found} - {None}
         self.runs_here = self._present(runs, sorted({r.info.run_id for r in found} | parents))
@@ -177,14 +176,12 @@ class Importer:
         self.summary.skipped_runs = len(found) - len(todo)
         with tqdm(total=len(todo), unit="run", desc="importing MLflow runs",
                   disable=not todo) as bar:
-            for start in range(0, len(todo), BATCH):
-                batch = todo[start:start + BATCH]
-                histories = self.source.histories(batch)
+            for batch, histories in self.source.prefetch(todo):
                 for run in batch:
                     self._run(run, histories[run.info.run_id])
                     bar.update()
 
-    def _run(self, run: Any, history: dict[str, list[Any]]) -> None:
+    def _run(self, run: Any, history: dict[str, list[tuple[float, int, int]]]) -> None:
         from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
         from .import_write import run_counts, write_run
