@@ -163,6 +163,12 @@ def _start_server_early(mlflow_server):
     return mlflow_server
 
 
+@pytest.fixture(autouse=True)
+def _quiet(monkeypatch):
+    """No progress bar per download when the tests read artifacts back."""
+    monkeypatch.setenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
 def wait_for(server) -> str:
     proc, url, folder, started = server
     deadline = time.monotonic() + 120
@@ -247,6 +253,17 @@ def assert_registry(scenario: dict, source_uri: str) -> None:
 
     model = mlops.load_model(f"{MODEL}@champion", allow_pickle=True)
     assert (model.predict(scenario["X"]) == scenario["predictions"]).all()
+    import mlflow.sklearn
+
+    previous = mlflow.get_registry_uri()
+    mlflow.set_tracking_uri("mlops:")
+    mlflow.set_registry_uri("mlops:")
+    try:  # MLflow's own loader, through the plugin
+        model = mlflow.sklearn.load_model(f"models:/{MODEL}@challenger")
+    finally:
+        mlflow.set_tracking_uri(None)
+        mlflow.set_registry_uri(previous)
+    assert (model.predict(scenario["X"]) == scenario["predictions"]).all()
     v1, v2 = mlops.get_model_version(f"{MODEL}/1"), mlops.get_model_version(f"{MODEL}@challenger")
     assert (v1.run_id, v2.run_id, v2.version) == (scenario["parent"], scenario["child"], 2)
     graph = mlops.lineage(f"model:{MODEL}@1")
@@ -257,15 +274,25 @@ def assert_registry(scenario: dict, source_uri: str) -> None:
     src, ours = MlflowClient(source_uri, source_uri), MlflowClient("mlops:", "mlops:")
     for number in ("1", "2"):
         a, b = src.get_model_version(MODEL, number), ours.get_model_version(MODEL, number)
-        assert (a.tags, a.run_id, a.source, a.aliases) == (b.tags, b.run_id, b.source, b.aliases)
+        assert (a.tags, a.run_id, a.source, a.aliases, a.creation_timestamp) == (
+            b.tags, b.run_id, b.source, b.aliases, b.creation_timestamp)
         assert (a.description or None) == b.description
     a, b = src.get_registered_model(MODEL), ours.get_registered_model(MODEL)
     assert (a.tags, a.description) == (b.tags, b.description)
     assert {k: str(v) for k, v in a.aliases.items()} == {k: str(v) for k, v in b.aliases.items()}
-    assert {m.model_id for m in ours.search_logged_models(
-        [e.experiment_id for e in ours.search_experiments()])} == {
-        m.model_id for m in src.search_logged_models(
-            [e.experiment_id for e in src.search_experiments()])}
+    mine = ours.search_logged_models([e.experiment_id for e in ours.search_experiments()])
+    theirs = src.search_logged_models([e.experiment_id for e in src.search_experiments()])
+    assert len(mine) == len(theirs) == 1
+
+    def logged(client, m):
+        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+        files = get_artifact_repository(m.artifact_location,
+                                        tracking_uri=client.tracking_uri).list_artifacts()
+        return (m.model_id, m.name, m.params, m.tags, str(m.status), m.source_run_id,
+                m.creation_timestamp, sorted((f.path, f.file_size) for f in files))
+
+    assert logged(src, theirs[0]) == logged(ours, mine[0])
 
 
 def row_counts() -> dict[str, int]:
@@ -417,6 +444,19 @@ def test_killed_import_resumes_complete_without_duplicates(project, sqlite_sourc
     assert (counts["metric_chunks"], counts["latest_metrics"]) == (2 * BULK_RUNS, 2 * BULK_RUNS)
     assert assert_same_runs(uri, {"bulk"}) == BULK_RUNS
     assert_nothing_added(mlops.import_mlflow(uri, experiments=["bulk"]))
+
+
+def test_import_into_a_postgresql_store(pg_uri, sqlite_source):
+    """The same rows on the team store's database: one experiment and the model made there."""
+    import jupyter_mlops as mlops
+
+    uri, scenario = sqlite_source
+    summary = mlops.import_mlflow(uri, experiments=["exp-a"])
+    assert (summary.runs, summary.versions, summary.aliases, summary.logged_models) == (
+        3, 2, 2, 1)
+    assert assert_same_runs(uri, {"exp-a"}) == 3
+    assert_registry(scenario, uri)
+    assert_nothing_added(mlops.import_mlflow(uri, experiments=["exp-a"]))
 
 
 def test_file_store_import(project, tmp_path, monkeypatch):
