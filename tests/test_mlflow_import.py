@@ -459,6 +459,27 @@ def test_import_into_a_postgresql_store(pg_uri, sqlite_source):
     assert_nothing_added(mlops.import_mlflow(uri, experiments=["exp-a"]))
 
 
+def test_what_is_here_already_is_left_alone_and_said(project, sqlite_source):
+    """A model of the same name registered here: its version 1 and its alias stay as they
+    are (the summary's warnings say so); MLflow's version 2 joins it."""
+    from sklearn.dummy import DummyClassifier
+
+    import jupyter_mlops as mlops
+
+    uri, scenario = sqlite_source
+    mine = DummyClassifier().fit(scenario["X"], scenario["predictions"])
+    mlops.register_model(mine, MODEL, alias="challenger")
+    summary = mlops.import_mlflow(uri, experiments=["exp-a"])
+    assert (summary.versions, summary.aliases, summary.registered_models) == (1, 0, 0)
+    assert any("version 1 of model 'iris-clf' not copied" in w for w in summary.warnings)
+    assert any("'challenger'" in w and "left as it is" in w for w in summary.warnings)
+    assert mlops.get_model_version(f"{MODEL}@challenger").version == 1
+    assert mlops.get_model_version(f"{MODEL}/2").run_id == scenario["child"]
+    assert "warning: version 1" in str(summary)
+    again = mlops.import_mlflow(uri, experiments=["exp-a"])
+    assert (again.versions, again.skipped_versions, len(again.warnings)) == (0, 1, 2)
+
+
 def test_file_store_import(project, tmp_path, monkeypatch):
     """MLflow 3.17 refuses to open an ./mlruns folder unless MLFLOW_ALLOW_FILE_STORE is set
     (its file store is in maintenance mode): the import sets it while it reads."""

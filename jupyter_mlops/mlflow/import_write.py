@@ -149,9 +149,11 @@ def model_row(conn, model: Any, actor: str) -> tuple[int, bool]:
     return conn.execute(select(models.c.id).where(models.c.name == model.name)).scalar_one(), True
 
 
-def present_versions(conn, model_id: int) -> set[int]:
-    return set(conn.execute(select(model_versions.c.version).where(
-        model_versions.c.model_id == model_id)).scalars())
+def present_versions(conn, model_id: int) -> dict[int, str | None]:
+    """{number: source} of the model's versions here (an imported one keeps MLflow's
+    source; one registered here has none)."""
+    return dict(conn.execute(select(model_versions.c.version, model_versions.c.source).where(
+        model_versions.c.model_id == model_id)).all())
 
 
 def write_version(conn, model_id: int, name: str, version: Any, digest: str, size: int,

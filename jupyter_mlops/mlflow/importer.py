@@ -256,6 +256,9 @@ class Importer:
                 self._model(model, versions)
 
     def _model(self, model: Any, versions: list[Any]) -> None:
+        """A registered model, its versions not here yet, then its aliases. A version number
+        this store already holds with another source is another model's: left alone, and
+        said so."""
         from sqlalchemy import select
 
         from ..store.tables import models
@@ -264,18 +267,26 @@ class Importer:
         with self.store.read() as conn:
             model_id = conn.execute(select(models.c.id).where(
                 models.c.name == model.name)).scalar()
-            here = present_versions(conn, model_id) if model_id is not None else set()
+            here = present_versions(conn, model_id) if model_id is not None else {}
         if model_id is None:
             self.summary.registered_models += 1
             if not self.dry_run:
                 with self.store.write("model", model.name, "imported") as conn:
                     model_id, _created = model_row(conn, model, self.store.actor)
+        copied = set()
         for version in versions:
-            if int(version.version) in here:
+            number = int(version.version)
+            if number not in here:
+                if self._version(model_id, model.name, version):
+                    copied.add(number)
+            elif here[number] == version.source:
                 self.summary.skipped_versions += 1
-            elif self._version(model_id, model.name, version):
-                here.add(int(version.version))
-        self._aliases(model_id, model, here)
+                copied.add(number)
+            else:
+                self.summary.warnings.append(
+                    f"version {number} of model {model.name!r} not copied: this store's "
+                    f"version {number} of {model.name!r} is another model")
+        self._aliases(model_id, model, copied)
 
     def _version(self, model_id: int | None, name: str, version: Any) -> bool:
         from .flavor import pack
@@ -290,7 +301,8 @@ class Importer:
             return True
         with tempfile.TemporaryDirectory(prefix="mlops-import-") as tmp:
             self.source.download(self.source.version_uri(name, version.version), tmp)
-            folder = next((p.parent for p in Path(tmp).rglob("MLmodel")), None)
+            found = sorted(Path(tmp).rglob("MLmodel"), key=lambda p: len(p.parts))
+            folder = found[0].parent if found else None
             if folder is None:
                 self.summary.versions -= 1
                 self.summary.warnings.append(f"version {version.version} of model {name!r} "
@@ -303,8 +315,9 @@ class Importer:
         return True
 
     def _aliases(self, model_id: int | None, model: Any, versions: set[int]) -> None:
-        """MLflow's aliases of the model, each an audited move (skipped where it already
-        points at that version)."""
+        """MLflow's aliases of the model that point at copied versions, each an audited move.
+        An alias already here stays where it is (moved here after an import, or this
+        store's own): a different target is said in the warnings."""
         from .. import refs
         from ..registry.aliases import move_alias
         from .import_write import alias_version
@@ -318,10 +331,16 @@ class Importer:
                 continue
             if number not in versions:
                 continue
+            current = None
             if model_id is not None:
                 with self.store.read() as conn:
-                    if alias_version(conn, model_id, alias) == number:
-                        continue
+                    current = alias_version(conn, model_id, alias)
+            if current is not None:
+                if current != number:
+                    self.summary.warnings.append(
+                        f"alias {alias!r} of model {model.name!r} points at version {current} "
+                        f"here (at {number} in MLflow): left as it is")
+                continue
             if not self.dry_run:
                 try:
                     with self.store.write("model", model.name, "alias") as conn:
