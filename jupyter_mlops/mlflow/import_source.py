@@ -20,7 +20,8 @@ from ..config import redact
 from ..errors import MLOpsUsageError
 
 PAGE = 1000  # rows per search page (an MLflow server's own cap for runs is 50,000)
-BATCH = 100  # runs whose metric histories are read together
+BATCH = 500  # runs whose metric histories are read together, at most
+BATCH_POINTS = 250_000  # metric points a batch holds, about (each run's last step tells)
 POOL_MIN = 1000  # from this many runs on, worker processes read the histories
 READERS = 2  # those worker processes
 
@@ -94,7 +95,7 @@ class Source:
         """`runs` in batches, each with its metric histories. Reading them is most of an
         import's time (MLflow builds an object per point), so for many runs reader processes
         read the next batches while the caller writes this one."""
-        batches = [runs[i:i + BATCH] for i in range(0, len(runs), BATCH)]
+        batches = _batches(runs)
         wanted = [[(r.info.run_id, list(r.data.metrics)) for r in batch] for batch in batches]
         if len(runs) < POOL_MIN or READERS < 1:
             for batch, keys in zip(batches, wanted, strict=True):
@@ -239,8 +240,29 @@ def serve() -> None:
                 answer = (True, source.histories(runs))
             except Exception as exc:  # told to the importer, which stops with it
                 answer = (False, _first_line(exc))
-            pickle.dump(answer, answers, protocol=pickle.HIGHEST_PROTOCOL)
-            answers.flush()
+            try:
+                pickle.dump(answer, answers, protocol=pickle.HIGHEST_PROTOCOL)
+                answers.flush()
+            except BrokenPipeError:  # the importer is gone
+                return
+
+
+def _batches(runs: list[Any]) -> list[list[Any]]:
+    """`runs` in batches of at most BATCH runs and about BATCH_POINTS metric points, each
+    run's points guessed from its metrics' last steps. Big batches matter on SQLite: MLflow's
+    metrics table leads its index with the key, so each bulk query scans that key's points
+    of every run in the store, whatever the batch."""
+    out: list[list[Any]] = []
+    points = 0
+    for run in runs:
+        # the latest point of each metric (all MLflow's run entity keeps) has its last step
+        guess = sum(max(1, (m.step or 0) + 1) for m in getattr(run.data, "_metric_objs", []))
+        if not out or len(out[-1]) >= BATCH or points + guess > BATCH_POINTS:
+            out.append([])
+            points = 0
+        out[-1].append(run)
+        points += guess
+    return out
 
 
 def _pages(call) -> list[Any]:
