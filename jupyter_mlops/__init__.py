@@ -130,6 +130,8 @@ _API = {
     "Reproduction": "repro.reproduce",
     "gc": "store.gc",
     "get_store": "store",
+    # the MLflow on-ramp: an MLflow store copied in
+    "import_mlflow": "mlflow.importer",
     # reproducibility: a run's recorded packages rebuilt into an environment of their own
     "recorded_python": "repro.environments",
     "RecordedEnv": "repro.environments",

@@ -54,7 +54,7 @@ EXPECTED = {
     "docs/data.md": (0, 0, 0),
     "docs/drift.md": (2, 0, 1),
     "docs/features.md": (4, 0, 0),
-    "docs/mlflow.md": (4, 0, 0),
+    "docs/mlflow.md": (6, 0, 0),
     "docs/models.md": (0, 0, 0),
     "docs/pipelines.md": (0, 0, 0),
     "docs/sidebar.md": (0, 0, 0),

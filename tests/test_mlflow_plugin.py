@@ -63,6 +63,11 @@ def test_mlflows_quickstart_logs_ordinary_runs(tracking, project, tmp_path):
     assert filecmp.cmp(features, f"{local}/features.txt", shallow=False)
     listed = mlflow.MlflowClient().list_artifacts(run.info.run_id)
     assert [(f.path, f.is_dir) for f in listed] == [("config", True), ("features.txt", False)]
+    whole = mlflow.artifacts.download_artifacts(artifact_uri=run.info.artifact_uri,
+                                                dst_path=str(tmp_path / "whole"))
+    assert filecmp.cmp(features, f"{whole}/features.txt", shallow=False)
+    assert [f.path for f in mlflow.artifacts.list_artifacts(
+        artifact_uri=f"{run.info.artifact_uri}/config")] == ["config/settings.json"]
 
     ours = mlops.get_run(run.info.run_id)  # an ordinary run here
     assert ours.experiment == "quickstart" and ours.status == "finished"
@@ -355,6 +360,9 @@ def test_logged_models_and_the_registry_searches(tracking):
                                         output_format="list")
     assert [m.model_id for m in found] == [first.model_id]
     model = client.get_logged_model(first.model_id)
+    assert model.artifact_location == f"mlops-artifacts:/models/{first.model_id}"
+    files = mlflow.artifacts.list_artifacts(artifact_uri=model.artifact_location)
+    assert "MLmodel" in {f.path.rsplit("/", 1)[-1] for f in files}
     assert model.tags["reviewed"] == "yes" and model.params == {"fit_intercept": "True"}
     assert [(m.key, m.value) for m in model.metrics] == [("r2", 0.97)]
     assert str(model.status) == "READY"

@@ -12,7 +12,7 @@ from ..config import redact
 from ..errors import MLOpsError, MLOpsUsageError
 
 GROUPS = ("runs", "experiments", "datasets", "models", "features", "drift", "pipeline", "serve",
-          "monitor", "scheduler", "automl", "store", "team", "config", "gc", "demo")
+          "monitor", "scheduler", "automl", "store", "team", "import", "config", "gc", "demo")
 
 
 class Parser(argparse.ArgumentParser):

@@ -37,6 +37,19 @@ class MlopsArtifactRepository(ArtifactRepository):
         self.table = artifacts if self.kind == "runs" else logged_model_artifacts
         self.key = self.table.c.run_id if self.kind == "runs" else self.table.c.model_id
 
+    def _below(self, path: str | None) -> tuple[MlopsArtifactRepository, str | None, str]:
+        """(the repository of the run or model `path` is in, the path inside it, the prefix
+        that makes its paths this repository's): itself, unless this is `…:/runs` or
+        `…:/models` and `path` starts with the id."""
+        if self.owner:
+            return self, path, ""
+        head, _, rest = (path or "").strip("/").partition("/")
+        if not head:
+            raise invalid(f"{self.artifact_uri} names no run or model: give its id as the path")
+        inner = MlopsArtifactRepository(f"{uri.ARTIFACT_SCHEME}:/{self.kind}/{head}",
+                                        tracking_uri=self.store_uri)
+        return inner, rest or None, head + "/"
+
     def _name(self, *parts: str | None) -> str:
         """The artifact's name in the run (or model): this repository's path, then `parts`."""
         joined = posixpath.join(self.prefix, *[p for p in parts if p])
@@ -82,10 +95,16 @@ class MlopsArtifactRepository(ArtifactRepository):
 
     @mlflow_errors
     def log_artifact(self, local_file, artifact_path=None):
+        repo, artifact_path, _ = self._below(artifact_path)
+        if repo is not self:
+            return repo.log_artifact(local_file, artifact_path)
         self._put([(self._name(artifact_path, os.path.basename(local_file)), Path(local_file))])
 
     @mlflow_errors
     def log_artifacts(self, local_dir, artifact_path=None):
+        repo, artifact_path, _ = self._below(artifact_path)
+        if repo is not self:
+            return repo.log_artifacts(local_dir, artifact_path)
         root = Path(local_dir)
         files = sorted(p for p in root.rglob("*") if p.is_file())
         self._put([(self._name(artifact_path, p.relative_to(root).as_posix()), p)
@@ -104,6 +123,10 @@ class MlopsArtifactRepository(ArtifactRepository):
     def list_artifacts(self, path=None):
         """The files and folders directly below `path`, as MLflow lists them (paths relative
         to this repository's URI)."""
+        repo, path, shown_prefix = self._below(path)
+        if repo is not self:
+            return [FileInfo(shown_prefix + f.path, f.is_dir, f.file_size)
+                    for f in repo.list_artifacts(path)]
         below = self._name(path)
         start = len(self.prefix) + 1 if self.prefix else 0
         entries: dict[str, FileInfo] = {}
@@ -119,6 +142,9 @@ class MlopsArtifactRepository(ArtifactRepository):
 
     @mlflow_errors
     def _download_file(self, remote_file_path, local_path):
+        repo, remote_file_path, _ = self._below(remote_file_path)
+        if repo is not self:
+            return repo._download_file(remote_file_path, local_path)
         name = self._name(remote_file_path)
         found = [r for r in self._rows(name) if r.name == name]
         if not found:
@@ -127,6 +153,9 @@ class MlopsArtifactRepository(ArtifactRepository):
 
     @mlflow_errors
     def delete_artifacts(self, artifact_path=None):
+        repo, artifact_path, _ = self._below(artifact_path)
+        if repo is not self:
+            return repo.delete_artifacts(artifact_path)
         below = self._name(artifact_path)
         with self.store.write() as conn:
             stmt = delete(self.table).where(self.key == self.owner)

@@ -64,11 +64,13 @@ def experiment_artifact_uri(experiment_id: str) -> str:
 
 
 def parse_artifact_uri(uri: str) -> tuple[str, str, str]:
-    """(`runs` or `models`, the run or model id, the path below it) of an artifact URI."""
+    """(`runs` or `models`, the run or model id, the path below it) of an artifact URI. The id
+    is "" for `mlops-artifacts:/runs` itself: MLflow splits an artifact URI into its parent and
+    last part, so `…/models/<id>` is read as the path `<id>` below `…/models`."""
     parsed = urlparse(uri)
     parts = [p for p in parsed.path.split("/") if p]
-    if parsed.scheme != ARTIFACT_SCHEME or len(parts) < 2 or parts[0] not in ("runs", "models"):
+    if parsed.scheme != ARTIFACT_SCHEME or not parts or parts[0] not in ("runs", "models"):
         raise MLOpsUsageError(
             f"{uri!r} is not an mlops artifact URI ({ARTIFACT_SCHEME}:/runs/RUN_ID[/PATH] or "
             f"{ARTIFACT_SCHEME}:/models/MODEL_ID[/PATH])")
-    return parts[0], parts[1], "/".join(parts[2:])
+    return parts[0], parts[1] if len(parts) > 1 else "", "/".join(parts[2:])
