@@ -657,7 +657,9 @@ def render(res: dict) -> str:
     def faster_t(a, b):  # times: peer / ours
         return _ratio(b, a)
 
-    rows = [
+    wrote = any(res[side][k] for side in SIDES for k in ("log_metric", "log_batch", "runs"))
+    searched = any(res[side]["search"] for side in SIDES) or res.get("build")
+    rows = [] if not wrote else [
         (f"log_metric, per call (median of {s['reps']}×{s['metric_calls']:,})",
          _secs(ours["log_metric_s"]), _secs(peer["log_metric_s"]),
          faster_t(ours["log_metric_s"], peer["log_metric_s"]),
@@ -679,13 +681,14 @@ def render(res: dict) -> str:
         ("  first run of a process (cold)", _secs(ours["first_run_s"]),
          _secs(peer["first_run_s"]), "", ""),
         ("  a new store: client + create_experiment", _secs(ours["open_s"]),
-         _secs(peer["open_s"]), "", "MLflow creates its tables, ours its project"),
-        (f"search store build, {s['search_runs']:,} runs (create_run, log_batch, terminate)",
-         rate(ours["build_runs_per_s"], " runs/s"), rate(peer["build_runs_per_s"], " runs/s"),
-         _ratio(ours["build_runs_per_s"], peer["build_runs_per_s"]),
-         f"{_secs(ours['build_s'])} vs {_secs(peer['build_s'])}, once"),
-    ]
-    for name, filter_string, order_by in QUERIES:
+         _secs(peer["open_s"]), "", "MLflow creates its tables, ours its project")]
+    if searched:
+        rows.append((
+            f"search store build, {s['search_runs']:,} runs (create_run, log_batch, terminate)",
+            rate(ours["build_runs_per_s"], " runs/s"), rate(peer["build_runs_per_s"], " runs/s"),
+            _ratio(ours["build_runs_per_s"], peer["build_runs_per_s"]),
+            f"{_secs(ours['build_s'])} vs {_secs(peer['build_s'])}, once"))
+    for name, filter_string, order_by in QUERIES if searched else []:
         o, p = ours["search"][name], peer["search"][name]
         same_first = o["first_digest"] == p["first_digest"] and o["first_digest"]
         same_all = o["all_digest"] == p["all_digest"] and o["all_digest"]
@@ -719,6 +722,8 @@ def render(res: dict) -> str:
                         else "  ✗ INCOMPLETE")))
     v = meta["versions"]
     dur = {side: "; ".join(summ[side]["durability"]) for side in SIDES}
+    dur["ours"] = dur["ours"] or "; ".join(sorted({json.dumps(r["durability"], sort_keys=True)
+                                                   for r in res.get("import") or []}))
     head = [f"MLflow benchmark, {meta['mode']} mode, {meta['date']}: MLflow {v['mlflow']}'s "
             f"client into jupyter-mlops {v['jupyter_mlops']} (git {meta['git']['commit'][:8]}"
             f"{', dirty' if meta['git']['dirty'] else ''}) through mlops:///… against "
