@@ -13,7 +13,7 @@ import threading
 import time
 import warnings
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreError
 
@@ -187,11 +187,17 @@ def write_points(conn: Connection, dialect: str, points: list[tuple]) -> None:
         latest.append({"run_id": run_id, "key": key, "value": _nan_to_none(best[2]),
                        "step": best[3], "timestamp": best[4]})
     conn.execute(metric_chunks.insert(), chunks)
-    conn.execute(upsert(
-        dialect, latest_metrics, ["run_id", "key"], ["value", "step", "timestamp"],
-        where=lambda t, new: (new.step > t.c.step)
-        | ((new.step == t.c.step) & (new.timestamp >= t.c.timestamp)),
-    ), latest)
+    stmt = _latest_upserts.get(dialect)
+    if stmt is None:  # built once: a metric logged alone pays for no statement building
+        stmt = _latest_upserts[dialect] = upsert(
+            dialect, latest_metrics, ["run_id", "key"], ["value", "step", "timestamp"],
+            where=lambda t, new: (new.step > t.c.step)
+            | ((new.step == t.c.step) & (new.timestamp >= t.c.timestamp)),
+        )
+    conn.execute(stmt, latest)
+
+
+_latest_upserts: dict[str, Any] = {}
 
 
 def _integrity_error(exc: BaseException) -> bool:
