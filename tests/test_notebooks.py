@@ -130,18 +130,19 @@ def test_demo_runs_the_quickstart_and_says_what_the_store_holds(mlops, project, 
     copy_notebook(project, "monitoring.ipynb")
     copy_notebook(project, "features.ipynb")
     copy_notebook(project, "automl.ipynb")
+    copy_notebook(project, "mlflow.ipynb")
     folder = project / "notebooks"
     assert main(["demo", "--no-lab", "--notebooks", str(folder)]) == 0
     out = capsys.readouterr().out
     for name in ("quickstart.ipynb", "models.ipynb", "monitoring.ipynb", "features.ipynb",
-                 "automl.ipynb"):
+                 "automl.ipynb", "mlflow.ipynb"):
         assert f"running {folder / name} with papermill" in out
         executed = project / ".mlops" / "demo" / name
         assert f"executed copy: {executed}" in out
         assert_executed_cleanly(executed)
     assert f"store:      sqlite:///{project.resolve()}/.mlops/mlops.db" in out
-    assert "holds:      3 experiment(s), 23 run(s) (23 finished)" in out
-    assert "3 model version(s), 2 alias move(s)" in out
+    assert "holds:      6 experiment(s), 31 run(s) (31 finished)" in out
+    assert "4 model version(s), 3 alias move(s)" in out
     frame = mlops.search_runs(experiment="quickstart")
     assert sorted(frame["name"]) == ["forest", "sgd-epochs"]
     assert (frame["notebook"] == "notebooks/quickstart.ipynb").all()
@@ -162,6 +163,14 @@ def test_demo_runs_the_quickstart_and_says_what_the_store_holds(mlops, project, 
     assert len(trials) == 17 and set(trials.parent_run_id) == set(searches.run_id)
     assert mlops.get_model_version("cancer-clf@1").training_data.startswith(
         "dataset:cancer-train@")
+    # the mlflow notebook: MLflow's autologger and registry through mlops:, an old store
+    # imported (twice: the second adds nothing)
+    grid = mlops.search_runs(experiment="mlflow-demo")
+    assert len(grid) == 5 and (grid["notebook"] == "notebooks/mlflow.ipynb").all()
+    champion = mlops.get_model_version("diabetes-enet@champion")
+    assert champion.flavor == "mlflow" and champion.run_id in set(grid["run_id"])
+    assert sorted(mlops.search_runs(experiment="legacy-churn")["name"]) == [
+        "depth-3", "depth-5", "depth-8"]
 
 
 @pytest.mark.slow
@@ -194,4 +203,4 @@ def test_demo_without_notebooks_is_bad_usage(project, capsys, tmp_path):
     assert main(["demo", "--no-lab", "--notebooks", str(tmp_path / "nowhere")]) == 2
     err = error_line(capsys.readouterr().err)
     assert err.startswith("jupyter mlops: error: no quickstart.ipynb, models.ipynb, "
-                          "monitoring.ipynb, features.ipynb, automl.ipynb in ")
+                          "monitoring.ipynb, features.ipynb, automl.ipynb, mlflow.ipynb in ")

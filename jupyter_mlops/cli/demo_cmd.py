@@ -4,11 +4,14 @@ the store now holds, then open JupyterLab on them (`--no-lab` or MLOPS_DEMO_NO_L
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
 DEMO_NOTEBOOKS = ("quickstart.ipynb", "models.ipynb", "monitoring.ipynb", "features.ipynb",
-                  "automl.ipynb")
+                  "automl.ipynb", "mlflow.ipynb")
+# notebooks that need an optional extra: (the module it brings, the extra)
+NEEDS = {"mlflow.ipynb": ("mlflow", "mlflow")}
 
 
 def add(sub) -> None:
@@ -37,6 +40,10 @@ def run(args) -> int:
                               "checkout of jupyter-mlops, or pass --notebooks DIR")
     out_dir = root / ".mlops" / "demo"
     for name in DEMO_NOTEBOOKS:
+        module, extra = NEEDS.get(name, (None, None))
+        if module is not None and importlib.util.find_spec(module) is None:
+            print(f"skipping {folder / name}: it needs pip install 'jupyter-mlops[{extra}]'")
+            continue
         print(f"running {folder / name} with papermill …", flush=True)
         execute_notebook(folder / name, out_dir / name, root=root)
         print(f"  executed copy: {out_dir / name}")
