@@ -45,9 +45,9 @@ def _forget() -> None:
 
 
 def _forget_mlflow() -> None:
-    """MLflow's fluent API keeps its active runs, tracking URI and the experiment set last
-    for the process (set_experiment also sets MLFLOW_EXPERIMENT_ID): each test has another
-    project."""
+    """MLflow keeps its active runs, tracking and registry URIs and the experiment set last
+    for the process (its setters also set MLFLOW_* environment variables): each test has
+    another project."""
     import sys
 
     if "mlflow" not in sys.modules:
@@ -61,8 +61,11 @@ def _forget_mlflow() -> None:
         except Exception:
             fluent._active_run_stack.get().pop()
     mlflow.set_tracking_uri(None)
+    mlflow.set_registry_uri(None)
     fluent._active_experiment_id = None
-    os.environ.pop("MLFLOW_EXPERIMENT_ID", None)
+    # what MLflow's setters also put in the environment (for subprocesses: kernels, papermill)
+    for name in ("MLFLOW_EXPERIMENT_ID", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        os.environ.pop(name, None)
 
 
 def pg_available() -> bool:

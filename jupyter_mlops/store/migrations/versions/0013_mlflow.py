@@ -22,18 +22,17 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("experiments") as batch:
-        batch.add_column(sa.Column("tags", sa.Text))
-        batch.add_column(sa.Column("updated_at", Time))
-    with op.batch_alter_table("models") as batch:
-        batch.add_column(sa.Column("tags", sa.Text))
-        batch.add_column(sa.Column("updated_at", Time))
-    with op.batch_alter_table("model_versions") as batch:
-        batch.add_column(sa.Column("tags", sa.Text))
-        batch.add_column(sa.Column("source", sa.Text))
-        batch.add_column(sa.Column("logged_model_id", sa.String(64)))
-        batch.add_column(sa.Column("run_link", sa.Text))
-        batch.add_column(sa.Column("updated_at", Time))
+    # plain ALTER TABLE ADD COLUMN (SQLite has it): a batch copy of these tables would drop
+    # tables other rows refer to, which SQLite's foreign keys refuse
+    for table, columns in (
+        ("experiments", [sa.Column("tags", sa.Text), sa.Column("updated_at", Time)]),
+        ("models", [sa.Column("tags", sa.Text), sa.Column("updated_at", Time)]),
+        ("model_versions", [sa.Column("tags", sa.Text), sa.Column("source", sa.Text),
+                            sa.Column("logged_model_id", sa.String(64)),
+                            sa.Column("run_link", sa.Text), sa.Column("updated_at", Time)]),
+    ):
+        for column in columns:
+            op.add_column(table, column)
     op.create_table(
         "run_datasets",
         sa.Column("run_id", RunId, sa.ForeignKey("runs.id", ondelete="CASCADE"),
@@ -82,10 +81,10 @@ def downgrade() -> None:
     op.drop_table("logged_model_artifacts")
     op.drop_table("logged_models")
     op.drop_table("run_datasets")
-    with op.batch_alter_table("model_versions") as batch:
-        for column in ("updated_at", "run_link", "logged_model_id", "source", "tags"):
-            batch.drop_column(column)
-    for table in ("models", "experiments"):
-        with op.batch_alter_table(table) as batch:
-            batch.drop_column("updated_at")
-            batch.drop_column("tags")
+    # ALTER TABLE DROP COLUMN (SQLite 3.35+), not a batch copy: see upgrade()
+    for table, columns in (("model_versions", ("updated_at", "run_link", "logged_model_id",
+                                               "source", "tags")),
+                           ("models", ("updated_at", "tags")),
+                           ("experiments", ("updated_at", "tags"))):
+        for column in columns:
+            op.drop_column(table, column)
