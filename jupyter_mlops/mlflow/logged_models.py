@@ -128,9 +128,7 @@ class LoggedModelsMixin:
         if datasets and not all(d.get("dataset_name") for d in datasets):
             raise invalid("`dataset_name` in the `datasets` clause must be specified.")
         with self.store.read() as conn:
-            ids = [self._experiment_id(conn, e) for e in experiment_ids
-                   if str(e) != "0" or conn.execute(select(experiments.c.id).where(
-                       experiments.c.name == DEFAULT_EXPERIMENT)).first()]
+            ids = self._searched_experiments(conn, experiment_ids)
             rows = conn.execute(select(logged_models).where(
                 logged_models.c.experiment_id.in_(ids),
                 logged_models.c.lifecycle == "active")).all()

@@ -63,6 +63,7 @@ from ..store.tables import (
     runs,
     tags,
 )
+from ..tracking.records import put_text, write_tags
 from . import convert, runs_search, uri
 from .convert import DEFAULT_EXPERIMENT, invalid, mlflow_errors, ms, not_found, seconds
 from .logged_models import LoggedModelsMixin
@@ -107,6 +108,12 @@ class MlopsTrackingStore(GenAIRefusals, LoggedModelsMixin, AbstractStore):
         if not text.isdigit():
             raise invalid(f"invalid experiment id {experiment_id!r}: a number")
         return int(text)
+
+    def _searched_experiments(self, conn, experiment_ids) -> list[int]:
+        """This store's ids of the experiments a search names ("0" only once it exists)."""
+        return [self._experiment_id(conn, e) for e in experiment_ids or []
+                if str(e) != "0" or conn.execute(select(experiments.c.id).where(
+                    experiments.c.name == DEFAULT_EXPERIMENT)).first()]
 
     def _experiment_row(self, conn, experiment_id: Any):
         exp_id = self._experiment_id(conn, experiment_id)
@@ -292,9 +299,9 @@ class MlopsTrackingStore(GenAIRefusals, LoggedModelsMixin, AbstractStore):
                 parent_run_id=parent, start_time=start, heartbeat=time.time(), user=user,
                 host=capture.host(), notebook=capture.source_file(root), git_commit=commit,
                 git_dirty=dirty, python_version=sys.version.split()[0], lifecycle="active",
-                environment_digest=_put_text(conn, capture.environment(), self.store.dialect),
+                environment_digest=put_text(conn, capture.environment(), self.store.dialect),
             ))
-            _write_tags(conn, self.store.dialect, run_id, by_key)
+            write_tags(conn, run_id, by_key, self.store.dialect)
         self._follow(run_id, parent)
         info = RunInfo(
             run_id=run_id, experiment_id=str(experiment_id), user_id=user, status="RUNNING",
@@ -350,7 +357,7 @@ class MlopsTrackingStore(GenAIRefusals, LoggedModelsMixin, AbstractStore):
                 values["end_time"] = seconds(end_time)
             if run_name:
                 values["name"] = run_name[:255]
-                _write_tags(conn, self.store.dialect, run_id, {MLFLOW_RUN_NAME: run_name})
+                write_tags(conn, run_id, {MLFLOW_RUN_NAME: run_name}, self.store.dialect)
             if status != "running":
                 values["heartbeat"] = time.time()
             result = conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
@@ -463,9 +470,7 @@ class MlopsTrackingStore(GenAIRefusals, LoggedModelsMixin, AbstractStore):
                      page_token):
         runs_search.check_max_results(max_results)
         with self.store.read() as conn:
-            exp_ids = [self._experiment_id(conn, e) for e in experiment_ids or []
-                       if str(e) != "0" or conn.execute(select(experiments.c.id).where(
-                           experiments.c.name == DEFAULT_EXPERIMENT)).first()]
+            exp_ids = self._searched_experiments(conn, experiment_ids)
             offset = SearchUtils.parse_start_offset_from_page_token(page_token)
             ids = runs_search.run_ids(conn, self.store.dialect, exp_ids, filter_string,
                                       run_view_type, order_by, offset, max_results)
@@ -499,7 +504,7 @@ class MlopsTrackingStore(GenAIRefusals, LoggedModelsMixin, AbstractStore):
                 self.log_model_metrics(conn, run_id, row.experiment_id, metrics)
             if tags_:
                 values = {t.key: t.value for t in tags_}
-                _write_tags(conn, store.dialect, run_id, values)
+                write_tags(conn, run_id, values, store.dialect)
                 if MLFLOW_RUN_NAME in values:
                     conn.execute(update(runs).where(runs.c.id == run_id).values(
                         name=values[MLFLOW_RUN_NAME][:255]))
@@ -624,15 +629,4 @@ def _collector_paused():
         if enabled:
             gc.enable()
 
-
-def _write_tags(conn, dialect: str, run_id: str, values: dict[str, str]) -> None:
-    if values:
-        conn.execute(upsert(dialect, tags, ["run_id", "key"], ["value"]),
-                     [{"run_id": run_id, "key": k, "value": str(v)} for k, v in values.items()])
-
-
-def _put_text(conn, text: str, dialect: str) -> str:
-    from ..tracking.records import put_text
-
-    return put_text(conn, text, dialect)
 
