@@ -38,6 +38,9 @@ SETTINGS: dict[str, tuple[str, type, Any, str]] = {
     "online_store": ("MLOPS_ONLINE_STORE", str, None,
                      "online features (sqlite:///… file or redis://…)"),
     "experiment": ("MLOPS_EXPERIMENT", str, "Default", "experiment for runs that name none"),
+    "executor": ("MLOPS_EXECUTOR", str, "local",
+                 "where automl, pipeline steps and large-data statistics run: local or a Dask "
+                 "scheduler (dask://host:8786)"),
     "flush_interval": ("MLOPS_FLUSH_INTERVAL", float, 0.5, "seconds between background flushes"),
     "heartbeat_interval": ("MLOPS_HEARTBEAT_INTERVAL", float, 10.0, "seconds between heartbeats"),
     "heartbeat_timeout": (

@@ -15,7 +15,7 @@ project = pyproject["project"]
 # the build requirements too: the checkout is installed without build isolation (fast,
 # offline once the environment exists)
 deps = list(project["dependencies"]) + list(pyproject["build-system"]["requires"])
-for extra in ("s3", "mlflow", "test"):
+for extra in ("s3", "mlflow", "dask", "test"):
     deps += project["optional-dependencies"][extra]
 deps = sorted(set(deps))
 if "--hash" in sys.argv:
