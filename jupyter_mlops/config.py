@@ -41,6 +41,9 @@ SETTINGS: dict[str, tuple[str, type, Any, str]] = {
     "executor": ("MLOPS_EXECUTOR", str, "local",
                  "where automl, pipeline steps and large-data statistics run: local or a Dask "
                  "scheduler (dask://host:8786)"),
+    "automl_storage": ("MLOPS_AUTOML_STORAGE", str, None,
+                       "where AutoML studies live: Optuna's journal under .mlops/ by default, or "
+                       "redis://… or postgresql://… that every Dask worker reaches"),
     "flush_interval": ("MLOPS_FLUSH_INTERVAL", float, 0.5, "seconds between background flushes"),
     "heartbeat_interval": ("MLOPS_HEARTBEAT_INTERVAL", float, 10.0, "seconds between heartbeats"),
     "heartbeat_timeout": (

@@ -104,14 +104,16 @@ class Cluster:
 
 @contextlib.contextmanager
 def dask_cluster(root: Path, workers: int = 2, memory_limit: str | None = None,
-                 host: str = "127.0.0.1") -> Iterator[Cluster]:
-    """A scheduler and `workers` workers named w1, w2, …; every process is stopped after."""
+                 host: str = "127.0.0.1", listen: str | None = None) -> Iterator[Cluster]:
+    """A scheduler and `workers` workers named w1, w2, …; every process is stopped after.
+    The scheduler listens on `listen` (default `host`: 0.0.0.0 lets `other_host` reach it)."""
     require_dask()
     port = free_port()
     (root / "scheduler").mkdir(parents=True, exist_ok=True)
     with open(root / "scheduler" / "scheduler.log", "ab") as log:
         sched = subprocess.Popen(
-            [*_dask(), "scheduler", "--host", host, "--port", str(port), "--no-dashboard"],
+            [*_dask(), "scheduler", "--host", listen or host, "--port", str(port),
+             "--no-dashboard"],
             cwd=root / "scheduler", stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
     cluster = Cluster(f"tcp://{host}:{port}", root, sched)
@@ -136,3 +138,52 @@ def dask_cluster(root: Path, workers: int = 2, memory_limit: str | None = None,
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(5)
+
+
+@contextlib.contextmanager
+def other_host(cluster: Cluster, name: str) -> Iterator[str]:
+    """A worker on "another host": a network namespace of its own, joined to this one by a
+    veth pair (10.77.0.1 here, 10.77.0.2 there). It shares the files but not the network:
+    nothing listening on this host's 127.0.0.1 (PostgreSQL, Redis) answers it. Needs root and
+    iproute2 (under CI=true their absence is a failure). The worker's address."""
+    import shutil
+
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("a network namespace (root and iproute2) is required under CI=true")
+        pytest.skip("a network namespace needs root and iproute2")
+    ns, here, there = f"mlops{os.getpid() % 100000}", f"vm{os.getpid() % 100000}", \
+        f"vw{os.getpid() % 100000}"
+    port = cluster.address.rsplit(":", 1)[1]
+
+    def ip(*args: str) -> None:
+        subprocess.run(["ip", *args], check=True, capture_output=True)
+
+    ip("netns", "add", ns)
+    try:
+        ip("link", "add", here, "type", "veth", "peer", "name", there)
+        ip("link", "set", there, "netns", ns)
+        ip("addr", "add", "10.77.0.1/30", "dev", here)
+        ip("link", "set", here, "up")
+        ip("netns", "exec", ns, "ip", "addr", "add", "10.77.0.2/30", "dev", there)
+        ip("netns", "exec", ns, "ip", "link", "set", there, "up")
+        ip("netns", "exec", ns, "ip", "link", "set", "lo", "up")
+        cwd = cluster.root / name
+        cwd.mkdir(parents=True, exist_ok=True)
+        with open(cwd / "worker.log", "ab") as log:
+            proc = subprocess.Popen(
+                ["ip", "netns", "exec", ns, *_dask(), "worker", f"tcp://10.77.0.1:{port}",
+                 "--nthreads", "1", "--name", name, "--host", "10.77.0.2", "--no-dashboard",
+                 "--no-nanny", "--local-directory", str(cwd / "dask-scratch")],
+                cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        cluster.workers[name] = proc
+        cluster.wait_for(lambda names: name in names, f"worker {name} (other host)")
+        yield name
+    finally:
+        proc = cluster.workers.pop(name, None)
+        if proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+        subprocess.run(["ip", "link", "delete", here], capture_output=True)
+        subprocess.run(["ip", "netns", "delete", ns], capture_output=True)

@@ -7,8 +7,9 @@ is spent). The search is a parent run, each trial a nested run (estimator, param
 and its spread, fit time, state); the best pipeline is refit on all the data, logged, and with
 `register=` registered with the run's training data, so lineage, gates and drift all know it.
 
-Studies live in Optuna's journal file `.mlops/automl/studies.journal`, never in the metadata
-database (whose migrations Optuna's own would collide with): `resume=True` continues one."""
+Studies live in Optuna's own storage (storage.py), never in the metadata database:
+`resume=True` continues one. With a Dask executor the trials run as tasks on the workers
+(remote.py), in parallel, each writing its own nested run."""
 
 from __future__ import annotations
 
@@ -24,10 +25,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .. import config, refs
+from .. import refs
 from ..errors import MLOpsError, MLOpsUsageError
 from .result import AutoMLResult, Progress, trial_rows
 from .space import Family, families, pipeline, preprocessor
+from .storage import location, open_storage
 from .tasks import Metric, as_frame, as_series, check_task, resolve_metric
 
 if TYPE_CHECKING:
@@ -36,7 +38,6 @@ if TYPE_CHECKING:
 
     from ..data.versions import DatasetVersion
 
-JOURNAL = "automl/studies.journal"
 PRUNE_AFTER = 5  # complete trials before pruning starts
 CACHE_BYTES = 64 * 2**20  # up to this much data, each fold is preprocessed once for all trials
 LOGGING = 0.5  # seconds kept back from the budget for logging the winner
@@ -133,15 +134,6 @@ def plan(X: Any, y: Any, task: str = "auto", metric: str | None = None,
                 source)
 
 
-def _storage() -> Any:
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
-
-    path = config.load().mlops_dir / JOURNAL
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return JournalStorage(JournalFileBackend(str(path)))
-
-
 def _sampler(seed: int) -> Any:
     import optuna
 
@@ -150,16 +142,22 @@ def _sampler(seed: int) -> Any:
         return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)
 
 
+def _pruner() -> Any:
+    import optuna
+
+    return optuna.pruners.MedianPruner(n_startup_trials=PRUNE_AFTER, n_warmup_steps=0)
+
+
 def _open_study(p: Plan, resume: bool) -> optuna.Study:
     """A new study named after the search (name, name-2, ...), or with `resume` the newest of
     them, checked to have run on the same data, task, metric and estimators."""
     import optuna
 
-    storage = _storage()
+    storage = open_storage(location())
     existing = {s.study_name: s for s in storage.get_all_studies()}
     pattern = re.compile(re.escape(p.name) + r"(?:-(\d+))?")
     ours = {n: int(m.group(1) or 1) for n in existing if (m := pattern.fullmatch(n))}
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=PRUNE_AFTER, n_warmup_steps=0)
+    pruner = _pruner()
     direction = p.metric.direction
     if resume:
         if not ours:
@@ -209,7 +207,8 @@ class _Objective:
     """One trial: a nested run, cross-validated fold by fold, pruned early when hopeless or
     when the rest of the budget is needed to refit the best so far (`reserve`)."""
 
-    def __init__(self, p: Plan, study: optuna.Study, deadline: float | None):
+    def __init__(self, p: Plan, study: optuna.Study, deadline: float | None,
+                 experiment: str | None = None, worker: str | None = None):
         from sklearn.metrics import get_scorer
         from sklearn.model_selection import KFold, StratifiedKFold
 
@@ -223,9 +222,12 @@ class _Objective:
         self.completed = False
         small = 2 * p.X.memory_usage(deep=True).sum() <= CACHE_BYTES
         self.prepared: dict[tuple[int, bool], tuple] | None = {} if small else None
-        from ..tracking import fluent
+        if experiment is None:
+            from ..tracking import fluent
 
-        self.experiment = fluent.active_run().experiment  # the parent's, read once
+            experiment = fluent.active_run().experiment  # the parent's, read once
+        self.experiment = experiment
+        self.worker = worker  # a Dask worker's address: tagged on each trial's run
 
     def fold(self, k: int, scale: bool) -> tuple:
         """(X train, X test, y train, y test) of fold k, preprocessed (the same for every
@@ -242,15 +244,14 @@ class _Objective:
             self.prepared[key] = out
         return out
 
-    def learn(self, trial: optuna.trial.FrozenTrial) -> None:
-        """After a trial: keep back enough of the budget to refit the best one on all rows."""
-        if trial.state.name != "COMPLETE":
+    def learn(self, trial: optuna.trial.FrozenTrial | None = None) -> None:
+        """After a trial (or, with none, from the study so far): keep back enough of the
+        budget to refit the best one on all rows."""
+        if trial is not None and trial.state.name != "COMPLETE":
             return
-        self.completed = True
-        best = self.study.best_trial
-        folds = best.user_attrs.get("folds") or 1
-        per_fold = (best.user_attrs.get("fit_time") or 0.0) / folds
-        self.reserve = LOGGING + 1.2 * per_fold * self.p.cv / (self.p.cv - 1)
+        reserve = refit_reserve(self.study, self.p)
+        if reserve is not None:
+            self.completed, self.reserve = True, reserve
 
     def __call__(self, trial: optuna.Trial) -> float:
         import optuna
@@ -262,11 +263,12 @@ class _Objective:
         params = family.suggest(trial, p.task)
         shown = _plain(params)
         trial.set_user_attr("params", shown)
+        tags = {"mlops.automl.trial": trial.number, "mlops.automl.study": self.study.study_name}
+        if self.worker is not None:
+            tags["mlops.worker"] = self.worker
         run = fluent.start_run(name=f"trial-{trial.number}", nested=True,
                                experiment=self.experiment,
-                               params={"estimator": family.name, **shown},
-                               tags={"mlops.automl.trial": trial.number,
-                                     "mlops.automl.study": self.study.study_name})
+                               params={"estimator": family.name, **shown}, tags=tags)
         trial.set_user_attr("run_id", run.id)
         scores: list[float] = []
         fit_time, state, error = 0.0, "complete", None
@@ -316,6 +318,18 @@ class _Objective:
                                 "fit_time_s": fit_time})
         fluent.set_tags({"mlops.automl.state": state}, run=run)
         fluent.end_run(STATUS[state], run=run, error=error)
+
+
+def refit_reserve(study: optuna.Study, p: Plan) -> float | None:
+    """Seconds to keep back from the budget to refit the best trial so far on all rows (None
+    before a trial completed)."""
+    complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
+    if not complete:
+        return None
+    best = study.best_trial
+    folds = best.user_attrs.get("folds") or 1
+    per_fold = (best.user_attrs.get("fit_time") or 0.0) / folds
+    return LOGGING + 1.2 * per_fold * p.cv / (p.cv - 1)
 
 
 def _snapshot(study: optuna.Study, p: Plan, started: float) -> Progress:
@@ -370,7 +384,8 @@ def automl(X: Any, y: Any, task: str = "auto", metric: str | None = None,
            time_budget: float | None = 60, estimators: Any = None, cv: int = 5, seed: int = 0,
            register: str | None = None, *, n_trials: int | None = None, resume: bool = False,
            name: str = "automl", experiment: str | None = None, progress: bool = True,
-           callback: Callable[[Progress], None] | None = None) -> AutoMLResult:
+           callback: Callable[[Progress], None] | None = None,
+           executor: Any = None) -> AutoMLResult:
     """Search scikit-learn model families and their hyperparameters for the best
     cross-validated `metric` on X (a DataFrame or array) and y, or on a registered dataset
     (`automl("wine@3", "class")`: X a reference, y its target column).
@@ -382,13 +397,21 @@ def automl(X: Any, y: Any, task: str = "auto", metric: str | None = None,
     stops after `time_budget` seconds or `n_trials` more trials, whichever comes first (with
     the same seed, data and n_trials, the same trials). `register="name"` registers the refit
     winner; `resume=True` continues the newest search called `name`. `callback(progress)` runs
-    after each trial (a live display)."""
+    after each trial (a live display). `executor`: "local" (default: the `executor` setting)
+    runs the trials here one after another; a Dask cluster ("dask://host:8786", a
+    distributed.Client) runs them on its workers in parallel (docs/scale.md)."""
     from ..data.versions import link_input, version_dataset
+    from ..executors import resolve
     from ..registry.versions import register_model
     from ..tracking import autolog, fluent
 
     started = time.monotonic()  # the budget counts the whole call
     p = plan(X, y, task, metric, time_budget, estimators, cv, seed, register, n_trials, name)
+    where = resolve(executor)
+    if not where.local:
+        from . import remote
+
+        remote.check(where)
     with quiet():
         study = _open_study(p, resume)
     params = {"automl.task": p.task, "automl.metric": p.metric.name, "automl.cv": p.cv,
@@ -396,6 +419,8 @@ def automl(X: Any, y: Any, task: str = "auto", metric: str | None = None,
               "automl.n_trials": p.n_trials, "automl.estimators": [f.name for f in p.families],
               "automl.study": study.study_name}
     tags = {"mlops.automl": "search", "mlops.automl.study": study.study_name}
+    if not where.local:
+        tags["mlops.executor"] = where.name
     if resume:
         tags["mlops.automl.resumed"] = "true"
     was_logging = autolog.set_enabled(False)  # the folds' fits are the trials' own record
@@ -407,7 +432,10 @@ def automl(X: Any, y: Any, task: str = "auto", metric: str | None = None,
 
                 link_input(get_store(), p.source, None)
             version_dataset(p.X, f"{p.name}-train", role="train")
-            _search(p, study, started, progress, callback)
+            if where.local:
+                _search(p, study, started, progress, callback)
+            else:
+                remote.search(where, p, study, started, progress, callback, parent)
             searched = time.monotonic() - started
             result = _finish(p, study, parent, searched)
             if p.register is not None:

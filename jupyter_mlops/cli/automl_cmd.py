@@ -27,6 +27,9 @@ def add_search_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", default="automl", help="the search's name (its study)")
     p.add_argument("--resume", action="store_true", help="continue the newest search NAME")
     p.add_argument("--experiment", help="the experiment of the search's runs")
+    p.add_argument("--executor", metavar="ADDRESS",
+                   help="local, or a Dask scheduler (dask://host:8786) whose workers run the "
+                        "trials (default: the executor setting, MLOPS_EXECUTOR)")
 
 
 def search_kwargs(opts: argparse.Namespace) -> dict[str, Any]:
@@ -34,7 +37,7 @@ def search_kwargs(opts: argparse.Namespace) -> dict[str, Any]:
     return {"task": opts.task, "metric": opts.metric, "time_budget": opts.budget,
             "n_trials": opts.trials, "cv": opts.cv, "seed": opts.seed,
             "estimators": opts.estimators, "register": opts.register, "name": opts.name,
-            "resume": opts.resume, "experiment": opts.experiment}
+            "resume": opts.resume, "experiment": opts.experiment, "executor": opts.executor}
 
 
 def add(sub) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..errors import MLOpsError, MLOpsUsageError
 
 LOCAL = "local"
-SCHEMES = ("dask://", "tcp://", "tls://")
+ADDRESS = re.compile(r"(dask|tcp|tls)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(:[0-9]{1,5})?\Z")
 
 
 class ExecutorError(MLOpsError):
@@ -38,7 +39,7 @@ def resolve(executor: Any = None) -> Executor:
         text = executor.strip()
         if text == LOCAL:
             return Executor()
-        if text.startswith(SCHEMES) and len(text) > len("tcp://"):
+        if ADDRESS.match(text):
             from .dask import connect
 
             return connect(text)

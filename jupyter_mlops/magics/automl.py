@@ -11,19 +11,21 @@ from .base import MagicParser, guarded, split
 
 USAGE = ("usage: %automl X y [--task classification|regression] [--metric f1] [--budget 60] "
          "[--trials N] [--cv 5] [--seed 0] [--estimators A,B] [--register NAME] [--name NAME] "
-         "[--resume] [--experiment NAME]")
+         "[--resume] [--experiment NAME] [--executor dask://host:8786]")
 
 DOC = """Search scikit-learn models and their hyperparameters (Optuna), every trial a run.
 
 %automl X y [--task classification|regression] [--metric f1] [--budget 60] [--trials N]
             [--cv 5] [--seed 0] [--estimators linear,knn,...] [--register NAME]
             [--name NAME] [--resume] [--experiment NAME]
+            [--executor dask://host:8786]
     X, y: variables (a DataFrame or array, and a Series, array or list); the task is
     inferred from y. The search is a run with one nested run per trial; the best pipeline is
     refit on all the data, logged, and registered with --register. A leaderboard shows while
     it runs (the best so far, trials done, time left), the figures at the end. The search
     stops after --budget seconds (60 by default) or --trials more trials. --resume continues
-    the newest search called --name. Returns the result (.best_estimator, .leaderboard, ...).
+    the newest search called --name. --executor runs the trials on a Dask cluster's
+    workers (default: the executor setting). Returns the result (.best_estimator, ...).
 """
 
 

@@ -4,12 +4,14 @@ ends the run, failed on an exception). Metric points are buffered (see writer.py
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
 import time
 import uuid
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,22 @@ def set_experiment(name: str) -> None:
 def active_run() -> Run | None:
     """The innermost active run of this process, or None."""
     return _stack[-1] if _stack else None
+
+
+@contextlib.contextmanager
+def attached(run_id: str) -> Iterator[Run]:
+    """Make run `run_id`, active in another process (an AutoML search's parent, while its
+    trials run on Dask workers), the run that `start_run(nested=True)` nests under here while
+    the block runs. It is neither started nor ended here."""
+    run = Run(get_store(), run_id)
+    with _lock:
+        _stack.append(run)
+    try:
+        yield run
+    finally:
+        with _lock:
+            if run in _stack:
+                _stack.remove(run)
 
 
 def start_run(
