@@ -134,7 +134,7 @@ def dask_cluster(root: Path, workers: int = 2, memory_limit: str | None = None,
                 os.killpg(proc.pid, signal.SIGTERM)
         for proc in [*cluster.workers.values(), sched]:
             try:
-                proc.wait(10)
+                proc.wait(3)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(5)

@@ -121,3 +121,40 @@ def test_a_worker_on_another_host_without_the_store_fails_before_any_work(
         assert "1 of 2 Dask worker(s) cannot reach the store" in message
         assert "tcp://10.77.0.2:" in message and "nothing was submitted" in message
         assert counts(mlops) == before
+
+
+@pytest.mark.parametrize("kind", ["postgres", "redis"])
+def test_studies_in_a_storage_every_worker_reaches(kind, cluster, pg_uri, mlops, monkeypatch):
+    """Workers on other hosts share Optuna's storage: its RDB tables in a PostgreSQL schema of
+    their own (never the project's tables), or its journal on Redis."""
+    import os
+
+    import optuna
+    import psycopg
+
+    if kind == "postgres":
+        where = pg_uri
+    else:
+        redis_url = os.environ.get("MLOPS_TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
+        import redis
+
+        redis.Redis.from_url(redis_url).flushdb()
+        where = redis_url
+    monkeypatch.setenv("MLOPS_AUTOML_STORAGE", where)
+    X, y = load_wine(return_X_y=True, as_frame=True)
+    result = mlops.automl(X, y, n_trials=4, time_budget=None, cv=3, estimators=FAST,
+                          executor=cluster.url, progress=False)
+    assert len(trial_runs(mlops, result)) == 4
+    from jupyter_mlops.automl.storage import open_storage
+
+    study = optuna.load_study(study_name=result.study, storage=open_storage(where))
+    assert len(study.trials) == 4
+    from jupyter_mlops import config
+
+    assert not (config.load().mlops_dir / "automl").exists()  # no journal file here
+    if kind == "postgres":
+        with psycopg.connect(pg_uri) as conn:
+            schemas = {r[0] for r in conn.execute(
+                "SELECT DISTINCT table_schema FROM information_schema.tables "
+                "WHERE table_name = 'trials'")}
+        assert schemas == {"mlops_optuna"}  # Optuna's tables, beside the project's, not in them

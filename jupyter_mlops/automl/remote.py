@@ -56,10 +56,11 @@ def check(executor: DaskExecutor) -> None:
     """Before anything is written: the cluster reaches the store, and every worker reaches
     the study storage."""
     from ..executors import ExecutorError
-    from .storage import location, probe
+    from .storage import location, open_storage, probe
 
     executor.prepare()
     where = location()
+    open_storage(where)  # made here first (a schema, tables), so workers only read it
     answers = executor.client.run(probe, where, on_error="return")
     failed = {addr: why for addr, why in answers.items() if why is not None}
     if failed:

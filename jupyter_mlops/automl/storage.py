@@ -34,15 +34,25 @@ def open_storage(where: str) -> Any:
     from optuna.storages.journal import JournalFileBackend, JournalRedisBackend
 
     if where.startswith(("redis://", "rediss://")):
-        return JournalStorage(JournalRedisBackend(where))
+        import warnings
+
+        import optuna
+
+        with warnings.catch_warnings():  # "experimental" since Optuna 3.1, and kept since
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return JournalStorage(JournalRedisBackend(where))
     if where.startswith("postgresql"):
         import sqlalchemy
 
         url = sqlalchemy.engine.make_url(where).set(drivername="postgresql+psycopg")
         engine = sqlalchemy.create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(sqlalchemy.text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
-        engine.dispose()
+        try:
+            with engine.begin() as conn:
+                conn.execute(sqlalchemy.text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
+        except sqlalchemy.exc.IntegrityError:
+            pass  # made at the same moment by another process: it exists
+        finally:
+            engine.dispose()
         return RDBStorage(url.render_as_string(hide_password=False), engine_kwargs={
             "connect_args": {"options": f"-csearch_path={SCHEMA}"}})
     from pathlib import Path
