@@ -57,6 +57,7 @@ EXPECTED = {
     "docs/mlflow.md": (6, 0, 0),
     "docs/models.md": (0, 0, 0),
     "docs/pipelines.md": (0, 0, 0),
+    "docs/scale.md": (2, 2, 0),
     "docs/sidebar.md": (0, 0, 0),
     "docs/team.md": (1, 1, 0),
     "docs/tracking.md": (3, 0, 1),
