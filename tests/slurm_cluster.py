@@ -22,6 +22,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PARTITION = "debug"
+LIVE = ("PENDING", "CONFIGURING", "RUNNING", "SUSPENDED")  # a job's states before its end
 
 
 def _missing(message: str) -> None:
@@ -101,17 +102,18 @@ def slurm_cluster(root: Path, jobs: int = 1, memory: str = "1GiB") -> Iterator[S
             deadline = time.monotonic() + 120
             while len(made.client.scheduler_info(n_workers=-1)["workers"]) < jobs:
                 submitted |= made.job_ids()
-                assert time.monotonic() < deadline, (
-                    f"{jobs} worker(s) did not join in 120 s; jobs: "
-                    f"{squeue(*submitted) if submitted else 'none submitted'}\n{made.logs()}")
+                rows = squeue(*submitted) if submitted else []
+                ended = [row for row in rows if row[2] not in LIVE]
+                assert not ended and time.monotonic() < deadline, (
+                    f"{jobs} worker(s) did not join ({'a job ended' if ended else 'in 120 s'}); "
+                    f"jobs: {rows or 'none submitted'}\n{made.logs()}")
                 time.sleep(0.3)
             submitted |= made.job_ids()
             yield made
         finally:
             made.client.close()
             cluster.close()
-            left = [row for row in (squeue(*submitted) if submitted else [])
-                    if row[2] in ("PENDING", "RUNNING", "SUSPENDED")]
+            left = [row for row in (squeue(*submitted) if submitted else []) if row[2] in LIVE]
             if left:  # the cluster did not cancel them: cancel them here, and say so
                 subprocess.run(["scancel", *(row[0] for row in left)], timeout=30)
                 raise AssertionError(f"jobs left running after the cluster closed: {left}")
