@@ -12,8 +12,8 @@
 # Prints SLURM_CONF=PATH when Slurm answers (what the test and `sinfo` need), and one line on
 # stderr saying whether it is up. With --print nothing is installed or started. Exits 1 when
 # Slurm is not up. A second run with Slurm up only asks it (`scontrol ping`, `sinfo`).
-# Here: from nothing (apt-get update, download and install of 9 packages, then start) 7.5 s;
-# installed but stopped (a new session) 2.4 s; already up 0.05 s.
+# Here: from nothing (apt-get update, download and install of 9 packages, then start) 7 s;
+# installed but stopped (a new session) 0.2 to 2.4 s; already up 0.05 s.
 set -euo pipefail
 DIR="${MLOPS_SLURM_DIR:-${MLOPS_CACHE:-$HOME/.cache/jupyter-mlops}/slurm}"
 export SLURM_CONF="$DIR/slurm.conf"  # what sinfo, sbatch and the daemons read
@@ -65,6 +65,7 @@ fi
 mkdir -p "$DIR"
 exec 9>"$DIR/.lock"
 flock 9  # two checkouts starting it at once: the second waits, then finds it up
+# (every daemon below starts with descriptor 9 closed, or it would hold the lock for good)
 if up; then report; exit; fi
 
 # 1. the packages (without their recommends: the plugins for GPUs, HDF5, InfluxDB, ...)
@@ -88,7 +89,7 @@ if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
     runuser -u munge -- mungekey --create --keyfile=/etc/munge/munge.key
   fi
   install -d -o munge -g munge -m 0755 /run/munge
-  runuser -u munge -- munged
+  runuser -u munge -- munged 9>&-
   for _ in $(seq 50); do
     munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && break
     sleep 0.1
@@ -147,8 +148,8 @@ PartitionName=$PARTITION Nodes=$node Default=YES MaxTime=INFINITE State=UP
 EOF
 
 # 4. the daemons (each forks into the background; -c: jobs of a previous session are gone)
-slurmctld -f "$SLURM_CONF" -c
-slurmd -f "$SLURM_CONF" -N "$node"
+slurmctld -f "$SLURM_CONF" -c 9>&-
+slurmd -f "$SLURM_CONF" -N "$node" 9>&-
 for _ in $(seq 150); do
   up && break
   sleep 0.2
