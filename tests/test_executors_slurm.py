@@ -55,3 +55,19 @@ def test_work_submitted_through_the_executor_runs_in_a_slurm_job(slurm, project,
     assert run.name == "in-slurm" and run.status == "finished"
     assert run.params["slurm_job_id"] == job_id
     assert run.metrics["pid"] == float(done["pid"])
+
+
+@pytest.mark.slow
+def test_an_automl_search_runs_its_trials_in_the_slurm_job(slurm, project, mlops):
+    from sklearn.datasets import load_wine
+
+    from jupyter_mlops.executors import resolve
+
+    X, y = load_wine(return_X_y=True, as_frame=True)
+    result = mlops.automl(X, y, n_trials=3, time_budget=None, cv=3, estimators=["linear"],
+                          executor=slurm.client, progress=False)
+    runs = mlops.search_runs(filter=f"tags.`mlops.automl.study` = '{result.study}'")
+    trials = runs[runs.parent_run_id == result.run_id]
+    [worker] = resolve(slurm.client).workers()  # the Dask worker the Slurm job runs
+    assert len(trials) == 3 and set(trials["tags.mlops.worker"]) == {worker}
+    assert result.best_score > 0.9
