@@ -305,7 +305,7 @@ def run_partitions(task: Callable[..., Any], data: Partitioned, merge: Callable[
         futures = [chosen.submit(task, part, *args, threads=1, key=f"{desc}-{token}-{i}")
                    for i, part in enumerate(data.partitions)]
         try:
-            for future in as_completed(futures):
+            for future in as_completed(futures, loop=chosen.client.loop):
                 total = merge(total, future.result())
                 future.release()
                 bar.update()

@@ -50,6 +50,8 @@ if TYPE_CHECKING:
     from ..data.partitions import Partition, Partitioned
 
 K = 2000  # KLL's accuracy parameter: 0.14 % rank error, about 47 KB per column and partition
+SAMPLES = 64  # points of a merged sketch's quantile function averaged into a stratum's mean
+TAIL = 4096  # at most this many of a number column's smallest and largest values kept exactly
 
 
 def rank_error(k: int = K) -> float:
@@ -68,7 +70,8 @@ def _plain(value: Any) -> Any:
 class NumericPartial:
     """A number column of some rows: `n` finite values, `missing` nulls and NaNs, `infinite`
     ±inf, their mean and sum of squared deviations (`m2`), extremes, value counts while at
-    most DISCRETE distinct values (else None) and a KLL sketch (bytes, or live once merged)."""
+    most DISCRETE distinct values (else None), a KLL sketch (bytes, or live once merged) and
+    the `tail` smallest and largest values exactly (`low`, `high`: sorted arrays)."""
 
     n: int = 0
     missing: int = 0
@@ -79,6 +82,9 @@ class NumericPartial:
     max: float | None = None
     counts: dict[float, int] | None = field(default_factory=dict)
     kll: Any = None
+    low: Any = None
+    high: Any = None
+    tail: int = 0
     kind: str = "numeric"
 
     def sketch(self) -> Any:
@@ -112,22 +118,45 @@ class NumericPartial:
                 self.counts = None
         if other.n:
             self.sketch().merge(other.sketch())
+            self.tail = max(self.tail, other.tail)
+            self.low = _ends(self.low, other.low, self.tail, smallest=True)
+            self.high = _ends(self.high, other.high, self.tail, smallest=False)
         return self
 
     def exact_values(self) -> Any:
-        """Every value, sorted, when the KLL sketch still holds them all (else None)."""
+        """Every value, sorted, when the two tails hold them all (else None)."""
         import numpy as np
 
-        sketch = self.sketch()
-        if self.n == 0 or sketch.is_estimation_mode():
+        if not self.n or len(self.low) + len(self.high) < self.n:
             return None
-        items = sorted(sketch)
-        return np.repeat(np.array([v for v, _ in items], dtype="float64"),
-                         [int(w) for _, w in items])
+        return np.concatenate([self.low, self.high[len(self.low) + len(self.high) - self.n:]])
+
+    def atoms(self) -> tuple[Any, Any]:
+        """The sorted values as (value, how many) atoms: every value while the tails hold them
+        all; the counts of a column with few distinct values; else the exact tails and, between
+        them, the KLL sketch's quantile function read at STRATA × SAMPLES points (its iterator's
+        weights are wrong after some merges in datasketches 5.1; its queries are not)."""
+        import numpy as np
+
+        values = self.exact_values()
+        if values is not None:
+            return values, np.ones(len(values))
+        if self.counts is not None:
+            ordered = sorted(self.counts.items())
+            return (np.array([v for v, _ in ordered], dtype="float64"),
+                    np.array([c for _, c in ordered], dtype="float64"))
+        inner = self.n - len(self.low) - len(self.high)
+        points = STRATA * SAMPLES
+        ranks = (len(self.low) + (np.arange(points) + 0.5) * (inner / points)) / self.n
+        curve = np.clip(np.array(self.sketch().get_quantiles(ranks), dtype="float64"),
+                        self.low[-1], self.high[0])
+        return (np.concatenate([self.low, curve, self.high]),
+                np.concatenate([np.ones(len(self.low)), np.full(points, inner / points),
+                                np.ones(len(self.high))]))
 
     def to_sketch(self) -> NumericSketch:
-        """The drift sketch: exact for at most STRATA values or DISCRETE distinct values, else
-        stratum means from the KLL sketch's weighted items and edges at its quantiles."""
+        """The drift sketch: the in-memory one itself for at most `tail` values or DISCRETE
+        distinct values; else exact at both tails and within KLL's bound between."""
         import numpy as np
 
         missing = self.missing + self.infinite
@@ -136,42 +165,51 @@ class NumericPartial:
         stats = dict(mean=self.mean, std=math.sqrt(self.m2 / self.n), min=self.min,
                      max=self.max)
         counts = None if self.counts is None else dict(sorted(self.counts.items()))
-        if self.n <= STRATA:
-            values = self.exact_values()
-            if values is not None:
-                return NumericSketch(self.n, missing, means=values, edges=None, counts=counts,
-                                     **stats)
-        if counts is not None:
-            atoms = np.array(list(counts), dtype="float64")
-            weights = np.array(list(counts.values()), dtype="float64")
-            means, edges = _weighted_strata(atoms, weights, self.n, self.mean, STRATA)
-            return NumericSketch(self.n, missing, means=means, edges=edges, counts=counts,
+        values = self.exact_values()
+        if values is not None and self.n <= STRATA:
+            return NumericSketch(self.n, missing, means=values, edges=None, counts=counts,
                                  **stats)
-        sketch = self.sketch()
-        items = sorted(sketch)
-        atoms = np.array([v for v, _ in items], dtype="float64")
-        weights = np.array([w for _, w in items], dtype="float64")
-        means, _ = _weighted_strata(atoms, weights, int(weights.sum()), self.mean, STRATA)
-        edges = np.array(sketch.get_quantiles(np.arange(STRATA + 1) / STRATA), dtype="float64")
-        edges[0], edges[-1] = self.min, self.max
-        return NumericSketch(self.n, missing, means=means, edges=np.maximum.accumulate(edges),
-                             counts=None, **stats)
+        atoms, weights = self.atoms()
+        means, edges = _weighted_strata(atoms, weights, self.n, self.mean, STRATA)
+        return NumericSketch(self.n, missing, means=means, edges=edges, counts=counts, **stats)
 
     def quantiles(self, points: tuple[float, ...]) -> tuple[list[float], float]:
-        """The values at `points` (shares from 0 to 1) and their rank error: exact (numpy's
-        linear interpolation, error 0) while the sketch holds every value, else KLL's."""
+        """The values at `points` (shares from 0 to 1, numpy's linear interpolation between
+        the sorted values) and their rank error: 0 when every value is known (few values, or
+        few distinct ones), else KLL's."""
         import numpy as np
 
         values = self.exact_values()
         if values is not None:
             return np.quantile(values, points).tolist(), 0.0
-        return [float(q) for q in self.sketch().get_quantiles(list(points))], rank_error()
+        atoms, weights = self.atoms()
+        upto = np.cumsum(weights)
+
+        def order(i: np.ndarray) -> np.ndarray:  # the i-th smallest value (0-based)
+            return atoms[np.minimum(np.searchsorted(upto, i, side="right"), len(atoms) - 1)]
+
+        pos = np.asarray(points, dtype="float64") * (self.n - 1)
+        base = np.floor(pos)
+        found = order(base) + (pos - base) * (order(np.minimum(base + 1, self.n - 1))
+                                              - order(base))
+        return found.tolist(), 0.0 if self.counts is not None else rank_error()
 
     def pack(self) -> NumericPartial:
         """Ready to travel: the KLL sketch as bytes."""
         if self.kll is not None and not isinstance(self.kll, bytes):
             self.kll = self.kll.serialize()
         return self
+
+
+def _ends(mine: Any, theirs: Any, tail: int, smallest: bool) -> Any:
+    """The `tail` smallest (or largest) of two sorted arrays of extreme values, sorted."""
+    import numpy as np
+
+    both = theirs if mine is None else np.concatenate([mine, theirs])
+    if len(both) > tail:
+        both = np.partition(both, tail - 1)[:tail] if smallest \
+            else np.partition(both, len(both) - tail)[len(both) - tail:]
+    return np.sort(both)
 
 
 def _extreme(pick: Any, a: Any, b: Any) -> Any:
@@ -243,12 +281,13 @@ class DatetimePartial:
 Partial = NumericPartial | CategoricalPartial | DatetimePartial
 
 
-def summarize_array(values: pa.ChunkedArray, kind: str) -> Partial:
-    """The partial summary of one column's values in one partition."""
+def summarize_array(values: pa.ChunkedArray, kind: str, tail: int = TAIL) -> Partial:
+    """The partial summary of one column's values in one partition (a number column keeps its
+    `tail` smallest and largest values exactly)."""
     import pyarrow as pa
 
     if kind == "numeric":
-        return _numeric(values)
+        return _numeric(values, tail)
     if kind == "datetime":
         import pyarrow.compute as pc
 
@@ -261,13 +300,33 @@ def summarize_array(values: pa.ChunkedArray, kind: str) -> Partial:
     return _levels(values)
 
 
-def _numeric(values: pa.ChunkedArray) -> NumericPartial:
+def _floats(values: pa.ChunkedArray) -> Any:
+    """A float64 column as one numpy array, nulls as NaN, read from arrow's buffers (its own
+    conversions import pandas: a worker's memory spent for nothing)."""
+    import numpy as np
+
+    out = np.full(len(values), np.nan)
+    at = 0
+    for chunk in values.chunks:
+        size = len(chunk)
+        validity, data = chunk.buffers()[:2]
+        if size and data is not None:
+            out[at:at + size] = np.frombuffer(data, dtype="float64", count=size,
+                                              offset=chunk.offset * 8)
+            if chunk.null_count:
+                bits = np.unpackbits(np.frombuffer(validity, dtype="uint8"), bitorder="little")
+                out[at:at + size][bits[chunk.offset:chunk.offset + size] == 0] = np.nan
+        at += size
+    return out
+
+
+def _numeric(values: pa.ChunkedArray, tail: int = TAIL) -> NumericPartial:
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
     from datasketches import kll_doubles_sketch
 
-    array = pc.cast(values, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
+    array = _floats(pc.cast(values, pa.float64(), safe=False))
     bad = ~np.isfinite(array)
     missing = infinite = 0
     if bad.any():
@@ -275,19 +334,21 @@ def _numeric(values: pa.ChunkedArray) -> NumericPartial:
         infinite = int(bad.sum()) - missing
         array = array[~bad]
     del bad
-    out = NumericPartial(len(array), missing, infinite)
+    out = NumericPartial(len(array), missing, infinite, tail=tail)
     if not len(array):
         return out
     out.mean = float(array.mean())
     out.m2 = float(np.square(array - out.mean).sum())
     out.min, out.max = float(array.min()), float(array.max())
     out.counts = None
+    out.low = _ends(None, array, tail, smallest=True)
+    out.high = _ends(None, array, tail, smallest=False)
     if len(np.unique(array[:4096])) <= DISCRETE:  # looks discrete: count exactly
         levels, counts = np.unique(array, return_counts=True)
         if len(levels) <= DISCRETE:
             out.counts = dict(zip(levels.tolist(), counts.tolist(), strict=True))
     sketch = kll_doubles_sketch(K)
-    sketch.update(np.require(array, requirements="W"))  # it takes writable arrays only
+    sketch.update(array)
     out.kll = sketch.serialize()
     return out
 
@@ -313,18 +374,19 @@ def _levels(values: pa.ChunkedArray) -> CategoricalPartial:
 
 
 def summarize_partition(part: Partition, kinds: dict[str, str],
-                        pairs: tuple[str, str] | None = None, *, threads: int = 1
-                        ) -> dict[str, Any]:
+                        pairs: tuple[str, str] | None = None, tail: int = TAIL, *,
+                        threads: int = 1) -> dict[str, Any]:
     """What the partition `part` knows of each column (`kinds`: column → numeric, categorical
-    or datetime), read one column at a time (`threads` columns at once, each its own reader),
-    and with `pairs` (actuals, predictions columns) their performance counts: {"rows": …,
-    "columns": {name: partial}, "pairs": …}, small enough to send back from a worker."""
+    or datetime; a number column keeps its `tail` smallest and largest values), read one
+    column at a time (`threads` columns at once, each its own reader), and with `pairs`
+    (actuals, predictions columns) their performance counts: {"rows": …, "columns": {name:
+    partial}, "pairs": …}, small enough to send back from a worker."""
     keys = dict(part.keys)
 
     def one(name: str, handle: Any) -> Partial:
         if name in keys:  # a hive key: one level for the whole partition
             return CategoricalPartial(0, {_plain(keys[name]): part.rows})
-        return summarize_array(part.read(handle, name), kinds[name]).pack()
+        return summarize_array(part.read(handle, name), kinds[name], tail).pack()
 
     def own_reader(name: str) -> Partial:
         with part.reader() as handle:
@@ -344,6 +406,9 @@ def summarize_partition(part: Partition, kinds: dict[str, str],
         with part.reader() as handle:
             actual, predicted = (_column(part, handle, name).to_pandas() for name in pairs)
         out["pairs"] = pair_counts(actual, predicted)
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()  # what arrow keeps cached goes back now
     return out
 
 
@@ -379,8 +444,11 @@ def summarize_partitioned(data: Partitioned, columns: list[str] | None = None,
 
     names = data.columns if columns is None else columns
     kinds = {name: data.kind(name) for name in names}
-    return run_partitions(summarize_partition, data, merge, kinds, pairs, executor=executor,
-                          desc="summarizing partitions")
+    # tails hold the extreme stratum (1/STRATA of the rows) up to TAIL values, and all of a
+    # column of at most 2 × STRATA values
+    tail = min(TAIL, max(STRATA, -(-data.rows // STRATA)))
+    return run_partitions(summarize_partition, data, merge, kinds, pairs, tail,
+                          executor=executor, desc="summarizing partitions")
 
 
 def sketch_partitioned(data: Partitioned, columns: list[str] | None = None,
