@@ -9,13 +9,8 @@ is one clear error and leaves the store untouched."""
 
 from __future__ import annotations
 
-import base64
 import json
 import math
-import os
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pandas as pd
@@ -209,3 +204,212 @@ def test_a_merged_reference_round_trips_and_mixes_with_frames(sides):
     glob = drift_report(sides["ref"], Path(sides["cur_path"]) / "part=*" / "*.parquet",
                         columns=["same"])
     assert glob.current.rows == ROWS
+
+
+def test_a_folder_of_parquet_files_is_versioned_as_a_table_with_a_merged_profile(
+        project, mlops, sides, small_partitions):
+    from jupyter_mlops.data.profile import QUANTILES, describe
+
+    version = mlops.version_dataset(sides["ref_path"], "ref", executor="local")
+    assert (version.kind, version.format, version.rows) == ("folder", "parquet", ROWS)
+    schema, profile = describe(sides["ref"])
+    assert version.schema == schema  # dtypes as pandas reads the folder, levels, nullability
+    got = version.profile
+    assert (got["rows"], got["quantiles"]["sketch"], got["partitions"]) == (
+        ROWS, "kll", len(partitions.open_partitioned(sides["ref_path"]).partitions))
+    eps = rank_error()
+    for name, want in profile["columns"].items():
+        have = got["columns"][name]
+        if want["kind"] != "numeric":  # levels and time ranges: exact
+            assert have == want, name
+            continue
+        assert (have["count"], have["missing"]) == (want["count"], want["missing"]), name
+        for key in ("min", "max", "mean", "std", "sum", "sum_sq"):
+            assert have[key] == pytest.approx(want[key], rel=1e-9, abs=1e-9), (name, key)
+        values = np.sort(sides["ref"][name].to_numpy(dtype="float64"))
+        values = values[np.isfinite(values)]
+        error = have["quantile_rank_error"]
+        assert error == (0.0 if name in ("small", "counts") else eps)  # few values are exact
+        for q in QUANTILES:  # each value's true rank is within the stated error of q
+            value = have["quantiles"][str(q)]
+            if error == 0.0:
+                assert value == pytest.approx(want["quantiles"][str(q)], rel=1e-12)
+                continue
+            below = np.searchsorted(values, value, side="left") / len(values)
+            upto = np.searchsorted(values, value, side="right") / len(values)
+            assert below - error <= q <= upto + error, (name, q)
+    # its drift reference is sketched per partition from the stored blobs, once
+    import shutil
+
+    source = project / "moved"
+    shutil.move(sides["ref_path"], source)
+    try:
+        merged = drift_report("ref@1", sides["cur_path"], executor="local")
+    finally:
+        shutil.move(source, sides["ref_path"].rstrip("/"))
+    assert merged.labels[0] == "ref@1" and merged.reference.source == "dataset ref@1"
+    assert_same_report(merged, drift_report(sides["ref"], sides["cur"]))
+    again = drift_report("ref@1", sides["cur"], columns=["same"])  # the stored sketches
+    assert again.reference.columns["same"].means.tolist() == \
+        merged.reference.columns["same"].means.tolist()
+    assert mlops.version_dataset(sides["ref_path"], "ref") == version  # same content
+
+
+def test_a_partitioned_monitoring_batch_measures_what_the_frame_does(project, mlops, tmp_path):
+    from sklearn.datasets import load_wine
+    from sklearn.linear_model import LogisticRegression
+
+    frame = load_wine(as_frame=True).frame
+    X, y = frame.drop(columns="target"), frame["target"]
+    with mlops.start_run(name="train"):
+        mlops.version_dataset(frame, "wine", role="train")
+        model = LogisticRegression(max_iter=5000).fit(X, y)
+        mlops.register_model(model, "wine-clf", alias="production")
+    batch = X.assign(alcohol=X.alcohol + 1.5, hue=X.hue * 0.6)
+    table = batch.assign(pred=model.predict(batch), label=y)
+    for i, rows in enumerate(np.array_split(np.arange(len(table)), 3)):
+        table.iloc[rows].to_parquet(tmp_path / f"batch-{i}.parquet")
+    path = f"{tmp_path}/"
+    parts = mlops.monitor("wine-clf@production", path, predictions="pred", actuals="label",
+                          executor="local", timestamp=1_000)
+    whole = mlops.monitor("wine-clf@production", batch, predictions=table.pred, actuals=y,
+                          timestamp=1_000)
+    assert parts.rows == whole.rows == len(X)
+    assert close(parts.report.to_dict()["columns"], whole.report.to_dict()["columns"])
+    assert parts.prediction_drift == whole.prediction_drift
+    assert parts.prediction_drifted == whole.prediction_drifted
+    assert parts.metrics == {k: whole.metrics[k] for k in ("accuracy", "f1")}
+    assert "roc_auc" in whole.metrics  # the model's probabilities: for a frame only
+    assert mlops.drift_history("wine-clf").to_frame()["rows"].tolist() == [len(X), len(X)]
+    # what a partitioned batch cannot take, refused before anything is recorded
+    for kwargs, message in (
+            (dict(actuals="label"), "name its predictions column too"),
+            (dict(predictions=table.pred.to_numpy()), "is the name of one of its columns"),
+            (dict(predictions="guess"), "no predictions column 'guess'"),
+            (dict(predictions="pred", actuals="truth"), "no actuals column 'truth'")):
+        with pytest.raises(MLOpsUsageError, match=message):
+            mlops.monitor("wine-clf@production", path, **kwargs)
+    assert len(mlops.drift_history("wine-clf").to_frame()) == 2
+
+
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "text", "regression"])
+def test_performance_merged_from_parts_equals_scikit_learn_on_the_whole(kind):
+    from sklearn import metrics as sk
+
+    from jupyter_mlops.drift.performance import metrics, pair_counts, task_of
+
+    rng = np.random.default_rng(3)
+    n = 5_000
+    truth = {"binary": rng.integers(0, 2, n), "multiclass": rng.integers(0, 4, n),
+             "text": rng.choice(["cat", "dog", "eel"], n),
+             "regression": rng.normal(10, 3, n)}[kind]
+    guess = truth.copy()
+    wrong = rng.random(n) < 0.3
+    guess[wrong] = (rng.normal(10, 3, wrong.sum()) if kind == "regression"
+                    else rng.permutation(truth[wrong]))
+    total = None
+    for rows in np.array_split(rng.permutation(n), 7):
+        part = pair_counts(pd.Series(truth[rows]), pd.Series(guess[rows]))
+        total = part if total is None else total.merge(part)
+    task = task_of(total)
+    got = metrics(task, total)
+    if kind == "regression":
+        assert task == "regression" and total.pairs is None
+        assert got["rmse"] == pytest.approx(math.sqrt(sk.mean_squared_error(truth, guess)))
+        assert got["mae"] == pytest.approx(sk.mean_absolute_error(truth, guess))
+        return
+    labels = sorted(set(truth) | set(guess), key=str)
+    f1 = (sk.f1_score(truth, guess, pos_label=labels[-1], average="binary")
+          if len(labels) <= 2 else sk.f1_score(truth, guess, average="macro"))
+    assert task == "classification"
+    assert got == pytest.approx({"accuracy": sk.accuracy_score(truth, guess), "f1": f1})
+
+
+def close(a, b) -> bool:
+    """Equal, numbers within float rounding (sums merged in another order)."""
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(close(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(map(close, a, b))
+    if isinstance(a, float) and isinstance(b, float):
+        return a == pytest.approx(b, rel=1e-9, abs=1e-12)
+    return a == b
+
+
+def write(folder, name: str, frame: pd.DataFrame) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(folder / name)
+
+
+def test_bad_partitioned_input_is_one_clear_error_and_leaves_the_store_untouched(
+        project, mlops, tmp_path):
+    from sqlalchemy import func, select
+
+    from jupyter_mlops.store import tables
+
+    good = pd.DataFrame({"x": np.arange(10.0), "y": list("abcdefghij")})
+    write(tmp_path / "ok", "a.parquet", good)
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no parquet here")
+    write(tmp_path / "broken", "a.parquet", good)
+    (tmp_path / "broken" / "b.parquet").write_text("not parquet")
+    write(tmp_path / "short", "a.parquet", good)
+    write(tmp_path / "short", "b.parquet", good[["x"]])
+    write(tmp_path / "mixed", "a.parquet", good)
+    write(tmp_path / "mixed", "b.parquet", good.assign(x=good.x.astype(str)))
+    write(tmp_path / "dated", "a.parquet", good.assign(when=pd.Timestamp("2026-01-01")))
+    cases = [
+        (f"{tmp_path}/empty/", "holds no parquet files"),
+        (f"{tmp_path}/nowhere/", "no file or folder at"),
+        (f"{tmp_path}/ok/*.csv", "holds no parquet files"),
+        (f"{tmp_path}/broken/", r"b\.parquet does not read as parquet"),
+        (f"{tmp_path}/short/", r"b\.parquet has no column 'y'"),
+        (f"{tmp_path}/mixed/", r"column 'x' holds numeric values \(double\) in a\.parquet but "
+                               r"categorical values \(\w*string\) in b\.parquet"),
+    ]
+    for path, message in cases:
+        with pytest.raises(MLOpsUsageError, match=message):
+            drift_report(good, path)
+        with pytest.raises(MLOpsUsageError, match=message):
+            drift_report(path, good)
+    with pytest.raises(MLOpsUsageError, match="holds dates or durations"):
+        drift_report(f"{tmp_path}/dated/", good.assign(when=pd.Timestamp("2026-01-02")),
+                     columns=["when"])
+    with pytest.raises(MLOpsUsageError, match="is numeric in the reference but categorical"):
+        drift_report(good.assign(y=1.0), f"{tmp_path}/ok/")
+    with pytest.raises(MLOpsUsageError, match="the reference has no column z"):
+        drift_report(f"{tmp_path}/ok/", good, columns=["z"])
+    with pytest.raises(MLOpsUsageError, match="the current data lacks column y"):
+        drift_report(good, f"{tmp_path}/short/b.parquet")
+
+    def rows() -> dict[str, int]:
+        with mlops.get_store().read() as conn:
+            return {t.name: conn.execute(select(func.count()).select_from(t)).scalar()
+                    for t in (tables.datasets, tables.dataset_versions, tables.blobs)}
+
+    before = rows()
+    for folder, message in (("broken", "does not read as parquet"), ("short", "no column 'y'"),
+                            ("mixed", "holds numeric values")):
+        with pytest.raises(MLOpsUsageError, match=message):
+            mlops.version_dataset(tmp_path / folder, "bad")
+    assert rows() == before
+    assert mlops.version_dataset(tmp_path / "empty", "notes").format == "folder"  # as before
+
+
+def test_the_cli_and_the_magics_pass_paths_and_the_executor_on(project, capsys, sides, ip):
+    from conftest import cli
+
+    code, out, _ = cli(capsys, "drift", "report", sides["ref_path"], sides["cur_path"],
+                       "--columns", "same,clear", "--executor", "local", "--format", "json")
+    assert code == 0 and json.loads(out)["drifted_columns"] == ["clear"]
+    code, _, err = cli(capsys, "drift", "report", sides["ref_path"], sides["cur_path"],
+                       "--executor", "nowhere")
+    assert code == 2 and "executor is 'local' or a Dask scheduler's address" in err
+    code, _, err = cli(capsys, "monitor", "wine-clf", "--executor", "local")
+    assert code == 2 and "--executor go with --batch PATH" in err
+    report = ip.run_line_magic("drift", f"{sides['ref_path']} {sides['cur_path']} "
+                                        "--columns same,clear --executor local")
+    assert report.drifted_columns == ["clear"]
+    version = ip.run_line_magic("dataset", f"save {sides['cur_path']} --name cur --no-copy "
+                                           "--executor local")
+    assert version.format == "parquet" and version.rows == ROWS

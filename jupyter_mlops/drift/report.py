@@ -275,8 +275,12 @@ def _current_frame(current: Any) -> tuple[Any, str]:
     parquet dataset (a path, or a dataset version that is a folder of parquet files)."""
     import pandas as pd
 
+    from ..data.partitions import Partitioned
+
     if isinstance(current, pd.DataFrame):
         return current, "current"
+    if isinstance(current, Partitioned):
+        return current, current.source
     if refs.is_path(current):
         from ..data.partitions import open_partitioned
 
