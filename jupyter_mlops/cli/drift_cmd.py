@@ -57,19 +57,16 @@ def add(sub) -> None:
 
 
 def _data(text: str) -> Any:
-    """A path (`refs.is_path`) or a parquet file, passed on as a path (computed a partition
-    at a time); a CSV file as a DataFrame; anything else is a reference, passed on."""
-    from .. import refs
-
+    """A CSV file as a DataFrame; a parquet file as a path (read a partition at a time, as a
+    partitioned dataset is); anything else as given: a path (`refs.is_path`) or a reference,
+    which the API tells apart."""
     path = Path(text)
-    if refs.is_path(text) or not path.is_file():
-        return text
-    if path.suffix.lower() in (".parquet", ".pq"):
-        return path
-    if path.suffix.lower() == ".csv":
+    if path.suffix.lower() == ".csv" and path.is_file():
         import pandas as pd
 
         return pd.read_csv(path)
+    if path.suffix.lower() in (".parquet", ".pq") and path.is_file():
+        return path
     return text
 
 
