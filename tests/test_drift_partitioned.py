@@ -266,6 +266,10 @@ def test_a_folder_of_parquet_files_is_versioned_as_a_table_with_a_merged_profile
     assert again.reference.columns["same"].means.tolist() == \
         merged.reference.columns["same"].means.tolist()
     assert mlops.version_dataset(sides["ref_path"], "ref") == version  # same content
+    with mlops.start_run(name="check") as run:  # as the current data: read, not loaded
+        current = drift_report(sides["ref"], "ref@1", columns=["same"], executor="local")
+    assert current.current.rows == ROWS and current.drifted_columns == []
+    assert "dataset:ref@1" in {i.ref for i in mlops.get_run(run.id).inputs}
 
 
 def test_a_partitioned_monitoring_batch_measures_what_the_frame_does(project, mlops, tmp_path):

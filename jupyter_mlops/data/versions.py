@@ -303,13 +303,31 @@ def load_dataset(ref: str, as_path: bool = False) -> Any:
     `as_path=True`) a local path. Bytes are checked against their digest; a file tracked with
     copy=False that changed since is refused with a clear message. In the replay of a run
     (`reproduce_run`), a bare name is the version that run read."""
-    from ..reads import record_read
-
     version = get_version(_pinned(ref))
     data = read_version(version, as_path)
+    _note_read(version)
+    return data
+
+
+def load_partitions(ref: str) -> Any:
+    """What `load_dataset` gives for a folder of parquet files, without loading it: its
+    partitions (`partitioned_version`), the read recorded as `load_dataset` records it; any
+    other version is None (load it)."""
+    version = get_version(_pinned(ref))
+    if version.kind != "folder" or version.format != "parquet":
+        return None
+    parts = partitioned_version(version)
+    _note_read(version)
+    return parts
+
+
+def _note_read(version: DatasetVersion) -> None:
+    """An input of the active run (or of the runs this session starts), and a read of the
+    feature view being computed, if any."""
+    from ..reads import record_read
+
     link_input(get_store(), version, None, read=True)
     record_read(f"dataset:{version.ref}")  # a feature view being computed read this version
-    return data
 
 
 def _pinned(ref: str) -> str:

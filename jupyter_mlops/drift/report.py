@@ -286,11 +286,11 @@ def _current_frame(current: Any) -> tuple[Any, str]:
 
         return open_partitioned(current), str(current)
     if isinstance(current, str):
-        from ..data.versions import get_version, load_dataset, partitioned_version
+        from ..data.versions import load_dataset, load_partitions
 
-        version = get_version(current)
-        if version.kind == "folder" and version.format == "parquet":
-            return partitioned_version(version), current
+        parts = load_partitions(current)
+        if parts is not None:
+            return parts, current
         frame = load_dataset(current)
         if not isinstance(frame, pd.DataFrame):
             raise MLOpsUsageError(f"dataset {current!r} is not a table")
