@@ -4,25 +4,27 @@ merged across partitions, then finalized into the drift sketches (`NumericSketch
 dataset profiles.
 
 What merges exactly: counts, missing values, mean and variance (Chan's parallel formula), min
-and max, a number column's value counts while it has at most DISCRETE distinct values, and a
-category's level counts. What cannot: quantiles. Each number column of each partition keeps an
-Apache DataSketches KLL sketch (K = 2000); KLL sketches merge into the sketch of the whole
-column, which ranks any value within ε = 0.14 % of n of its true rank (`rank_error()`: the
-library's single-query bound, held with 99 % confidence). What that means:
+and max, a number column's value counts while it has at most DISCRETE distinct values, a
+category's level counts, and a number column's most extreme values (its `tail` smallest and
+largest: the extreme stratum's, at least STRATA and at most TAIL a side). What cannot: the
+quantiles between. Each number column of each partition keeps an Apache DataSketches KLL sketch
+(K = 2000); KLL sketches merge into the sketch of the whole column, which ranks any value
+within ε = 0.14 % of n of its true rank (`rank_error()`: the library's single-query bound, held
+with 99 % confidence). What that means:
 
 - the quantiles bounding a merged sketch's strata (and a profile's quantiles) are values whose
-  true rank is within ε of the rank asked for;
+  true rank is within ε of the rank asked for (exact within the tails);
 - so a merged sketch's CDF is within ε of the exact empirical CDF at its stratum edges (on top
   of the 1/STRATA resolution an in-memory sketch has too), and the KS gap between two merged
   sketches is within ε_ref + ε_cur of the gap between in-memory ones at those points;
 - the Wasserstein distance integrates the quantile function, whose merged estimate lies
   between the exact quantiles at u − ε and u + ε: it moves by at most 2ε·(max − min) per
   side, divided by the reference's standard deviation for the normalized statistic (a loose
-  worst case: heavy tails widen it; measured errors are far smaller, docs/drift.md).
+  worst case: long tails widen it; measured errors are far smaller, docs/drift.md).
 
-A column with at most STRATA values in all is exact (the KLL sketch keeps every value while it
-holds at most K), and so is a column with at most DISCRETE distinct values (its strata come
-from the exact counts), so small and discrete data give the in-memory sketch itself.
+A column whose tails hold every value (at most 2 × `tail`) merges into the in-memory sketch
+itself, and so does a column with at most DISCRETE distinct values (its strata come from the
+exact counts).
 """
 
 from __future__ import annotations
