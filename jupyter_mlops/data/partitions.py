@@ -15,7 +15,7 @@ import contextlib
 import os
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MLOpsUsageError
@@ -60,7 +60,10 @@ class Partition:
             except Exception as exc:
                 raise MLOpsUsageError(f"{self.label} does not read as parquet: "
                                       f"{_reason(exc)}") from None
-            yield parquet
+            try:
+                yield parquet
+            finally:
+                parquet.close()
 
     def read(self, handle: pq.ParquetFile, column: str) -> pa.ChunkedArray:
         """One column of this partition (a file column, not a hive key): the memory one
@@ -83,7 +86,6 @@ class Partitioned:
     partitions: list[Partition]
     types: dict[str, pa.DataType]
     files: int = 0
-    hive: tuple[str, ...] = field(default=())
 
     @property
     def rows(self) -> int:
@@ -218,7 +220,7 @@ def from_files(source: str, files: list[tuple[str, str]], columns: list[str] | N
     for (url, label), ks, (_schema, meta) in zip(files, keys, footers, strict=True):
         values = tuple((k, int(v) if typed[k] else v) for k, v in ks.items())
         partitions.extend(_split(url, label, meta, values))
-    return Partitioned(source, partitions, types, len(files), tuple(hive))
+    return Partitioned(source, partitions, types, len(files))
 
 
 def _agree(footers: list, labels: list[str], keys: list[dict[str, str]], hive: list[str],
