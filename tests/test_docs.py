@@ -53,7 +53,7 @@ EXPECTED = {
     "docs/automl.md": (2, 0, 0),
     "docs/data.md": (0, 0, 0),
     "docs/drift.md": (3, 0, 1),
-    "docs/features.md": (4, 0, 0),
+    "docs/features.md": (5, 0, 0),
     "docs/mlflow.md": (6, 0, 0),
     "docs/models.md": (0, 0, 0),
     "docs/pipelines.md": (0, 0, 0),

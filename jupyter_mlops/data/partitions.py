@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import MLOpsUsageError
 
 if TYPE_CHECKING:
+    import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -64,6 +65,19 @@ class Partition:
                 yield parquet
             finally:
                 parquet.close()
+
+    def frame(self) -> pd.DataFrame:
+        """All of this partition's rows as pandas reads them, its hive keys as columns."""
+        with self.reader() as handle:
+            try:
+                table = (handle.read() if self.row_groups is None
+                         else handle.read_row_groups(list(self.row_groups)))
+            except Exception as exc:
+                raise MLOpsUsageError(f"{self.label} does not read: {_reason(exc)}") from None
+        frame = table.to_pandas()
+        for key, value in self.keys:
+            frame[key] = value
+        return frame
 
     def read(self, handle: pq.ParquetFile, column: str) -> pa.ChunkedArray:
         """One column of this partition (a file column, not a hive key): the memory one

@@ -93,12 +93,20 @@ def describe_partitioned(data: Any, executor: Any = None
     counts exact, quantiles from the merged KLL sketch, each number column stating their rank
     error (`quantile_rank_error`: a value's true rank is within that share of the rows of the
     rank asked for; 0 when every value was kept)."""
-    import math
-
-    from ..drift.partials import K, summarize_partitioned
+    from ..drift.partials import summarize_partitioned
 
     total = summarize_partitioned(data, executor=executor)
-    dtypes = data.dtypes()
+    return describe_summary(total, data.dtypes(), len(data.partitions))
+
+
+def describe_summary(total: dict[str, Any], dtypes: dict[str, str], partitions: int
+                     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """(schema, profile) from merged partition summaries (`drift.partials.merge`'s total) of
+    columns whose pandas dtypes are `dtypes`: see `describe_partitioned`."""
+    import math
+
+    from ..drift.partials import K
+
     schema: list[dict[str, Any]] = []
     columns: dict[str, Any] = {}
     for name, part in total["columns"].items():
@@ -130,8 +138,7 @@ def describe_partitioned(data: Any, executor: Any = None
         schema.append(spec)
         columns[name] = entry
     return schema, {"version": PROFILE_VERSION, "rows": int(total["rows"]), "columns": columns,
-                    "partitions": len(data.partitions),
-                    "quantiles": {"sketch": "kll", "k": K}}
+                    "partitions": partitions, "quantiles": {"sketch": "kll", "k": K}}
 
 
 def profile_table(columns: list[tuple[str, str]], profile: dict[str, Any]) -> pd.DataFrame:
