@@ -2167,6 +2167,8 @@ export interface components {
             runs: string[];
             /** @description what the kernel printed to its log */
             output: string | null;
+            /** @description the Dask worker the attempt ran on (its address); null for the local runner */
+            worker: string | null;
         };
         /** @description A key whose value differs; null on the side without it (or for a NaN metric). */
         ValueChange: {
