@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from conftest import cli
@@ -133,34 +132,55 @@ def test_executor_errors_are_one_clear_error_and_write_nothing(project, mlops, m
     assert mlops.list_pipeline_runs().empty
 
 
+def test_a_step_timeout_is_kept_on_a_worker(cluster, project, mlops):
+    notebook(project / "slow.ipynb", "seconds = 300\nfail_marker = ''\nrows = 1",
+             WORK.replace("NAME", "'slow'"))
+    mlops.export_pipeline("slow", steps=[{"notebook": "slow.ipynb", "timeout": "3s"}])
+    result = mlops.run_pipeline("slow", executor=cluster.url, progress=False)
+    step = result.latest["slow"]
+    assert result.status == "failed" and step.status == "timeout" and step.worker
+    assert "timed out after 3s" in step.error
+
+
 def test_a_worker_lost_mid_step_kills_its_attempt_and_the_retry_runs_elsewhere(
         cluster, project, mlops):
     """Dask re-runs a task whose worker died (allowed-failures): the re-run finds the attempt
     claimed, closes it as killed and runs nothing; the runner's retry runs the step."""
-    lose_a_worker_mid_step(cluster, project, mlops, "the worker running it was lost")
+    run = lose_a_worker_mid_step(cluster, project, mlops, retries=1)
+    assert run.status == "finished"
+    killed, retry = run.steps
+    assert killed.error == "the worker running it was lost"
+    assert retry.worker not in (None, killed.worker)
 
 
-def test_a_killed_worker_seen_by_the_client_kills_the_attempt(tmp_path, project, mlops,
-                                                              monkeypatch):
+def test_a_killed_worker_seen_by_the_client_kills_the_attempt_and_resume_runs_it(
+        tmp_path, project, mlops, monkeypatch):
     """A scheduler that re-runs nothing (allowed-failures 0) fails the task with KilledWorker:
-    the runner closes the attempt as killed itself, then retries."""
+    the runner closes the attempt as killed itself; without retries the run fails, and
+    `resume` on the cluster runs the step again."""
     monkeypatch.setenv("DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES", "0")
     with dask_cluster(tmp_path / "cluster", workers=2) as c:
-        lose_a_worker_mid_step(c, project, mlops,
-                               "the worker running it was lost (KilledWorker)")
+        failed = lose_a_worker_mid_step(c, project, mlops, retries=0)
+        assert failed.status == "failed" and failed.error == "step long killed"
+        assert failed.latest["long"].error == "the worker running it was lost (KilledWorker)"
+        run = mlops.resume_pipeline(failed.id, executor=c.url, progress=False)
+    assert run.id == failed.id and run.status == "finished"
+    killed, retry = run.steps
+    assert retry.worker not in (None, killed.worker)
 
 
-def lose_a_worker_mid_step(cluster, project, mlops, error: str) -> None:
-    """Run a one-step pipeline (retries=1) through the CLI in a process of its own, kill the
-    worker running the step once its kernel is up: the attempt is killed with `error`, the
-    step process and its kernel die with the worker, the retry finishes on the other."""
+def lose_a_worker_mid_step(cluster, project, mlops, retries: int):
+    """Run a one-step pipeline through the CLI in a process of its own, kill the worker
+    running the step once its kernel is up; checks that the step process and its kernel died
+    with the worker, that the attempt was killed and, with `retries`, that the retry
+    finished. The pipeline run."""
     import psutil
 
     pids = project / "pids"
     pids.mkdir()
     notebook(project / "long.ipynb", "pids = ''", LONG)
     mlops.export_pipeline("flaky", steps=[{"name": "long", "notebook": "long.ipynb",
-                                           "retries": 1, "retry_delay": "0.5s"}],
+                                           "retries": retries, "retry_delay": "0.5s"}],
                           params={"pids": str(pids)})
     runner = subprocess.Popen([sys.executable, "-m", "jupyter_mlops.cli", "pipeline", "run",
                                "flaky", "--executor", cluster.url, "--quiet"],
@@ -180,17 +200,14 @@ def lose_a_worker_mid_step(cluster, project, mlops, error: str) -> None:
         attempt = next(s for s in mlops.get_pipeline_run(run_id).steps if s.id == step_id)
         assert attempt.status == "running"
         cluster.kill_worker(worker_names(cluster)[attempt.worker])
-        assert runner.wait(timeout=120) == 0, runner.stdout.read()
+        assert runner.wait(timeout=120) == (0 if retries else 1), runner.stdout.read()
     finally:
         if runner.poll() is None:
             runner.kill()
     alive = survivors(doomed, timeout=15)
     assert not alive, [p.cmdline() for p in alive]
     run = mlops.get_pipeline_run(run_id)
-    assert run.status == "finished"
     assert [(s.step, s.attempt, s.status) for s in run.steps] == [
-        ("long", 1, "killed"), ("long", 2, "finished")]
-    killed, retry = run.steps
-    assert killed.id == step_id and killed.error == error
-    assert retry.worker not in (None, killed.worker)
-    assert Path(pids / retry.id).exists()
+        ("long", 1, "killed"), ("long", 2, "finished")][:retries + 1]
+    assert run.steps[0].id == step_id and run.steps[0].worker == attempt.worker
+    return run
