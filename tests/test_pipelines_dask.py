@@ -5,10 +5,13 @@ the retry elsewhere), and the executor errors that write nothing."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from conftest import cli
@@ -16,6 +19,7 @@ from dask_cluster import dask_cluster
 from test_pipelines import WORK, notebook
 
 from jupyter_mlops.errors import MLOpsUsageError
+from jupyter_mlops.executors import ExecutorError
 
 pytestmark = pytest.mark.slow
 
@@ -108,7 +112,6 @@ def test_a_dag_runs_its_parallel_steps_on_different_workers(cluster, project, ml
 
 def test_executor_errors_are_one_clear_error_and_write_nothing(project, mlops, monkeypatch,
                                                                capsys):
-    from jupyter_mlops.executors import ExecutorError
     from jupyter_mlops.executors import dask as executors_dask
     from jupyter_mlops.pipelines.runner import start_pipeline
 
@@ -129,6 +132,55 @@ def test_executor_errors_are_one_clear_error_and_write_nothing(project, mlops, m
     monkeypatch.setenv("MLOPS_EXECUTOR", "dask://127.0.0.1:1")
     code, _, err = cli(capsys, "pipeline", "run", "one", "--quiet")
     assert code == 1 and "cannot reach the Dask scheduler" in err
+    assert mlops.list_pipeline_runs().empty
+
+
+@contextlib.contextmanager
+def worker_without(cluster, name: str, hidden: Path):
+    """A worker of `cluster` that sees an empty folder at `hidden` (a tmpfs mounted over it
+    in a mount namespace of its own): a host without the project. Needs root and unshare
+    (under CI=true their absence is a failure)."""
+    import shutil
+
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("a mount namespace (root and unshare) is required under CI=true")
+        pytest.skip("a mount namespace needs root and unshare")
+    cwd = cluster.root / name
+    cwd.mkdir(parents=True, exist_ok=True)
+    with open(cwd / "worker.log", "ab") as log:
+        proc = subprocess.Popen(
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+             'mount -t tmpfs none "$0" && exec "$@"', str(hidden),
+             str(Path(sys.executable).with_name("dask")), "worker", cluster.address,
+             "--nthreads", "1", "--name", name, "--host", "127.0.0.1", "--no-dashboard",
+             "--no-nanny", "--local-directory", str(cwd / "dask-scratch")],
+            cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    cluster.workers[name] = proc
+    try:
+        cluster.wait_for(lambda names: name in names, f"worker {name}")
+        yield
+    finally:
+        cluster.kill_worker(name)
+        del cluster.workers[name]
+        cluster.wait_for(lambda names: name not in names, f"worker {name} gone")
+
+
+def test_a_worker_without_the_project_is_refused_before_anything_is_written(
+        cluster, project, mlops, pg_uri, tmp_path, monkeypatch):
+    """The store is shared (PostgreSQL, artifacts outside the project) so every worker
+    reaches it, but one worker does not see the project's files."""
+    monkeypatch.setenv("MLOPS_ARTIFACT_URI", str(tmp_path / "artifacts"))
+    notebook(project / "a.ipynb", "x = 1", "y = x")
+    mlops.export_pipeline("one", notebooks=["a.ipynb"])
+    with worker_without(cluster, "w3", project), pytest.raises(ExecutorError) as caught:
+        mlops.run_pipeline("one", executor=cluster.url, progress=False)
+    address = re.search(r"\((tcp://127\.0\.0\.1:\d+): no ", str(caught.value))[1]
+    assert str(caught.value) == (
+        f"1 of 3 Dask worker(s) do not see the project of pipeline 'one' ({address}: no "
+        f"{project / 'pipelines' / 'one.yaml'}, {project / 'a.ipynb'}); each worker needs the "
+        f"project at {project} (a shared file system, or the same checkout); nothing was "
+        "submitted")
     assert mlops.list_pipeline_runs().empty
 
 
