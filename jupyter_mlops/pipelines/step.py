@@ -2,8 +2,8 @@
 the step's parameters, the kernel learns which pipeline run and step it belongs to (the runs
 it tracks are tagged with them), and the executed notebook is stored as a blob.
 
-This is what `jupyter mlops pipeline run-step` runs, for the local runner and for the
-Airflow, Argo and Kubernetes exports alike."""
+This is what `jupyter mlops pipeline run-step` runs, for the local runner (here, or on a Dask
+cluster's workers) and for the Airflow, Argo and Kubernetes exports alike."""
 
 from __future__ import annotations
 
