@@ -129,15 +129,17 @@ def dask_cluster(root: Path, workers: int = 2, memory_limit: str | None = None,
             with contextlib.suppress(Exception):
                 client.close(timeout=5)
         executors_dask._clients.clear()
-        for proc in [*cluster.workers.values(), sched]:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in [*cluster.workers.values(), sched]:
-            try:
-                proc.wait(3)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
+        # the workers first: a worker whose scheduler is gone waits for it until killed
+        for group in (list(cluster.workers.values()), [sched]):
+            for proc in group:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+            for proc in group:
+                try:
+                    proc.wait(3)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(5)
 
 
 @contextlib.contextmanager

@@ -80,10 +80,11 @@ def test_run_and_show_pass_on_what_they_were_given(ip, mlops, project, monkeypat
     make(project / "nb.ipynb", "x = n")
     mlops.export_pipeline("p", notebooks=["nb.ipynb"])
     calls = []
-    monkeypatch.setattr(runner, "run_pipeline", lambda name, params=None, workers=None:
-                        calls.append((name, params, workers)))
+    monkeypatch.setattr(runner, "run_pipeline", lambda name, params=None, workers=None,
+                        executor=None: calls.append((name, params, workers, executor)))
     cell(ip, "%pipeline run p -p n=5 --workers 2")
-    assert calls == [("p", {"n": 5}, 2)]
+    cell(ip, "%pipeline run p --executor dask://10.0.0.5:8786")
+    assert calls == [("p", {"n": 5}, 2, None), ("p", None, None, "dask://10.0.0.5:8786")]
     shown = []
     monkeypatch.setattr("IPython.display.display", shown.append)
     cell(ip, "%pipeline show p")

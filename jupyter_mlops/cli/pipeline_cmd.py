@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 from . import add_format, emit
+
+EXECUTOR_HELP = ("where the steps run: local, or a Dask scheduler (dask://host:8786); "
+                 "default the executor setting (MLOPS_EXECUTOR)")
 
 
 def add(sub) -> None:
@@ -24,7 +28,8 @@ def add(sub) -> None:
     run = cmds.add_parser("run", help="run a pipeline now")
     run.add_argument("name")
     run.add_argument("-p", "--param", action="append", default=[], metavar="K=V")
-    run.add_argument("--workers", type=int)
+    run.add_argument("--workers", type=int, help="at most N steps at once (local executor)")
+    run.add_argument("--executor", metavar="ADDR", help=EXECUTOR_HELP)
     run.add_argument("--trigger", default="manual", choices=["manual", "schedule", "ci"])
     run.add_argument("--queued", metavar="RUN_ID",
                      help="start this queued run (queued by an alert, the REST API or the scheduler) instead "
@@ -41,11 +46,14 @@ def add(sub) -> None:
     step.add_argument("--attempt", type=int, default=1)
     step.add_argument("-p", "--param", action="append", default=[], metavar="K=V")
     step.add_argument("--params-json", help="parameters as one JSON object")
+    step.add_argument("--step-id", help=argparse.SUPPRESS)  # the row a runner's task claimed
+    step.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)  # die with it
     step.set_defaults(func=run_step_)
 
     resume = cmds.add_parser("resume", help="re-run the steps of a run that did not finish")
     resume.add_argument("run_id")
-    resume.add_argument("--workers", type=int)
+    resume.add_argument("--workers", type=int, help="at most N steps at once (local executor)")
+    resume.add_argument("--executor", metavar="ADDR", help=EXECUTOR_HELP)
     resume.set_defaults(func=resume_)
 
     runs = cmds.add_parser("runs", help="recent runs of a pipeline (or all), or one run")
@@ -111,14 +119,17 @@ def run_(args) -> int:
     from ..pipelines.runner import run_pipeline
 
     result = run_pipeline(args.name, _params(args.param) or None, workers=args.workers,
-                          trigger=args.trigger, progress=not args.quiet, queued=args.queued)
+                          trigger=args.trigger, progress=not args.quiet, queued=args.queued,
+                          executor=args.executor)
     return 0 if result.status == "finished" else 1
 
 
 def run_step_(args) -> int:
     from ..errors import MLOpsUsageError
-    from ..pipelines.step import EXIT, ensure_pipeline_run, external_run_id, run_step
+    from ..pipelines.step import EXIT, die_with_parent, ensure_pipeline_run, external_run_id, run_step
 
+    if args.parent_pid is not None:
+        die_with_parent(args.parent_pid)
     params = _params(args.param)
     if args.params_json:
         try:
@@ -130,13 +141,14 @@ def run_step_(args) -> int:
         params = {**extra, **params}
     run_id = external_run_id(args.run_id)
     ensure_pipeline_run(args.name, run_id, params, trigger="external")
-    return EXIT[run_step(args.name, args.step, run_id, args.attempt, params)]
+    return EXIT[run_step(args.name, args.step, run_id, args.attempt, params, args.step_id)]
 
 
 def resume_(args) -> int:
     from ..pipelines.runner import resume_pipeline
 
-    return 0 if resume_pipeline(args.run_id, workers=args.workers).status == "finished" else 1
+    run = resume_pipeline(args.run_id, workers=args.workers, executor=args.executor)
+    return 0 if run.status == "finished" else 1
 
 
 def runs_(args) -> int:

@@ -13,7 +13,7 @@ USAGE = {
     "": "usage: %pipeline add|show|run|runs|export ... (%pipeline SUBCOMMAND --help)",
     "add": "usage: %pipeline add NAME [--after STEP] [--schedule CRON] [-p K=V ...]",
     "show": "usage: %pipeline show NAME",
-    "run": "usage: %pipeline run NAME [-p K=V ...] [--workers N]",
+    "run": "usage: %pipeline run NAME [-p K=V ...] [--workers N] [--executor ADDR]",
     "runs": "usage: %pipeline runs NAME [--run RUN_ID]",
     "export": "usage: %pipeline export NAME --to airflow|argo|k8s|github [--image IMAGE] "
               "[--promote-model NAME] [--promote-alias ALIAS] [--promote-require EXPR]",
@@ -25,8 +25,9 @@ DOC = """Turn notebooks into a scheduled, parameterized pipeline.
     add this notebook as a step of pipeline NAME (pipelines/NAME.yaml; created if new),
     after STEP (default: after the last step)
 %pipeline show NAME                  the DAG, the spec and the parameters a run can set
-%pipeline run NAME [-p K=V ...] [--workers N]
-    run it now: each step in its own kernel, independent steps in parallel
+%pipeline run NAME [-p K=V ...] [--workers N] [--executor ADDR]
+    run it now: each step in its own kernel, independent steps in parallel (at most N at
+    once), here or on a Dask cluster (--executor dask://host:8786)
 %pipeline runs NAME [--run RUN_ID]   recent runs, or one run's steps
 %pipeline export NAME --to airflow|argo|k8s|github [--image IMAGE] [--promote-model NAME ...]
     files for the target's own tools under pipelines/NAME/TARGET/
@@ -104,8 +105,10 @@ class PipelineMagics(Magics):
         p.add_argument("name")
         p.add_argument("-p", "--param", action="append")
         p.add_argument("--workers", type=int)
+        p.add_argument("--executor")
         opts = p.parse_args(rest)
-        return run_pipeline(opts.name, _params(opts.param) or None, workers=opts.workers)
+        return run_pipeline(opts.name, _params(opts.param) or None, workers=opts.workers,
+                            executor=opts.executor)
 
     def _runs(self, rest: list[str]) -> Any:
         from ..pipelines.status import get_pipeline_run, list_pipeline_runs

@@ -1,10 +1,13 @@
-"""The local runner: a pipeline's steps in dependency order, independent steps in parallel,
-each step in its own process (`jupyter mlops pipeline run-step`, so each has its own kernel
-and environment), with retries and backoff, a timeout per step, and a record of everything in
-the store. A failed step stops its dependents; `resume` re-runs only what did not finish."""
+"""The runner: a pipeline's steps in dependency order, independent steps in parallel, each
+step in its own process (`jupyter mlops pipeline run-step`, so each has its own kernel and
+environment), with retries and backoff, a timeout per step, and a record of everything in the
+store. A failed step stops its dependents; `resume` re-runs only what did not finish. The
+step processes run on this machine, or with `executor=` a Dask cluster's (on_dask.py): the
+same attempts, each a task on a worker, scheduled and retried from here."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -14,6 +17,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -28,6 +32,7 @@ from ..team.access import require_changed
 from .spec import PipelineSpec, Step, dump, load_spec
 
 if TYPE_CHECKING:
+    from ..executors import Executor
     from .status import PipelineRun
 
 DONE = "finished"
@@ -52,11 +57,15 @@ def _child_env(run_id: str) -> dict[str, str]:
 
 
 def _attempt(spec: PipelineSpec, step: Step, run_id: str, attempt: int,
-             params: dict[str, Any]) -> tuple[str, str]:
-    """Run the step once in a child process; (status, captured output)."""
+             params: dict[str, Any], step_id: str | None = None) -> tuple[str, str]:
+    """Run the step once in a child process; (status, captured output). With `step_id` (the
+    attempt's row, which a Dask task claimed), the child records into that row, and dies with
+    this process (a lost worker takes its steps with it)."""
     cmd = [sys.executable, "-m", "jupyter_mlops.cli", "pipeline", "run-step", spec.name,
            step.name, "--run-id", run_id, "--attempt", str(attempt),
            "--params-json", json.dumps(params, default=str)]
+    if step_id is not None:
+        cmd += ["--step-id", step_id, "--parent-pid", str(os.getpid())]
     proc = subprocess.Popen(cmd, env=_child_env(run_id), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
@@ -85,18 +94,33 @@ def _keep_output(run_id: str, step: str, attempt: int, output: str) -> None:
             step_runs.c.attempt == attempt).values(output=output[-65536:]))
 
 
-def _close_attempt(run_id: str, step: str, attempt: int, status: str, error: str) -> None:
-    """Mark an attempt the child could not close itself (timeout, crash)."""
+def _close_attempt(run_id: str, step: str, attempt: int, status: str, error: str) -> str:
+    """Mark an attempt the child could not close itself (timeout, crash, a lost worker)."""
     with get_store().write("pipeline_run", run_id, f"{step} {status}") as conn:
-        updated = conn.execute(update(step_runs).where(
-            step_runs.c.pipeline_run_id == run_id, step_runs.c.step == step,
-            step_runs.c.attempt == attempt, step_runs.c.status == "running",
-        ).values(status=status, ended_at=time.time(), error=error)).rowcount
-        if not updated:
-            conn.execute(step_runs.insert().values(
-                id=uuid.uuid4().hex, pipeline_run_id=run_id, step=step, attempt=attempt,
-                status=status, params="{}", started_at=time.time(), ended_at=time.time(),
-                error=error))
+        return close_attempt_in(conn, run_id, step, attempt, status, error)
+
+
+def close_attempt_in(conn: Any, run_id: str, step: str, attempt: int, status: str,
+                     error: str) -> str:
+    """`_close_attempt` inside the caller's transaction. The attempt's status: `status` when
+    it was running or had no row yet (its process died before it wrote one); the status it
+    has when it was closed already (by its own process, which ended first)."""
+    updated = conn.execute(update(step_runs).where(
+        step_runs.c.pipeline_run_id == run_id, step_runs.c.step == step,
+        step_runs.c.attempt == attempt, step_runs.c.status == "running",
+    ).values(status=status, ended_at=time.time(), error=error)).rowcount
+    if updated:
+        return status
+    closed = conn.execute(select(step_runs.c.status).where(
+        step_runs.c.pipeline_run_id == run_id, step_runs.c.step == step,
+        step_runs.c.attempt == attempt)).scalars().first()
+    if closed is not None:
+        return closed
+    conn.execute(step_runs.insert().values(
+        id=uuid.uuid4().hex, pipeline_run_id=run_id, step=step, attempt=attempt,
+        status=status, params="{}", started_at=time.time(), ended_at=time.time(),
+        error=error))
+    return status
 
 
 def _inline_attempt(spec: PipelineSpec, step: Step, run_id: str, attempt: int,
@@ -117,15 +141,19 @@ def _inline_attempt(spec: PipelineSpec, step: Step, run_id: str, attempt: int,
                 os.environ[key] = value
 
 
+# one attempt of a step: (spec, step, run id, attempt, parameters) -> (status, output)
+Attempt = Callable[[PipelineSpec, Step, str, int, dict[str, Any]], tuple[str, str]]
+
+
 def _run_step(spec: PipelineSpec, step: Step, run_id: str, params: dict[str, Any],
-              first_attempt: int, report, inline: bool = False) -> StepOutcome:
+              first_attempt: int, report, run: Attempt = _attempt) -> StepOutcome:
+    """The step's attempts, each by `run`, until one finishes or its retries are spent."""
     started = time.monotonic()
     attempt, status, output = first_attempt, "failed", ""
     for n in range(step.retries + 1):
         attempt = first_attempt + n
         report(step.name, "running" if n == 0 else f"retry {n}/{step.retries}")
-        status, output = (_inline_attempt if inline else _attempt)(spec, step, run_id, attempt,
-                                                                    params)
+        status, output = run(spec, step, run_id, attempt, params)
         if status == DONE:
             break
         if n < step.retries:
@@ -175,9 +203,10 @@ def _claim(conn: Any, spec: PipelineSpec, run_id: str) -> dict[str, Any]:
 
 
 def _lock_starts(conn: Any, name: str) -> None:
-    """Serialize the starts of pipeline `name` until the caller's transaction ends. SQLite's
-    write transactions already run one at a time (BEGIN IMMEDIATE, see store.engine);
-    PostgreSQL takes a transaction-scoped advisory lock keyed by the pipeline's name."""
+    """Serialize the starts of `name` (a pipeline; or one attempt of a step, on_dask.py)
+    until the caller's transaction ends. SQLite's write transactions already run one at a
+    time (BEGIN IMMEDIATE, see store.engine); PostgreSQL takes a transaction-scoped advisory
+    lock keyed by the name."""
     if conn.dialect.name == "postgresql":
         key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=4).digest(), "big",
                              signed=True)
@@ -235,11 +264,15 @@ def _start(spec: PipelineSpec, params: dict[str, Any] | None, trigger: str,
 
 def run_pipeline(name: str, params: dict[str, Any] | None = None, workers: int | None = None,
                  trigger: str = "manual", progress: bool = True,
-                 resume: str | None = None, queued: str | None = None) -> PipelineRun:
+                 resume: str | None = None, queued: str | None = None,
+                 executor: Any = None) -> PipelineRun:
     """Run pipeline `name` (or, with `resume=RUN_ID`, re-run the steps of that run that did
     not finish; with `queued=RUN_ID`, start that queued run) and return the PipelineRun.
     Steps whose dependencies finished run in parallel, at most `workers` at once (default:
-    as many as can run)."""
+    as many as can run). `executor`: where the steps run, "local" (this machine) or a Dask
+    cluster ("dask://host:8786", a `distributed.Client`); default the `executor` setting
+    (MLOPS_EXECUTOR). On a cluster each attempt is a task on a worker and the cluster's
+    threads bound the parallel steps (`workers` is refused there)."""
     from .status import get_pipeline_run
 
     if params is not None and not isinstance(params, dict):
@@ -257,9 +290,10 @@ def run_pipeline(name: str, params: dict[str, Any] | None = None, workers: int |
         spec = load_spec(name)
     else:
         spec = check_start(name, params)
+    where = ready_executor(executor, spec, workers)
     run_id, params = _start(spec, params, trigger, resume, queued)
     params = params or {}
-    outcomes = _execute(spec, run_id, params, done, workers, progress)
+    outcomes = _execute(spec, run_id, params, done, workers, progress, where)
     failed = {s: o for s, o in outcomes.items() if o.status not in (DONE, "skipped")}
     skipped = [s for s, o in outcomes.items() if o.status == "skipped"]
     status = "finished" if not failed else "failed"
@@ -277,6 +311,27 @@ def run_pipeline(name: str, params: dict[str, Any] | None = None, workers: int |
     return result
 
 
+def ready_executor(executor: Any, spec: PipelineSpec, workers: int | None = None) -> Executor:
+    """The executor `executor` names (None: the `executor` setting), checked ready to take
+    the steps of `spec` before anything is written: a Dask cluster is reached, and each of
+    its workers reaches the store (`prepare`) and sees the project's notebooks. `workers` is
+    the local runner's alone."""
+    from ..executors import resolve
+
+    where = resolve(executor)
+    if where.local:
+        return where
+    if workers is not None:
+        raise MLOpsUsageError(f"workers={workers} bounds the local runner's parallel steps; "
+                              f"on the Dask cluster {where.name} its workers' threads do: "
+                              "leave workers unset")
+    from .on_dask import check_project
+
+    where.prepare()
+    check_project(where, spec)
+    return where
+
+
 def check_start(name: str, params: dict[str, Any] | None) -> PipelineSpec:
     """The spec, if a run with `params` may start now: every parameter is one the pipeline, a
     step or a step's notebook has (params.py), and the pipeline is not already running
@@ -291,20 +346,26 @@ def check_start(name: str, params: dict[str, Any] | None) -> PipelineSpec:
 
 def start_pipeline(name: str, params: dict[str, Any] | None = None,
                    resume: str | None = None, trigger: str = "manual",
-                   queued: str | None = None) -> str:
+                   queued: str | None = None, executor: Any = None) -> str:
     """Check, then run (or resume, or start a queued run of) a pipeline in a process of its
     own, detached: for callers that must not wait (the REST API, the scheduler, alerts). A new
     run is recorded as queued before this returns (its id is returned), so a start that
     `max_active_runs` refuses in the detached process stays queued for the scheduler instead
-    of being lost."""
+    of being lost; a new run's executor (`executor`, else the setting) is checked ready
+    first. The detached process runs on `executor` (given as its address), else on the
+    executor setting it reads itself."""
     if resume is not None:
         args, run_id = ["resume", resume], resume
     else:
         if queued is None:
-            check_start(name, params)
+            ready_executor(executor, check_start(name, params))
             with get_store().write("pipeline", name, "queued") as conn:
                 queued = queue_pipeline(conn, name, trigger, params)
         args, run_id = ["run", name, "--quiet", "--queued", queued], queued
+    if executor is not None:
+        from ..executors import resolve
+
+        args += ["--executor", resolve(executor).name]
     subprocess.Popen([sys.executable, "-m", "jupyter_mlops.cli", "pipeline", *args],
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     return run_id
@@ -329,8 +390,9 @@ def _check_concurrency(spec: PipelineSpec) -> None:
 
 def _execute(spec: PipelineSpec, run_id: str, params: dict[str, Any],
              done: dict[str, tuple[str, int]], workers: int | None,
-             progress: bool) -> dict[str, StepOutcome]:
-    """Schedule the DAG: start every step whose dependencies finished, as slots free up."""
+             progress: bool, where: Executor) -> dict[str, StepOutcome]:
+    """Schedule the DAG: start every step whose dependencies finished, as slots free up (on
+    a Dask cluster, as soon as they can: the cluster queues what its threads cannot take)."""
     outcomes: dict[str, StepOutcome] = {
         s: StepOutcome(DONE, 0, 0.0) for s, (status, _) in done.items() if status == DONE}
     pending = [s for s in spec.steps if s.name not in outcomes]
@@ -356,10 +418,15 @@ def _execute(spec: PipelineSpec, run_id: str, params: dict[str, Any],
                              .values(heartbeat=time.time()))
 
     threading.Thread(target=heartbeat, daemon=True).start()
-    if _can_inline(pending):
+    run: Attempt = _attempt
+    if not where.local:
+        from .on_dask import dask_attempt
+
+        run = functools.partial(dask_attempt, where)
+    elif _can_inline(pending):
         step = pending[0]
         outcome = _run_step(spec, step, run_id, spec.parameters(step, params),
-                            done.get(step.name, ("", 0))[1] + 1, report, inline=True)
+                            done.get(step.name, ("", 0))[1] + 1, report, run=_inline_attempt)
         outcomes[step.name] = outcome
         report(step.name, f"{outcome.status} in {outcome.seconds:.1f} s")
         beat.set()
@@ -385,7 +452,7 @@ def _execute(spec: PipelineSpec, run_id: str, params: dict[str, Any],
                         first = done.get(step.name, ("", 0))[1] + 1
                         values = spec.parameters(step, params)
                         running[pool.submit(_run_step, spec, step, run_id, values, first,
-                                            report)] = step.name
+                                            report, run)] = step.name
                 if not running:
                     continue
                 finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
@@ -428,7 +495,10 @@ def resumable(run_id: str) -> PipelineRun:
     return run
 
 
-def resume_pipeline(run_id: str, workers: int | None = None, progress: bool = True) -> PipelineRun:
-    """Re-run the steps of pipeline run `run_id` that did not finish (and their dependents)."""
+def resume_pipeline(run_id: str, workers: int | None = None, progress: bool = True,
+                    executor: Any = None) -> PipelineRun:
+    """Re-run the steps of pipeline run `run_id` that did not finish (and their dependents),
+    on `executor` (see run_pipeline)."""
     run = resumable(run_id)
-    return run_pipeline(run.pipeline, workers=workers, progress=progress, resume=run.id)
+    return run_pipeline(run.pipeline, workers=workers, progress=progress, resume=run.id,
+                        executor=executor)

@@ -36,6 +36,7 @@ class StepRun:
     failed_cell: int | None
     runs: tuple[str, ...] = ()
     output: str | None = field(default=None, repr=False)
+    worker: str | None = None  # the Dask worker it ran on (None: the local runner)
 
     @property
     def seconds(self) -> float | None:
@@ -75,15 +76,17 @@ class PipelineRun:
         return out
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per attempt: step, attempt, status, seconds, error, tracked runs."""
+        """One row per attempt: step, attempt, status, seconds, error, tracked runs, and the
+        Dask worker it ran on."""
         import pandas as pd
 
         return pd.DataFrame([{"step": s.step, "attempt": s.attempt, "status": s.status,
                               "seconds": s.seconds, "error": s.error,
-                              "failed_cell": s.failed_cell, "runs": ", ".join(r[:8] for r in s.runs)}
+                              "failed_cell": s.failed_cell, "runs": ", ".join(r[:8] for r in s.runs),
+                              "worker": s.worker}
                              for s in self.steps],
                             columns=["step", "attempt", "status", "seconds", "error",
-                                     "failed_cell", "runs"])
+                                     "failed_cell", "runs", "worker"])
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "pipeline": self.pipeline, "status": self.status,
@@ -105,18 +108,21 @@ class PipelineRun:
         lines = [f"pipeline {self.pipeline} run {self.id[:8]}: {self.status}{took}"]
         for name, s in self.latest.items():
             extra = f" (attempt {s.attempt})" if s.attempt > 1 else ""
+            where = f" on {s.worker}" if s.worker else ""
             why = f": {s.error}" if s.error else ""
-            lines.append(f"  {name}: {s.status}{extra}{why}")
+            lines.append(f"  {name}: {s.status}{extra}{where}{why}")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         rows = "".join(f"<tr><td>{html.escape(n)}</td><td>{html.escape(s.status)}</td>"
                        f"<td>{s.attempt}</td><td>{'' if s.seconds is None else f'{s.seconds:.1f} s'}"
-                       f"</td><td>{html.escape(s.error or '')}</td></tr>"
+                       f"</td><td>{html.escape(s.worker or '')}</td>"
+                       f"<td>{html.escape(s.error or '')}</td></tr>"
                        for n, s in self.latest.items())
         return (f"<div><b>pipeline {html.escape(self.pipeline)}</b> run <code>{self.id[:8]}</code>"
                 f" · {html.escape(self.status)}<table><tr><th>step</th><th>status</th>"
-                f"<th>attempt</th><th>time</th><th>error</th></tr>{rows}</table></div>")
+                f"<th>attempt</th><th>time</th><th>worker</th><th>error</th></tr>{rows}"
+                "</table></div>")
 
 
 def _resolve(conn, ref: str) -> str:
@@ -149,7 +155,8 @@ def get_pipeline_run(ref: str) -> PipelineRun:
         id=a["id"], step=a["step"], attempt=a["attempt"], status=a["status"],
         started_at=a["started_at"], ended_at=a["ended_at"], params=json.loads(a["params"]),
         notebook_digest=a["notebook_digest"], error=a["error"], failed_cell=a["failed_cell"],
-        runs=tuple(by_step.get(a["id"], ())), output=a["output"]) for a in attempts)
+        runs=tuple(by_step.get(a["id"], ())), output=a["output"], worker=a["worker"])
+        for a in attempts)
     return PipelineRun(id=row["id"], pipeline=row["pipeline"], status=row["status"],
                        trigger=row["trigger"], params=json.loads(row["params"]),
                        started_at=row["started_at"], ended_at=row["ended_at"],

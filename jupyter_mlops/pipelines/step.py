@@ -2,8 +2,8 @@
 the step's parameters, the kernel learns which pipeline run and step it belongs to (the runs
 it tracks are tagged with them), and the executed notebook is stored as a blob.
 
-This is what `jupyter mlops pipeline run-step` runs, for the local runner and for the
-Airflow, Argo and Kubernetes exports alike."""
+This is what `jupyter mlops pipeline run-step` runs, for the local runner (here, or on a Dask
+cluster's workers) and for the Airflow, Argo and Kubernetes exports alike."""
 
 from __future__ import annotations
 
@@ -57,8 +57,11 @@ def ensure_pipeline_run(name: str, run_id: str, params: dict[str, Any], trigger:
 
 
 def run_step(name: str, step_name: str, run_id: str, attempt: int = 1,
-             params: dict[str, Any] | None = None) -> str:
-    """Execute one step; returns its status: finished, failed or killed."""
+             params: dict[str, Any] | None = None, step_id: str | None = None) -> str:
+    """Execute one step; returns its status: finished, failed or killed. With `step_id`, the
+    attempt's row exists (a Dask task claimed it, recording its worker) and is the one
+    recorded into; when it is no longer running (its worker was declared lost meanwhile),
+    the step does not run."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
@@ -68,11 +71,17 @@ def run_step(name: str, step_name: str, run_id: str, attempt: int = 1,
     root = Path(config.load().project_root)
     notebook = root / step.notebook
     store = get_store()
-    step_id = uuid.uuid4().hex
     with store.write("pipeline_run", run_id, f"{step_name} running") as conn:
-        conn.execute(step_runs.insert().values(
-            id=step_id, pipeline_run_id=run_id, step=step_name, attempt=attempt,
-            status="running", params=json.dumps(values, default=str), started_at=time.time()))
+        if step_id is None:
+            step_id = uuid.uuid4().hex
+            conn.execute(step_runs.insert().values(
+                id=step_id, pipeline_run_id=run_id, step=step_name, attempt=attempt,
+                status="running", params=json.dumps(values, default=str),
+                started_at=time.time()))
+        elif not conn.execute(update(step_runs).where(
+                step_runs.c.id == step_id, step_runs.c.status == "running").values(
+                params=json.dumps(values, default=str), started_at=time.time())).rowcount:
+            return "killed"
     os.environ.update({"MLOPS_PIPELINE_RUN_ID": run_id, "MLOPS_STEP_ID": step_id,
                        "MLOPS_NOTEBOOK": str(notebook.resolve()),
                        "MLOPS_PROJECT_ROOT": str(root.resolve())})
@@ -105,6 +114,20 @@ def run_step(name: str, step_name: str, run_id: str, attempt: int = 1,
             notebook_digest=digest))
         close_external_run(conn, spec, run_id)
     return status
+
+
+def die_with_parent(pid: int, interval: float = 0.5) -> None:
+    """Kill this process's group as soon as process `pid`, its parent, is gone: a step a Dask
+    worker started lives in a session of its own (so a timeout can kill its group), which
+    the worker's death does not reach. Its kernel follows by itself: ipykernel's parent
+    poller exits once the kernel's parent (this process) is gone."""
+
+    def watch() -> None:
+        while os.getppid() == pid:
+            time.sleep(interval)
+        os.killpg(os.getpgrp(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="mlops-parent-watch", daemon=True).start()
 
 
 class Terminated(BaseException):

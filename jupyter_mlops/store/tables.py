@@ -425,6 +425,7 @@ step_runs = Table(
     Column("error", Text),
     Column("failed_cell", Integer),
     Column("output", Text),
+    Column("worker", String(255)),  # the Dask worker's address; NULL for the local runner
     Index("ix_step_runs_pipeline_run", "pipeline_run_id"),
 )
 

@@ -1354,6 +1354,11 @@ export interface components {
                 [key: string]: string;
             };
             source: string;
+            /**
+             * @description the partitioned parquet the view reads a partition at a time
+             * @default null
+             */
+            partitions?: string | null;
             created_by: string | null;
             versions: components["schemas"]["ViewVersion"][];
             materialized: components["schemas"]["Materialization"] | null;
@@ -2167,6 +2172,8 @@ export interface components {
             runs: string[];
             /** @description what the kernel printed to its log */
             output: string | null;
+            /** @description the Dask worker the attempt ran on (its address); null for the local runner */
+            worker: string | null;
         };
         /** @description A key whose value differs; null on the side without it (or for a NaN metric). */
         ValueChange: {

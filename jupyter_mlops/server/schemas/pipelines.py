@@ -72,6 +72,8 @@ class StepRun(Strict):
     failed_cell: int | None
     runs: list[str] = Field(description="the runs the step tracked")
     output: str | None = Field(description="what the kernel printed to its log")
+    worker: str | None = Field(description="the Dask worker the attempt ran on (its "
+                                           "address); null for the local runner")
 
 
 class PipelineRun(Strict):

@@ -47,6 +47,7 @@ function RunDetail(props: { id: string; views: Views; onResume: () => void }): J
             <th>attempt</th>
             <th>status</th>
             <th>time</th>
+            <th>worker</th>
             <th>error</th>
             <th>notebook</th>
             <th>runs</th>
@@ -59,6 +60,7 @@ function RunDetail(props: { id: string; views: Views; onResume: () => void }): J
               <td>{s.attempt}</td>
               <td>{s.status}</td>
               <td>{s.ended_at ? `${(s.ended_at - s.started_at).toFixed(1)} s` : '—'}</td>
+              <td>{s.worker ?? ''}</td>
               <td>
                 {format(s.error)}
                 {s.failed_cell !== null ? ` (cell ${s.failed_cell})` : ''}
