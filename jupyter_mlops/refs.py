@@ -7,12 +7,19 @@
 
 Names may not contain `@`, `/`, `:` or control characters; aliases match [a-z][a-z0-9_-]*
 and are never `latest`.
+
+Where a string may be a path or a reference (the data of a drift report or a monitoring
+batch), `is_path` decides, by one rule: a `pathlib.Path` (any os.PathLike), or a string that
+ends in `/`, contains `*`, or starts with `./`, `/` or a URL scheme (`s3://`, `file://`) is a
+path; any other string is a reference (`wine@3`, and `wine/3` stays a model version).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import MLOpsUsageError
 
@@ -21,6 +28,7 @@ ALIAS = re.compile(r"[a-z][a-z0-9_-]*\Z")
 HEX = re.compile(r"[0-9a-f]{8,64}\Z")
 DIGITS = re.compile(r"[0-9]+\Z")  # ASCII only: str.isdigit also says yes to "²" and "٣"
 MAX_VERSION = 2**63 - 1  # what the stores' version columns hold
+SCHEME = re.compile(r"[a-z][a-z0-9+.-]*://")
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,17 @@ class Ref:
         elif self.digest:
             text += f"@sha:{self.digest}"
         return text
+
+
+def is_path(value: Any) -> bool:
+    """True for a path (a Path, or a string ending in `/`, holding `*`, or starting with `./`,
+    `/` or a URL scheme), False for anything else, which is a reference if it is a string."""
+    if isinstance(value, os.PathLike):
+        return True
+    if not isinstance(value, str):
+        return False
+    return (value.endswith("/") or "*" in value or value.startswith(("./", "/"))
+            or SCHEME.match(value) is not None)
 
 
 def check_name(name: str, what: str = "name") -> str:

@@ -49,11 +49,11 @@ NOT_RUN_LANGUAGES = {"bash", "console", "text", "yaml", "toml", "json"}
 
 # document: (blocks run, blocks marked no-run, hidden setup blocks)
 EXPECTED = {
-    "README.md": (16, 0, 1),
+    "README.md": (17, 0, 1),
     "docs/automl.md": (2, 0, 0),
     "docs/data.md": (0, 0, 0),
-    "docs/drift.md": (2, 0, 1),
-    "docs/features.md": (4, 0, 0),
+    "docs/drift.md": (3, 0, 1),
+    "docs/features.md": (5, 0, 0),
     "docs/mlflow.md": (6, 0, 0),
     "docs/models.md": (0, 0, 0),
     "docs/pipelines.md": (0, 0, 0),

@@ -14,7 +14,8 @@ import pytest
 
 HEAVY = ("pandas", "sqlalchemy", "plotly", "sklearn", "papermill", "alembic", "numpy", "scipy",
          "duckdb", "pyarrow", "skops", "fsspec", "psycopg", "fastapi", "uvicorn", "joblib",
-         "optuna", "redis", "nbformat", "nbdime", "jupyter_client", "uv", "filelock", "mlflow")
+         "optuna", "redis", "nbformat", "nbdime", "jupyter_client", "uv", "filelock", "mlflow",
+         "dask", "distributed", "datasketches")
 SOURCE_TREE = str(Path(__file__).resolve().parent.parent)
 
 

@@ -51,3 +51,22 @@ def test_round_trip_and_names():
         refs.check_name("a/b")
     with pytest.raises(MLOpsUsageError):
         refs.check_alias("latest")
+
+
+@pytest.mark.parametrize("value", [
+    "data/", "./data", "/abs/data", "part-*.parquet", "data/*/x.parquet", "s3://bucket/prefix",
+    "file:///tmp/x", "gs://b/p", "abfs+x.y-z://c/p", "./wine@3", "/wine/3",
+])
+def test_paths(value):
+    from pathlib import Path, PurePosixPath
+
+    assert refs.is_path(value)
+    assert refs.is_path(Path(value)) and refs.is_path(PurePosixPath("wine@3"))
+
+
+@pytest.mark.parametrize("value", [
+    "wine@3", "wine/3", "model:wine@production", "wine", "data.csv", "wine@sha:1a2b3c4d",
+    "1a2b3c4d5e", "dataset:wine@latest", "S3://x", "3s://x", "s3:/x", None, 3, b"./x",
+])
+def test_references_and_other_values_are_not_paths(value):
+    assert not refs.is_path(value)

@@ -73,3 +73,9 @@ def emit(frame, fmt: str) -> None:
 
 def add_format(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=["table", "json", "csv"], default="table")
+
+
+def add_executor(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--executor", metavar="ADDRESS",
+                        help="where the work runs: local, or a Dask scheduler (dask://host:8786)"
+                             "; default: the executor setting (MLOPS_EXECUTOR)")

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from . import add_format, emit
+from . import add_executor, add_format, emit
 
 
 def add(sub) -> None:
@@ -15,8 +15,11 @@ def add(sub) -> None:
     cmds.required = True
 
     report = cmds.add_parser("report", help="per-column drift of CUR against REF")
-    report.add_argument("reference", help="DATASET@N, MODEL@ALIAS, or a parquet/CSV file")
-    report.add_argument("current", help="DATASET@N or a parquet/CSV file")
+    report.add_argument("reference", help="DATASET@N, MODEL@ALIAS, a parquet/CSV file, or a "
+                                          "partitioned parquet dataset (data/, 'data/*.parquet',"
+                                          " s3://bucket/prefix/)")
+    report.add_argument("current", help="DATASET@N, a parquet/CSV file, or a partitioned parquet "
+                                        "dataset")
     report.add_argument("--columns", help="comma-separated columns (default: the reference's)")
     report.add_argument("--method", default="auto",
                         help="a preset, auto (default) or evidently, or one method: "
@@ -27,6 +30,7 @@ def add(sub) -> None:
     report.add_argument("--format", choices=["table", "json", "csv"], default="table")
     report.add_argument("--fail-on-drift", action="store_true",
                         help="exit 1 when the dataset drifted (for CI checks)")
+    add_executor(report)
     report.set_defaults(func=report_)
 
     history = cmds.add_parser("history", help="a model's monitoring batches over time")
@@ -53,12 +57,16 @@ def add(sub) -> None:
 
 
 def _data(text: str) -> Any:
-    """A parquet or CSV file as a DataFrame; anything else is a reference, passed on."""
+    """A CSV file as a DataFrame; a parquet file as a path (read a partition at a time, as a
+    partitioned dataset is); anything else as given: a path (`refs.is_path`) or a reference,
+    which the API tells apart."""
     path = Path(text)
-    if path.suffix.lower() in (".parquet", ".pq", ".csv") and path.is_file():
+    if path.suffix.lower() == ".csv" and path.is_file():
         import pandas as pd
 
-        return pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
+        return pd.read_csv(path)
+    if path.suffix.lower() in (".parquet", ".pq") and path.is_file():
+        return path
     return text
 
 
@@ -66,7 +74,7 @@ def report_(args) -> int:
     from ..drift.report import drift_report
 
     report = drift_report(_data(args.reference), _data(args.current), columns=args.columns,
-                          method=args.method, threshold=args.threshold)
+                          method=args.method, threshold=args.threshold, executor=args.executor)
     if args.format == "json":
         print(json.dumps(report.to_dict(), indent=2, default=str))
     else:

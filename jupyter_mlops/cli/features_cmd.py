@@ -27,6 +27,9 @@ def add(sub) -> None:
     mat.add_argument("--online", action="store_true", help="also write the online store")
     mat.add_argument("--start", help="keep rows at or after this time")
     mat.add_argument("--end", help="keep rows before this time")
+    mat.add_argument("--executor", metavar="ADDRESS",
+                     help="for a view over partitioned parquet: local, or a Dask scheduler "
+                          "(dask://host:8786) whose workers compute the partitions")
     mat.set_defaults(func=materialize_)
 
 
@@ -47,5 +50,6 @@ def show_(args) -> int:
 def materialize_(args) -> int:
     from ..features.offline import materialize
 
-    print(materialize(args.name, start=args.start, end=args.end, online=args.online))
+    print(materialize(args.name, start=args.start, end=args.end, online=args.online,
+                      executor=args.executor))
     return 0

@@ -1,7 +1,9 @@
 """Schema and profile of a DataFrame: what a dataset version and a feature materialization
 show of their columns. Numbers keep count, sum and sum of squares (which merge exactly) and
 exact quantiles; categories keep exact counts while they are few. (Drift keeps its own, finer
-sketches: `drift.sketch`.)"""
+sketches: `drift.sketch`.) A partitioned parquet dataset gets the same profile from merged
+partition summaries (`describe_partitioned`): everything exact but the quantiles, which come
+from a merged KLL sketch and state their rank error."""
 
 from __future__ import annotations
 
@@ -81,6 +83,62 @@ def describe(df: pd.DataFrame) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         schema.append(spec)
         columns[str(name)] = entry
     return schema, {"version": PROFILE_VERSION, "rows": int(len(df)), "columns": columns}
+
+
+def describe_partitioned(data: Any, executor: Any = None
+                         ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """(schema, profile) of a partitioned parquet dataset (`data.partitions.Partitioned`),
+    computed one partition at a time here or on a Dask cluster (`executor`), as `describe`
+    gives them for the whole frame: rows, missing, min, max, mean and std exact (merged), level
+    counts exact, quantiles from the merged KLL sketch, each number column stating their rank
+    error (`quantile_rank_error`: a value's true rank is within that share of the rows of the
+    rank asked for; 0 when every value was kept)."""
+    from ..drift.partials import summarize_partitioned
+
+    total = summarize_partitioned(data, executor=executor)
+    return describe_summary(total, data.dtypes(), len(data.partitions))
+
+
+def describe_summary(total: dict[str, Any], dtypes: dict[str, str], partitions: int
+                     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """(schema, profile) from merged partition summaries (`drift.partials.merge`'s total) of
+    columns whose pandas dtypes are `dtypes`: see `describe_partitioned`."""
+    import math
+
+    from ..drift.partials import K
+
+    schema: list[dict[str, Any]] = []
+    columns: dict[str, Any] = {}
+    for name, part in total["columns"].items():
+        spec: dict[str, Any] = {"name": name, "dtype": dtypes[name],
+                                "nullable": part.missing > 0}
+        entry: dict[str, Any] = {"missing": part.missing}
+        if part.kind == "numeric":
+            n = part.n
+            if part.missing and spec["dtype"].startswith(("int", "uint")):
+                spec["dtype"] = "float64"  # as pandas reads an integer column with nulls
+            quantiles, error = part.quantiles(QUANTILES) if n else ([], 0.0)
+            entry.update(
+                kind="numeric", count=n, sum=part.mean * n if n else 0.0,
+                sum_sq=part.m2 + n * part.mean ** 2 if n else 0.0, min=part.min,
+                max=part.max, mean=part.mean if n else None,
+                std=math.sqrt(part.m2 / (n - 1)) if n > 1 else None,
+                quantiles=dict(zip(map(str, QUANTILES), quantiles, strict=True)) if n else {},
+                quantile_rank_error=error)
+        elif part.kind == "datetime":
+            entry.update(kind="datetime", min=part.text(part.min), max=part.text(part.max))
+        else:
+            ordered = sorted(part.counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
+            if len(ordered) <= CATEGORY_LEVELS:
+                spec["categories"] = sorted((k for k, _ in ordered), key=str)
+            entry.update(kind="categorical", distinct=len(ordered),
+                         top=[[str(k), int(v)] for k, v in ordered[:20]])
+            if len(ordered) <= EXACT_COUNTS:
+                entry["counts"] = {str(k): int(v) for k, v in ordered}
+        schema.append(spec)
+        columns[name] = entry
+    return schema, {"version": PROFILE_VERSION, "rows": int(total["rows"]), "columns": columns,
+                    "partitions": partitions, "quantiles": {"sketch": "kll", "k": K}}
 
 
 def profile_table(columns: list[tuple[str, str]], profile: dict[str, Any]) -> pd.DataFrame:

@@ -77,19 +77,25 @@ class DatasetVersion:
 
 
 def version_dataset(data: Any, name: str, role: str | None = None, copy: bool = True,
-                    index: bool = False) -> DatasetVersion:
-    """Version `data` (a DataFrame, a file or a folder) under `name`. The same content returns
-    the existing version; new content becomes the next version. With `copy=False` a file or
-    folder is tracked where it is, by digest. Inside a run it is recorded as an input (`role`:
-    train, test, reference…)."""
+                    index: bool = False, executor: Any = None) -> DatasetVersion:
+    """Version `data` (a DataFrame, a file or a folder; a string is always a path) under
+    `name`. The same content returns the existing version; new content becomes the next
+    version. With `copy=False` a file or folder is tracked where it is, by digest. Inside a
+    run it is recorded as an input (`role`: train, test, reference…).
+
+    A folder of parquet files (a partitioned dataset, hive-style `key=value` subfolders
+    allowed) is a table: its profile is computed one partition at a time, here or on the Dask
+    cluster `executor` names (whose workers read the folder where it is), never loading it
+    whole; quantiles come from a merged KLL sketch and state their rank error."""
     from .fingerprint import StatCache, folder_digest, folder_files, frame_digest
-    from .profile import PROFILE_VERSION, describe
+    from .profile import PROFILE_VERSION, describe, describe_partitioned
 
     name = refs.check_name(name, "dataset name")
     store = get_store()
     files: list[tuple[str, str, int]] = []
     payload: Any = None
     blob_stored = False
+    table = None  # a folder of parquet files: its partitions
     if _is_frame(data):
         if not copy:
             raise MLOpsUsageError("copy=False is for files and folders; a DataFrame is stored")
@@ -105,6 +111,9 @@ def version_dataset(data: Any, name: str, role: str | None = None, copy: bool = 
             files = folder_files(path, cache)
             digest, kind, fmt, frame = folder_digest(files), "folder", "folder", None
             size = sum(s for _, _, s in files)
+            table = _partitioned_folder(path, files)
+            if table is not None:
+                fmt = "parquet"
         else:
             kind, fmt = "file", TABULAR.get(path.suffix.lower(), "bytes")
             frame = _read_table(path, fmt) if fmt != "bytes" else None
@@ -135,6 +144,8 @@ def version_dataset(data: Any, name: str, role: str | None = None, copy: bool = 
             schema, profile = describe(frame)
             written.result()
         blob, size = store.artifacts.put_bytes(buf.getvalue())
+    elif table is not None:
+        schema, profile = describe_partitioned(table, executor)
     else:
         schema, profile = describe(frame) if frame is not None else ([], {"version": PROFILE_VERSION,
                                                                           "rows": None})
@@ -149,12 +160,54 @@ def version_dataset(data: Any, name: str, role: str | None = None, copy: bool = 
     run = active_run()
     row = {"digest": digest, "kind": kind, "format": fmt, "blob_digest": blob,
            "source_path": source, "copied": bool(copy), "size": int(size),
-           "rows": None if frame is None else int(len(frame)), "schema": json.dumps(schema),
+           "rows": profile["rows"], "schema": json.dumps(schema),
            "profile": json.dumps(profile), "created_at": time.time(),
            "run_id": run.id if run else None}
     version = _insert(store, name, row, files)
     link_input(store, version, role)
     return version
+
+
+def _partitioned_folder(path: Path, files: list[tuple[str, str, int]]) -> Any:
+    """The partitions of a folder whose files are all parquet (hidden and `_` files such as
+    `_SUCCESS` aside), their footers read and checked; None for any other folder."""
+    from .partitions import from_files, is_partition
+
+    visible = [rel for rel, _, _ in files
+               if not any(p.startswith(("_", ".")) for p in rel.split("/"))]
+    if not visible or not all(is_partition(rel) for rel in visible):
+        return None
+    return from_files(str(path), [((path / rel).as_posix(), rel) for rel in visible])
+
+
+def partitioned_version(version: DatasetVersion) -> Any:
+    """The partitions of a folder version of parquet files, read where they are: the stored
+    blobs (workers reach them through the artifact store), or the tracked folder of a version
+    made with copy=False (checked unchanged first)."""
+    from .partitions import from_files, is_partition
+
+    if version.kind != "folder" or version.format != "parquet":
+        raise MLOpsUsageError(f"dataset {version.ref} is not a folder of parquet files")
+    store = get_store()
+    folder = Path(store.artifacts.root) if version.copied else local_path(version)
+    rows = [(_inside(folder, rel, version), rel, digest)  # each path checked before use
+            for rel, digest in _folder_rows(store, version)]
+    return from_files(f"dataset {version.ref}", [
+        (store.artifacts.url(digest) if version.copied else path.as_posix(), rel)
+        for path, rel, digest in rows if is_partition(rel)])
+
+
+def _folder_rows(store, version: DatasetVersion) -> list[tuple[str, str]]:
+    """(relative path, digest) of each file of a folder version, each digest checked to be
+    one (the paths are the caller's to check against the folder they name a file in)."""
+    with store.read() as conn:
+        rows = conn.execute(select(dataset_files.c.path, dataset_files.c.digest)
+                            .join(dataset_versions,
+                                  dataset_versions.c.id == dataset_files.c.version_id)
+                            .join(datasets, datasets.c.id == dataset_versions.c.dataset_id)
+                            .where(datasets.c.name == version.name,
+                                   dataset_versions.c.version == version.version)).all()
+    return [(rel, _digest_part(digest, version)) for rel, digest in rows]
 
 
 def _is_frame(data: Any) -> bool:
@@ -250,13 +303,31 @@ def load_dataset(ref: str, as_path: bool = False) -> Any:
     `as_path=True`) a local path. Bytes are checked against their digest; a file tracked with
     copy=False that changed since is refused with a clear message. In the replay of a run
     (`reproduce_run`), a bare name is the version that run read."""
-    from ..reads import record_read
-
     version = get_version(_pinned(ref))
     data = read_version(version, as_path)
+    _note_read(version)
+    return data
+
+
+def load_partitions(ref: str) -> Any:
+    """What `load_dataset` gives for a folder of parquet files, without loading it: its
+    partitions (`partitioned_version`), the read recorded as `load_dataset` records it; any
+    other version is None (load it)."""
+    version = get_version(_pinned(ref))
+    if version.kind != "folder" or version.format != "parquet":
+        return None
+    parts = partitioned_version(version)
+    _note_read(version)
+    return parts
+
+
+def _note_read(version: DatasetVersion) -> None:
+    """An input of the active run (or of the runs this session starts), and a read of the
+    feature view being computed, if any."""
+    from ..reads import record_read
+
     link_input(get_store(), version, None, read=True)
     record_read(f"dataset:{version.ref}")  # a feature view being computed read this version
-    return data
 
 
 def _pinned(ref: str) -> str:
@@ -334,15 +405,8 @@ def local_path(version: DatasetVersion) -> Path:
         return path
     target = mlops_dir / "cache" / "datasets" / _digest_part(version.digest, version)
     if version.kind == "folder":
-        with store.read() as conn:
-            rows = conn.execute(select(dataset_files.c.path, dataset_files.c.digest)
-                                .join(dataset_versions,
-                                      dataset_versions.c.id == dataset_files.c.version_id)
-                                .join(datasets, datasets.c.id == dataset_versions.c.dataset_id)
-                                .where(datasets.c.name == version.name,
-                                       dataset_versions.c.version == version.version)).all()
-        files = [(_inside(target, rel, version), _digest_part(digest, version))
-                 for rel, digest in rows]  # every row checked before the first file is written
+        files = [(_inside(target, rel, version), digest)
+                 for rel, digest in _folder_rows(store, version)]  # all checked before writing
         for dest, digest in files:
             if not dest.exists() or cache.digest(dest)[0] != digest:
                 store.artifacts.get_file(digest, dest)

@@ -180,18 +180,24 @@ def ks(ref: Sketch, cur: Sketch) -> float:
     takes up to a second)."""
     import warnings
 
-    import numpy as np
     from scipy import special, stats
 
     if ref.exact and cur.exact:
         with warnings.catch_warnings():  # scipy's notice when it falls back to the asymptotic
             warnings.simplefilter("ignore", RuntimeWarning)
             return float(stats.ks_2samp(ref.means, cur.means).pvalue)
-    points = np.concatenate([_support(ref), _support(cur)])
-    gap = max(float(np.max(np.abs(ref.cdf(points) - cur.cdf(points)))),
-              float(np.max(np.abs(ref.cdf(points, strict=True) - cur.cdf(points, strict=True)))))
     root = math.sqrt(max(ref.n * cur.n / (ref.n + cur.n), 1.0))
-    return float(special.kolmogorov((root + 0.12 + 0.11 / root) * gap))
+    return float(special.kolmogorov((root + 0.12 + 0.11 / root) * ks_gap(ref, cur)))
+
+
+def ks_gap(ref: NumericSketch, cur: NumericSketch) -> float:
+    """The KS statistic: the largest gap between the two sketches' CDFs, over both sketches'
+    quantiles (each side approached from the left and the right)."""
+    import numpy as np
+
+    points = np.concatenate([_support(ref), _support(cur)])
+    return max(float(np.max(np.abs(ref.cdf(points) - cur.cdf(points)))),
+               float(np.max(np.abs(ref.cdf(points, strict=True) - cur.cdf(points, strict=True)))))
 
 
 def _binned(ref: Sketch, cur: Sketch) -> tuple[np.ndarray, np.ndarray]:

@@ -21,12 +21,15 @@ from ..errors import MLOpsUsageError
 from ..store import get_store
 from ..store.tables import drift_batches, models
 from .methods import PRESETS, choose, get_method
+from .performance import PairCounts, pair_counts, performance, task_of
+from .performance import metrics as performance_of
 from .report import ColumnDrift, DriftReport, drift_report
 from .sketch import Reference, sketch_series
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..data.partitions import Partitioned
     from ..registry.versions import ModelVersion
 
 
@@ -129,61 +132,55 @@ def _series(values: Any, rows: int, what: str) -> pd.Series | None:
     return series
 
 
-def _task(version: ModelVersion, reference: Reference, predictions: pd.Series) -> str:
+def _task(version: ModelVersion, reference: Reference, counts: PairCounts) -> str:
     kind = (version.signature.output.get("kind") if version.signature else None) or "unknown"
     if kind in ("classification", "regression"):
         return kind
     if reference.predictions is not None:
         return "classification" if reference.predictions.kind == "categorical" or (
             reference.predictions.counts is not None) else "regression"
-    import pandas as pd
-
-    floats = pd.api.types.is_float_dtype(predictions)
-    return "regression" if floats and (predictions % 1 != 0).any() else "classification"
+    return task_of(counts)
 
 
-def performance(task: str, actuals: pd.Series, predictions: pd.Series, model: Any = None,
-                inputs: pd.DataFrame | None = None) -> dict[str, float]:
-    """accuracy, f1 and (with probabilities) roc_auc for a classifier; rmse, mae otherwise."""
-    import numpy as np
-    from sklearn import metrics
+def _partitioned_batch(batch: Any, predictions: Any, actuals: Any) -> Partitioned:
+    """The partitions of a batch given as a path, with its predictions and actuals named as
+    columns of it (values given apart could not be matched to rows spread over partitions)."""
+    from ..data.partitions import open_partitioned
 
-    y, p = actuals.to_numpy(), predictions.to_numpy()
-    try:
-        if task == "regression":
-            err = y.astype("float64") - p.astype("float64")
-            return {"rmse": float(np.sqrt(np.mean(err ** 2))), "mae": float(np.mean(np.abs(err)))}
-        labels = sorted(set(y.tolist()) | set(p.tolist()), key=str)
-        out = {"accuracy": float(metrics.accuracy_score(y, p))}
-        if len(labels) <= 2:
-            out["f1"] = float(metrics.f1_score(y, p, pos_label=labels[-1], average="binary",
-                                               zero_division=0))
-        else:
-            out["f1"] = float(metrics.f1_score(y, p, average="macro", zero_division=0))
-    except (TypeError, ValueError) as exc:
-        raise MLOpsUsageError(f"actuals and predictions cannot be compared: {exc}") from None
-    if model is not None and inputs is not None and hasattr(model, "predict_proba") \
-            and len(set(y.tolist())) > 1:
-        try:
-            proba = model.predict_proba(inputs)
-            classes = list(model.classes_)
-            out["roc_auc"] = float(
-                metrics.roc_auc_score(y == classes[1], proba[:, 1]) if len(classes) == 2
-                else metrics.roc_auc_score(y, proba, multi_class="ovr", labels=classes))
-        except (ValueError, TypeError, IndexError, AttributeError):
-            pass  # labels the model never saw: no AUC for this batch
-    return out
+    for given, what in ((predictions, "predictions"), (actuals, "actuals")):
+        if given is not None and not isinstance(given, str):
+            raise MLOpsUsageError(f"with a partitioned batch, {what} is the name of one of its "
+                                  f"columns, not a {type(given).__name__}")
+    if actuals is not None and predictions is None:
+        raise MLOpsUsageError("with a partitioned batch, name its predictions column too "
+                              "(predictions='COLUMN'): the model does not score partitioned "
+                              "data")
+    parts = open_partitioned(batch)
+    for given, what in ((predictions, "predictions"), (actuals, "actuals")):
+        if given is not None and given not in parts.types:
+            raise MLOpsUsageError(f"the batch has no {what} column {given!r} (it has: "
+                                  f"{', '.join(parts.columns)})")
+    if not parts.rows:
+        raise MLOpsUsageError("the batch has no rows")
+    return parts
 
 
-def monitor(model_ref: str, batch: pd.DataFrame, predictions: Any = None, actuals: Any = None,
+def monitor(model_ref: str, batch: Any, predictions: Any = None, actuals: Any = None,
             timestamp: Any = None, source: str = "api",
             window: tuple[float, float] | None = None,
-            allow_pickle: bool | None = None, method: str | None = None) -> MonitoringBatch:
+            allow_pickle: bool | None = None, method: str | None = None,
+            executor: Any = None) -> MonitoringBatch:
     """Record one monitoring batch of `model_ref` ("clf@production"): drift of `batch`'s
     inputs against the training sketches stored at registration, prediction drift (given
     `predictions`), and performance (given `actuals`; the model is then loaded, a pickle one
     only with `allow_pickle`, as in `load_model`). Alert rules are checked; a breach queues
     its pipeline and calls its webhook.
+
+    `batch` is a DataFrame, or the path of a partitioned parquet dataset (`refs.is_path`),
+    sketched one partition at a time here or on the Dask cluster `executor` names; its
+    predictions and actuals are then names of its columns (actuals need predictions: the
+    model does not score partitioned data), and performance is accuracy and F1, or RMSE and
+    MAE, from counts merged across partitions (no ROC AUC).
 
     `method` is the drift preset ("auto" or "evidently"); by default the preset of the
     model's last recorded batch, so its alert rules keep their meaning, and "auto" for a
@@ -193,41 +190,56 @@ def monitor(model_ref: str, batch: pd.DataFrame, predictions: Any = None, actual
     from ..registry.versions import get_model_version
     from .references import model_reference
 
-    if not isinstance(batch, pd.DataFrame):
-        raise MLOpsUsageError(f"the batch is a DataFrame of model inputs, got "
-                              f"{type(batch).__name__}")
-    if not len(batch):
+    parts = _partitioned_batch(batch, predictions, actuals) if refs.is_path(batch) else None
+    if parts is None and not isinstance(batch, pd.DataFrame):
+        raise MLOpsUsageError(f"the batch is a DataFrame of model inputs or the path of a "
+                              f"partitioned parquet dataset, got {type(batch).__name__}")
+    if parts is None and not len(batch):
         raise MLOpsUsageError("the batch has no rows")
     if method is not None and method not in PRESETS:
         raise MLOpsUsageError(f"monitor takes a drift method preset ({', '.join(PRESETS)}), "
                               f"got {method!r}: per-column methods are for drift_report")
     at = epoch(timestamp)
-    preds = _series(predictions, len(batch), "predictions")
-    truth = _series(actuals, len(batch), "actuals")
+    rows = parts.rows if parts is not None else len(batch)
+    if parts is None:
+        preds = _series(predictions, rows, "predictions")
+        truth = _series(actuals, rows, "actuals")
     version = get_model_version(model_ref)
     preset = method or last_method(version.name) or "auto"
     reference = model_reference(version)
-    report = drift_report(reference, batch, columns=list(reference.columns), method=preset)
+    report = drift_report(reference, parts if parts is not None else batch,
+                          columns=list(reference.columns), method=preset, executor=executor)
     report.labels = (f"{version.ref} training data", f"batch at {_iso(at)}")
-    model = None
-    if truth is not None:
-        inputs = batch[list(reference.columns)]
-        model = version.load(allow_pickle)
-        if preds is None:
-            preds = pd.Series(model.predict(inputs))
-    pred_stat, pred_drifted, pred_sketch = None, None, None
-    if preds is not None and reference.predictions is not None:
-        pred_sketch = sketch_series(preds.rename("prediction"))
+    pred_sketch, counts, model = None, None, None
+    if parts is not None and predictions is not None:
+        from .partials import summarize_partitioned
+
+        total = summarize_partitioned(parts, [predictions], executor,
+                                      pairs=(actuals, predictions) if actuals else None)
+        pred_sketch, counts = total["columns"][predictions].to_sketch(), total.get("pairs")
+    elif parts is None:
+        if truth is not None:
+            model = version.load(allow_pickle)
+            if preds is None:
+                preds = pd.Series(model.predict(batch[list(reference.columns)]))
+            counts = pair_counts(truth, preds)
+        if preds is not None:
+            pred_sketch = sketch_series(preds.rename("prediction"))
+    pred_stat, pred_drifted = None, None
+    if pred_sketch is not None and reference.predictions is not None:
         if pred_sketch.kind == reference.predictions.kind and pred_sketch.n:
             chosen = get_method(choose(reference.predictions, pred_sketch, preset))
             stat, p = chosen.measure(reference.predictions, pred_sketch)
             pred_stat = stat if math.isfinite(stat) else None
             pred_drifted = chosen.drifted(stat, chosen.threshold, p)
+    else:
+        pred_sketch = None
     metrics = {}
-    if truth is not None:
-        metrics = performance(_task(version, reference, preds), truth, preds, model,
-                              batch[list(reference.columns)])
-    result = MonitoringBatch(0, version.name, version.version, at, len(batch), report,
+    if counts is not None:
+        task = _task(version, reference, counts)
+        metrics = (performance(task, truth, preds, model, batch[list(reference.columns)])
+                   if parts is None else performance_of(task, counts))
+    result = MonitoringBatch(0, version.name, version.version, at, rows, report,
                              pred_stat, pred_drifted, metrics, method=preset)
     report.current.predictions = pred_sketch
     _store(result, source, window)

@@ -41,9 +41,11 @@ def _kind(parsed: refs.Ref, text: str) -> str:
     return "dataset" if is_data else "model"
 
 
-def stored_reference(text: str) -> Reference:
+def stored_reference(text: str, executor: Any = None) -> Reference:
     """The sketches a reference names: "wine@3" (a dataset version) or "wine-clf@production"
-    (the training data of the model version the alias points to)."""
+    (the training data of the model version the alias points to). A dataset version that is a
+    folder of parquet files is sketched one partition at a time, here or on the Dask cluster
+    `executor` names, the first time it is used."""
     parsed = refs.parse(text)
     if _kind(parsed, text) == "model":
         from ..registry.versions import get_model_version
@@ -57,6 +59,14 @@ def stored_reference(text: str) -> Reference:
     cached = _load("dataset", version.name, version.version)
     if cached is not None:
         return cached
+    if version.kind == "folder" and version.format == "parquet":
+        from ..data.versions import partitioned_version
+        from .partials import sketch_partitioned
+
+        reference = sketch_partitioned(partitioned_version(version), executor=executor,
+                                       source=f"dataset {version.ref}")
+        _save("dataset", version.name, version.version, reference)
+        return reference
     frame = read_version(version)
     if not hasattr(frame, "columns"):
         raise MLOpsUsageError(f"dataset {version.ref} is not a table, so it has no columns to "

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import refs
 from ..errors import MLOpsUsageError
 from .methods import PRESETS, Method, choose, choose_empty, get_method
 from .sketch import OTHER, Reference, Sketch, is_datetime, is_numeric, summarize
@@ -15,6 +16,8 @@ from .sketch import OTHER, Reference, Sketch, is_datetime, is_numeric, summarize
 if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
+
+    from ..data.partitions import Partitioned
 
 DATASET_THRESHOLD = 0.5  # the dataset drifted when this share of its columns drifted
 MISSING_THRESHOLD = 0.1  # a column drifted when its share of missing values moved this much
@@ -226,7 +229,10 @@ def _per_column(option: Any, names: list[str], what: str) -> dict[str, Any]:
     return dict.fromkeys(names, option)
 
 
-def _as_reference(data: Any, names: list[str] | None, label: str) -> tuple[Reference, str]:
+def _as_reference(data: Any, names: list[str] | None, label: str, executor: Any = None
+                  ) -> tuple[Reference | Partitioned, str]:
+    """The reference's sketches, or (a path) its partitions, to be sketched once the current
+    data is known to fit."""
     import pandas as pd
 
     if isinstance(data, Reference):
@@ -237,12 +243,22 @@ def _as_reference(data: Any, names: list[str] | None, label: str) -> tuple[Refer
             raise MLOpsUsageError(f"the {label} has no column {', '.join(map(str, absent))} "
                                   f"(it has: {', '.join(map(str, data.columns))})")
         return summarize(data, names), "DataFrame"
+    if refs.is_path(data):
+        from ..data.partitions import open_partitioned
+
+        parts = open_partitioned(data)
+        absent = [c for c in names or [] if c not in parts.types]
+        if absent:
+            raise MLOpsUsageError(f"the {label} has no column {', '.join(map(str, absent))} "
+                                  f"(it has: {', '.join(parts.columns)})")
+        return parts, str(data)
     if isinstance(data, str):
         from .references import stored_reference
 
-        return stored_reference(data), data
-    raise MLOpsUsageError(f"the {label} is a DataFrame or a reference such as 'wine@3' "
-                          f"or 'wine-clf@production', not a {type(data).__name__}")
+        return stored_reference(data, executor), data
+    raise MLOpsUsageError(f"the {label} is a DataFrame, a reference such as 'wine@3' or "
+                          "'wine-clf@production', or the path of a partitioned parquet "
+                          f"dataset ('data/', 's3://bucket/prefix/'), not a {type(data).__name__}")
 
 
 def _kind_of(series: pd.Series) -> str | None:
@@ -255,30 +271,66 @@ def _kind_of(series: pd.Series) -> str | None:
 
 
 def _current_frame(current: Any) -> tuple[Any, str]:
+    """The current data: a DataFrame, a Reference, or the partitions of a partitioned
+    parquet dataset (a path, or a dataset version that is a folder of parquet files)."""
     import pandas as pd
+
+    from ..data.partitions import Partitioned
 
     if isinstance(current, pd.DataFrame):
         return current, "current"
-    if isinstance(current, str):
-        from ..data.versions import load_dataset
+    if isinstance(current, Partitioned):
+        return current, current.source
+    if refs.is_path(current):
+        from ..data.partitions import open_partitioned
 
+        return open_partitioned(current), str(current)
+    if isinstance(current, str):
+        from ..data.versions import load_dataset, load_partitions
+
+        parts = load_partitions(current)
+        if parts is not None:
+            return parts, current
         frame = load_dataset(current)
         if not isinstance(frame, pd.DataFrame):
             raise MLOpsUsageError(f"dataset {current!r} is not a table")
         return frame, current
     if isinstance(current, Reference):
         return current, current.source
-    raise MLOpsUsageError("the current data is a DataFrame or a dataset version such as "
-                          f"'wine@4', not a {type(current).__name__}")
+    raise MLOpsUsageError("the current data is a DataFrame, a dataset version such as "
+                          "'wine@4', or the path of a partitioned parquet dataset ('batch/', "
+                          f"'s3://bucket/batch/'), not a {type(current).__name__}")
+
+
+def _kinds(data: Any) -> dict[str, str | None]:
+    """Column → kind of values (None: none to tell), for what the current data is."""
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        return {str(c): _kind_of(data[c]) for c in data.columns}
+    if isinstance(data, Reference):
+        return {c: None for c in data.columns}
+    from ..data.partitions import column_kind
+
+    return {c: None if column_kind(t) == "empty" else column_kind(t)
+            for c, t in data.types.items()}
 
 
 def drift_report(reference: Any, current: Any, columns: list[str] | None = None,
                  method: str | dict[str, str] = "auto",
                  threshold: float | dict[str, float] | None = None,
                  dataset_threshold: float = DATASET_THRESHOLD,
-                 missing_threshold: float | None = MISSING_THRESHOLD) -> DriftReport:
-    """Drift of `current` (a DataFrame or "dataset@N") against `reference` (a DataFrame,
-    "dataset@N", or "model@alias": its training data's sketches stored at registration).
+                 missing_threshold: float | None = MISSING_THRESHOLD,
+                 executor: Any = None) -> DriftReport:
+    """Drift of `current` (a DataFrame, "dataset@N", or a path) against `reference` (a
+    DataFrame, "dataset@N", "model@alias": its training data's sketches stored at
+    registration, or a path).
+
+    A path (`refs.is_path`: "data/", "data/*.parquet", "s3://bucket/prefix/", a Path) is a
+    partitioned parquet dataset, sketched one partition at a time: here, or one task per
+    partition on the Dask cluster `executor` names ("dask://host:8786", a distributed.Client;
+    default: the `executor` setting). Its sketches merge exactly but for quantiles, which come
+    from KLL sketches within a stated rank error (docs/drift.md).
 
     `method` (a preset, "auto" or "evidently", or a method's name) and `threshold` apply to
     every column or, as dicts, per column: "auto" asks for an effect that matters and a test
@@ -295,12 +347,19 @@ def drift_report(reference: Any, current: Any, columns: list[str] | None = None,
     cur_data, cur_label = _current_frame(current)
     if isinstance(cur_data, pd.DataFrame) and len(cur_data) == 0:
         raise MLOpsUsageError("the current data has no rows")
-    ref, ref_label = _as_reference(reference, columns, "reference")
-    names = list(ref.columns) if columns is None else [str(c) for c in columns]
-    missing_ref = [c for c in names if c not in ref.columns]
+    if not isinstance(cur_data, (pd.DataFrame, Reference)) and cur_data.rows == 0:
+        raise MLOpsUsageError(f"the current data ({cur_label}) has no rows")
+    ref, ref_label = _as_reference(reference, columns, "reference", executor)
+    if isinstance(ref, Reference):
+        ref_kinds = {c: s.kind for c, s in ref.columns.items()}
+    else:
+        ref_kinds = {c: ref.kind(c) for c in ref.columns
+                     if columns is not None or ref.kind(c) != "datetime"}
+    names = list(ref_kinds) if columns is None else [str(c) for c in columns]
+    missing_ref = [c for c in names if c not in ref_kinds]
     if missing_ref:
         raise MLOpsUsageError(f"the reference has no column {', '.join(missing_ref)} "
-                              f"(it has: {', '.join(ref.columns)})")
+                              f"(it has: {', '.join(ref_kinds)})")
     by_name = {str(c): c for c in cur_data.columns}
     absent = [c for c in names if c not in by_name]
     if absent:
@@ -308,14 +367,14 @@ def drift_report(reference: Any, current: Any, columns: list[str] | None = None,
                               f"{', '.join(absent)}, which the reference has")
     methods = _per_column(method, names, "method")
     thresholds = _per_column(threshold, names, "threshold")
+    cur_kinds = _kinds(cur_data)
     chosen: dict[str, Method | str] = {}
     for name in names:
-        ref_kind = ref.columns[name].kind
-        if isinstance(cur_data, pd.DataFrame):
-            kind = _kind_of(cur_data[by_name[name]])
-            if kind is not None and kind != ref_kind:
-                raise MLOpsUsageError(f"column {name!r} is {ref_kind} in the reference but "
-                                      f"{kind} in the current data")
+        ref_kind = ref_kinds[name]
+        kind = cur_kinds[name]
+        if kind is not None and kind != ref_kind:
+            raise MLOpsUsageError(f"column {name!r} is {ref_kind} in the reference but "
+                                  f"{kind} in the current data")
         wanted = methods[name] or "auto"
         chosen[name] = wanted if wanted in PRESETS else get_method(wanted)
         if isinstance(chosen[name], Method) and ref_kind not in chosen[name].kinds:
@@ -326,8 +385,18 @@ def drift_report(reference: Any, current: Any, columns: list[str] | None = None,
                                   or not math.isfinite(limit) or limit < 0):
             raise MLOpsUsageError(f"threshold for {name!r} must be a non-negative number, "
                                   f"got {limit!r}")
-    cur = cur_data if isinstance(cur_data, Reference) else summarize(
-        cur_data, [by_name[c] for c in names])
+    if not isinstance(ref, Reference):
+        from .partials import sketch_partitioned
+
+        ref = sketch_partitioned(ref, names, executor)
+    if isinstance(cur_data, Reference):
+        cur = cur_data
+    elif isinstance(cur_data, pd.DataFrame):
+        cur = summarize(cur_data, [by_name[c] for c in names])
+    else:
+        from .partials import sketch_partitioned
+
+        cur = sketch_partitioned(cur_data, names, executor)
     results = [_column(name, ref.columns[name], cur.columns[name], chosen[name],
                        thresholds[name], missing_threshold) for name in names]
     given = dict(method) if isinstance(method, dict) else method

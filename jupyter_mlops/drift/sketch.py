@@ -309,6 +309,11 @@ def sketch_categorical(series: pd.Series) -> CategoricalSketch:
     for level, count in pairs:
         key = _level(level)
         counts[key] = counts.get(key, 0) + int(count)
+    return pooled(counts, missing)
+
+
+def pooled(counts: dict[str, int], missing: int) -> CategoricalSketch:
+    """The sketch of exact level counts: the LEVELS most frequent kept, the rest pooled."""
     distinct = len(counts)
     if distinct > LEVELS:
         ordered = sorted(counts.items(), key=lambda kv: -kv[1])

@@ -103,7 +103,7 @@ def _store_parquet(frame: pd.DataFrame, order: Any) -> str:
 
 
 def materialize(name: str, start: Any = None, end: Any = None,
-                online: bool = False) -> Materialization:
+                online: bool = False, executor: Any = None) -> Materialization:
     """Compute view `name` (its newest version, or name@N), keep rows with start <= time <
     end, and store them as parquet linked to the dataset versions they were read from, with
     a profile of every feature. `online=True` also writes each key's latest row (within the
@@ -112,18 +112,36 @@ def materialize(name: str, start: Any = None, end: Any = None,
     The rows stay as the view returned them. The profile starts first, on its own thread;
     meanwhile the order by entity and time is computed once, and then the parquet in that
     order (Arrow and zstd hold no GIL) and the online writes (Arrow builds the commands, then
-    it mostly waits on the store) run beside it."""
-    from ..data.profile import describe
+    it mostly waits on the store) run beside it.
 
+    A view over partitioned parquet (defined with `partitions=`) is computed a partition at
+    a time where `executor` says: here (the default: the `executor` setting), or one task per
+    partition on a Dask cluster ("dask://host:8786", a distributed.Client); see
+    features/partitioned.py."""
     view = get_view(name)
     lo, hi = _epoch(start), _epoch(end)
     if lo is not None and hi is not None and hi <= lo:
         raise MLOpsUsageError("end must be after start")
+    if view.partitions is None and executor not in (None, "local") and not getattr(
+            executor, "local", False):
+        raise MLOpsUsageError(f"view {view.ref} computes all its rows at once: an executor "
+                              "computes views over partitioned parquet (partitions=)")
     target = None
     if online:
         from .online import online_store, write
 
         target = online_store()  # an unreachable store fails here, before anything is written
+    if view.partitions is not None:
+        from .partitioned import compute
+
+        done = compute(view, lo, hi, online, executor)
+        written = None if target is None or done["latest"] is None else write(
+            target, view, done["latest"])
+        written = 0 if target is not None and written is None else written
+        return _keep(view, done["digest"], done["rows"], lo, hi, done["profile"], (), online,
+                       done["first"], done["last"], written)
+    from ..data.profile import describe
+
     frame, reads = rows_of(view)
     keys = [*view.entities, view.timestamp]
     arrays = key_arrays(frame, keys)
@@ -143,18 +161,25 @@ def materialize(name: str, start: Any = None, end: Any = None,
         _, profile = profiled.result()
         digest = blob.result()
         written = None if keys_online is None else keys_online.result()
+    return _keep(view, digest, len(kept), lo, hi, profile, tuple(dict.fromkeys(reads)),
+                   online, first, last, written)
+
+
+def _keep(view: FeatureView, digest: str, rows: int, lo: float | None, hi: float | None,
+            profile: dict[str, Any], inputs: tuple[str, ...], online: bool,
+            first: float | None, last: float | None, written: int | None) -> Materialization:
+    """Record a materialization whose parquet is stored."""
     now = time.time()
-    inputs = tuple(dict.fromkeys(reads))
     with get_store().write("feature_view", view.name, "materialized") as conn:
         view_id = conn.execute(select(feature_views.c.id).where(
             feature_views.c.name == view.name, feature_views.c.version == view.version)
         ).scalar_one()
         conn.execute(feature_materializations.insert().values(
-            view_id=view_id, blob_digest=digest, rows=len(kept), start=lo, end=hi,
+            view_id=view_id, blob_digest=digest, rows=rows, start=lo, end=hi,
             profile=json.dumps(profile), inputs=json.dumps(inputs), online=online,
             created_at=now, first_event=first, last_event=last,
             online_keys=written, created_by=get_store().actor))
-    return Materialization(view.ref, len(kept), digest, lo, hi, inputs, now, written, profile,
+    return Materialization(view.ref, rows, digest, lo, hi, inputs, now, written, profile,
                            first, last)
 
 

@@ -17,11 +17,13 @@ import hashlib
 import html
 import inspect
 import json
+import os
 import re
 import textwrap
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
@@ -58,6 +60,7 @@ class FeatureView:
     function: str | None = None
     description: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    partitions: str | None = None
     created_by: str | None = None
     created_at: float = 0.0
 
@@ -74,7 +77,8 @@ class FeatureView:
                 "kind": self.kind, "entities": list(self.entities), "timestamp": self.timestamp,
                 "ttl": self.ttl, "features": [{"name": n, "dtype": d} for n, d in self.features],
                 "description": self.description, "tags": self.tags, "source": self.source,
-                "created_by": self.created_by, "created_at": self.created_at}
+                "created_by": self.created_by, "created_at": self.created_at,
+                "partitions": self.partitions}
 
     def _repr_html_(self) -> str:
         feats = ", ".join(f"{html.escape(n)} <i>{html.escape(d)}</i>" for n, d in self.features)
@@ -146,18 +150,21 @@ def check_frame(frame: Any, entities: tuple[str, ...], timestamp: str,
 
 
 def definition_digest(kind: str, text: str, entities: Any, timestamp: str,
-                      ttl: float | None) -> str:
+                      ttl: float | None, partitions: str | None = None) -> str:
     """The digest of a definition: what a version is named by, and what the project's
     run_feature_sources setting lists to let its stored source run elsewhere."""
-    return hashlib.sha256(json.dumps([kind, text, list(entities), timestamp, ttl],
-                                     ).encode()).hexdigest()
+    parts = [kind, text, list(entities), timestamp, ttl]
+    if partitions is not None:  # a view over partitioned parquet: the data is its definition
+        parts.append(partitions)
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
 def check_source_allowed(view: FeatureView) -> None:
     """Refuse to run `view`'s stored source unless the project's configuration (never the
     store) lists the digest of that source, or 'all'. The digest is computed from the row's
     content, so a source changed in the store after it was allowed is refused."""
-    digest = definition_digest(view.kind, view.source, view.entities, view.timestamp, view.ttl)
+    digest = definition_digest(view.kind, view.source, view.entities, view.timestamp, view.ttl,
+                               view.partitions)
     allowed = config.load().run_feature_sources
     if "all" in allowed or digest in allowed:
         return
@@ -173,29 +180,39 @@ def check_source_allowed(view: FeatureView) -> None:
         f"MLOPS_RUN_FEATURE_SOURCES={digest}; \"all\" runs every view's stored source)")
 
 
-def run_source(kind: str, source: str, function: str | None) -> tuple[pd.DataFrame, list[str]]:
-    """Run a stored definition; (its rows, the dataset versions it read)."""
+def run_source(kind: str, source: str, function: str | None,
+               partition: pd.DataFrame | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Run a stored definition (on one partition's rows, for a view over partitioned
+    parquet); (its rows, the dataset versions it read)."""
     with recording_reads() as reads:
         if kind == "sql":
-            return _run_sql(source), reads
-        import numpy as np
-        import pandas as pd
-
-        import jupyter_mlops
-
-        namespace: dict[str, Any] = {"pd": pd, "np": np, "mlops": jupyter_mlops}
-        exec(compile(source, f"<feature view {function}>", "exec"), namespace)  # noqa: S102
-        return namespace[function](), reads
+            return _run_sql(source, partition), reads
+        return compiled(source, function)(*(() if partition is None else (partition,))), reads
 
 
-def _run_sql(query: str) -> pd.DataFrame:
+def compiled(source: str, function: str) -> Callable[..., Any]:
+    """A stored Python definition as a function (its namespace holds pd, np and mlops)."""
+    import numpy as np
+    import pandas as pd
+
+    import jupyter_mlops
+
+    namespace: dict[str, Any] = {"pd": pd, "np": np, "mlops": jupyter_mlops}
+    exec(compile(source, f"<feature view {function}>", "exec"), namespace)  # noqa: S102
+    return namespace[function]
+
+
+def _run_sql(query: str, partition: pd.DataFrame | None = None) -> pd.DataFrame:
     """A DuckDB query; dataset('name@version') reads a registered dataset version (noted as
-    read, like `load_dataset` does)."""
+    read, like `load_dataset` does), and the table `partition` is one partition's rows (a
+    view over partitioned parquet)."""
     import duckdb
 
     from ..data.versions import get_version, local_path
 
     con = duckdb.connect()
+    if partition is not None:
+        con.register("partition", partition)
     try:
         def table(match: re.Match) -> str:
             version = get_version(match.group(1))
@@ -218,10 +235,16 @@ def _run_sql(query: str) -> pd.DataFrame:
 def define_view(name: str, entities: Any, timestamp: str, source: Callable[[], Any] | str,
                 ttl: Any = None, description: str | None = None,
                 tags: dict[str, str] | None = None, sql: bool = False,
-                text: str | None = None) -> FeatureView:
+                text: str | None = None, partitions: Any = None) -> FeatureView:
     """Store a view defined by a function (or, with `sql=True`, a DuckDB query), after running
     it once to check its rows and record its features. Unchanged: the existing version.
-    `text` is the function's source when it cannot be read from a file (a %%feature cell)."""
+    `text` is the function's source when it cannot be read from a file (a %%feature cell).
+
+    With `partitions` (a partitioned parquet dataset: a folder, glob or object-store prefix)
+    the view computes its rows one partition at a time: the function takes that partition's
+    rows (a DataFrame) and returns its feature rows (a query reads them as the table
+    `partition`); defining it runs it on the first partition. `materialize` then computes
+    every partition, here or on a Dask cluster, in memory bounded by a partition."""
     name = refs.check_name(name, "feature view name")
     if isinstance(entities, str):
         entities = [e.strip() for e in entities.split(",") if e.strip()]
@@ -243,13 +266,17 @@ def define_view(name: str, entities: Any, timestamp: str, source: Callable[[], A
             text, function = _function_source(source)
         else:
             function = source.__name__
-    digest = definition_digest(kind, text, entities, timestamp, seconds_ttl)
+    first = None
+    if partitions is not None:
+        partitions, first = _first_partition(partitions, source if callable(source) else None)
+    digest = definition_digest(kind, text, entities, timestamp, seconds_ttl, partitions)
     own = source if callable(source) else functools.partial(_run_sql, text)
     existing = _latest(name)
     if existing is not None and existing.digest == digest:
         _FUNCTIONS[(name, digest)] = own
         return existing
-    frame = source() if callable(source) else run_source(kind, text, function)[0]
+    given = () if first is None else (first,)
+    frame = source(*given) if callable(source) else run_source(kind, text, function, first)[0]
     frame = check_frame(frame, entities, timestamp)
     features = tuple((str(c), str(frame[c].dtype)) for c in frame.columns
                      if c not in (*entities, timestamp))
@@ -261,16 +288,42 @@ def define_view(name: str, entities: Any, timestamp: str, source: Callable[[], A
             name=name, version=number, digest=digest, kind=kind, source=text, function=function,
             entities=json.dumps(entities), timestamp=timestamp, ttl=seconds_ttl,
             features=json.dumps(features), description=description,
-            tags=json.dumps(tags or {}), created_by=get_store().actor, created_at=time.time()))
+            tags=json.dumps(tags or {}), created_by=get_store().actor, created_at=time.time(),
+            partitions=partitions))
     return get_view(f"{name}@{number}")
 
 
+def _first_partition(path: Any, fn: Callable[..., Any] | None) -> tuple[str, pd.DataFrame]:
+    """(the path as stored, the rows of its first partition) for a view over partitioned
+    parquet, after checking the path is one and a function takes the partition."""
+    from ..data.partitions import open_partitioned
+
+    if not refs.is_path(path):
+        raise MLOpsUsageError(f"partitions is a path (a folder ending in /, a glob, ./…, /… or "
+                              f"s3://…), got {path!r}")
+    if fn is not None:
+        takes = [p for p in inspect.signature(fn).parameters.values()
+                 if p.default is inspect.Parameter.empty
+                 and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        if len(takes) != 1:
+            raise MLOpsUsageError("a view over partitions is a function of one argument (a "
+                                  f"partition's rows), but {fn.__name__} takes {len(takes)}")
+    text = os.fspath(path)
+    if "://" not in text:
+        text = str(Path(text).resolve()) + ("/" if text.endswith("/") else "")
+    data = open_partitioned(text)
+    return text, data.partitions[0].frame()
+
+
 def feature_view(name: str, entities: Any, timestamp: str, ttl: Any = None,
-                 description: str | None = None, tags: dict[str, str] | None = None):
+                 description: str | None = None, tags: dict[str, str] | None = None,
+                 partitions: Any = None):
     """Decorator: `@mlops.feature_view("customer", entities=["customer_id"],
-    timestamp="event_time", ttl="30d")` over a function returning the view's rows."""
-    def decorate(fn: Callable[[], Any]) -> FeatureView:
-        return define_view(name, entities, timestamp, fn, ttl, description, tags)
+    timestamp="event_time", ttl="30d")` over a function returning the view's rows (with
+    `partitions="events/"`, a function of one partition's rows: see `define_view`)."""
+    def decorate(fn: Callable[..., Any]) -> FeatureView:
+        return define_view(name, entities, timestamp, fn, ttl, description, tags,
+                           partitions=partitions)
 
     return decorate
 
@@ -282,7 +335,8 @@ def _entity(row: Any) -> FeatureView:
         timestamp=row["timestamp"], ttl=row["ttl"],
         features=tuple(tuple(f) for f in json.loads(row["features"])), function=row["function"],
         description=row["description"], tags=json.loads(row["tags"]),
-        created_by=row["created_by"], created_at=row["created_at"])
+        created_by=row["created_by"], created_at=row["created_at"],
+        partitions=row["partitions"])
 
 
 def _latest(name: str) -> FeatureView | None:
@@ -312,11 +366,30 @@ def get_view(ref: str) -> FeatureView:
     return _entity(row)
 
 
+def partition_function(view: FeatureView) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """What computes a partition's rows of a view over partitioned parquet: its source, which
+    runs where the partitions are computed (a Dask worker imports nothing of this process).
+    A view defined in this process runs; a stored one only if the project allows it (decided
+    here, so a worker runs only what this process trusts)."""
+    if (view.name, view.digest) not in _FUNCTIONS:
+        check_source_allowed(view)
+    if view.kind == "sql":
+        return functools.partial(_run_sql, view.source)
+    return functools.partial(_stored, view.source, view.function)
+
+
+def _stored(source: str, function: str, partition: pd.DataFrame) -> pd.DataFrame:
+    return compiled(source, function)(partition)
+
+
 def rows_of(view: FeatureView) -> tuple[pd.DataFrame, list[str]]:
     """Compute the view's rows: the definition made in this process if it is this version,
     else the stored source, if the project allows it (`check_source_allowed`). (rows, dataset
     versions read). Repeated (entity, timestamp) pairs are left to the caller, which finds
     them faster once the rows are sorted."""
+    if view.partitions is not None:
+        raise MLOpsUsageError(f"view {view.ref} computes its rows a partition at a time "
+                              f"(of {view.partitions}): materialize it")
     fn = _FUNCTIONS.get((view.name, view.digest))
     if fn is None:
         check_source_allowed(view)

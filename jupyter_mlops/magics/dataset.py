@@ -11,7 +11,8 @@ from .base import MagicParser, guarded, split, subcommand_parser
 
 USAGE = {
     "": "usage: %dataset save|load|list|show|diff|validate ... (%dataset SUBCOMMAND --help)",
-    "save": "usage: %dataset save VAR|PATH --name NAME [--role ROLE] [--no-copy]",
+    "save": "usage: %dataset save VAR|PATH --name NAME [--role ROLE] [--no-copy] "
+            "[--executor ADDRESS]",
     "load": "usage: %dataset load NAME@VERSION [--into VAR]",
     "list": "usage: %dataset list [NAME]",
     "show": "usage: %dataset show NAME@VERSION",
@@ -21,9 +22,10 @@ USAGE = {
 
 DOC = """Version data from cells.
 
-%dataset save VAR|PATH --name NAME [--role ROLE] [--no-copy]
+%dataset save VAR|PATH --name NAME [--role ROLE] [--no-copy] [--executor ADDRESS]
     version a DataFrame variable, a file or a folder (the same content keeps its version;
-    inside a run it becomes an input with ROLE: train, test, reference…)
+    inside a run it becomes an input with ROLE: train, test, reference…); a folder of
+    parquet files is profiled a partition at a time, here or on the Dask cluster ADDRESS
 %dataset load NAME@VERSION [--into VAR]    a DataFrame (tabular) or a path; @latest works
 %dataset list [NAME]                       datasets, or the versions of one
 %dataset show NAME@VERSION                 schema and profile
@@ -64,10 +66,12 @@ class DatasetMagics(Magics):
         p.add_argument("--name", required=True)
         p.add_argument("--role")
         p.add_argument("--no-copy", action="store_true")
+        p.add_argument("--executor")
         opts = p.parse_args(rest)
         ns = self.shell.user_ns
         data = ns[opts.target] if opts.target.isidentifier() and opts.target in ns else opts.target
-        return version_dataset(data, opts.name, role=opts.role, copy=not opts.no_copy)
+        return version_dataset(data, opts.name, role=opts.role, copy=not opts.no_copy,
+                               executor=opts.executor)
 
     def _load(self, rest: list[str]) -> Any:
         from ..data.versions import load_dataset

@@ -6,31 +6,36 @@ from typing import Any
 
 from IPython.core.magic import Magics, line_magic, magics_class
 
+from .. import refs
 from ..errors import MLOpsUsageError
 from .base import MagicParser, guarded, split, subcommand_parser
 
 USAGE = {
-    "": "usage: %drift REF CUR [--columns a,b] [--method METHOD] [--threshold X]\n"
+    "": "usage: %drift REF CUR [--columns a,b] [--method METHOD] [--threshold X] "
+        "[--executor ADDRESS]\n"
         "       %drift history|monitor|alert|alerts ... (%drift SUBCOMMAND --help)",
     "history": "usage: %drift history MODEL",
-    "monitor": "usage: %drift monitor MODEL VAR [--predictions VAR] [--actuals VAR] "
-               "[--timestamp TIME] [--method auto|evidently]",
+    "monitor": "usage: %drift monitor MODEL VAR|PATH [--predictions VAR|COL] [--actuals "
+               "VAR|COL] [--timestamp TIME] [--method auto|evidently] [--executor ADDRESS]",
     "alert": "usage: %drift alert MODEL \"CONDITION\" [--pipeline NAME] [--webhook URL]",
     "alerts": "usage: %drift alerts [MODEL] [--rules]",
 }
 
 DOC = """Measure drift, monitor a model and set alerts from cells.
 
-%drift REF CUR [--columns a,b] [--method METHOD] [--threshold X]
-    per-column drift of CUR against REF, each a DataFrame variable or a reference:
-    a dataset version (wine@3) or a model (wine-clf@production: its training data's
-    statistics, stored at registration). METHOD: a preset, auto (default: an effect that
-    matters and a test that rejects) or evidently (Evidently's defaults), or one method:
-    wasserstein+ks, jensenshannon+chi2, wasserstein, ks, jensenshannon, chisquare, z, psi
+%drift REF CUR [--columns a,b] [--method METHOD] [--threshold X] [--executor ADDRESS]
+    per-column drift of CUR against REF, each a DataFrame variable, a reference (a dataset
+    version, wine@3, or a model, wine-clf@production: its training data's statistics,
+    stored at registration) or a partitioned parquet dataset (data/, 'data/*.parquet',
+    s3://bucket/prefix/: sketched a partition at a time, here or on the Dask cluster
+    ADDRESS). METHOD: a preset, auto (default: an effect that matters and a test that
+    rejects) or evidently (Evidently's defaults), or one method: wasserstein+ks,
+    jensenshannon+chi2, wasserstein, ks, jensenshannon, chisquare, z, psi
 %drift history MODEL                drift and performance of MODEL's batches over time
-%drift monitor MODEL VAR [--predictions VAR] [--actuals VAR] [--timestamp TIME]
-               [--method auto|evidently]
-    record the inputs in VAR as a monitoring batch of MODEL (alerts are checked); the
+%drift monitor MODEL VAR|PATH [--predictions VAR|COL] [--actuals VAR|COL] [--timestamp TIME]
+               [--method auto|evidently] [--executor ADDRESS]
+    record the inputs in VAR (or the partitioned parquet dataset at PATH, whose predictions
+    and actuals are columns COL) as a monitoring batch of MODEL (alerts are checked); the
     preset defaults to the one of MODEL's latest batch (auto for a model never monitored)
 %drift alert MODEL "CONDITION" [--pipeline NAME] [--webhook URL]
     e.g. "drift_share > 0.3 or f1 < 0.8": a breach queues one run of NAME and posts to URL
@@ -83,9 +88,11 @@ class DriftMagics(Magics):
         p.add_argument("--columns")
         p.add_argument("--method", default="auto")
         p.add_argument("--threshold", type=float)
+        p.add_argument("--executor")
         opts = p.parse_args(args)
         report = drift_report(self._value(opts.reference), self._value(opts.current),
-                              columns=opts.columns, method=opts.method, threshold=opts.threshold)
+                              columns=opts.columns, method=opts.method, threshold=opts.threshold,
+                              executor=opts.executor)
         display(report.figure())
         return report
 
@@ -111,12 +118,16 @@ class DriftMagics(Magics):
         p.add_argument("--actuals")
         p.add_argument("--timestamp")
         p.add_argument("--method")
+        p.add_argument("--executor")
         opts = p.parse_args(rest)
-        batch = self._variable(opts.var, "a DataFrame of model inputs")
-        preds = self._variable(opts.predictions, "predictions") if opts.predictions else None
-        truth = self._variable(opts.actuals, "actuals") if opts.actuals else None
+        if refs.is_path(opts.var):  # a partitioned batch: predictions and actuals are columns
+            batch, preds, truth = opts.var, opts.predictions, opts.actuals
+        else:
+            batch = self._variable(opts.var, "a DataFrame of model inputs")
+            preds = self._variable(opts.predictions, "predictions") if opts.predictions else None
+            truth = self._variable(opts.actuals, "actuals") if opts.actuals else None
         return monitor(opts.model, batch, predictions=preds, actuals=truth,
-                       timestamp=opts.timestamp, method=opts.method)
+                       timestamp=opts.timestamp, method=opts.method, executor=opts.executor)
 
     def _alert(self, rest: list[str]) -> Any:
         from ..drift.alerts import add_alert

@@ -65,6 +65,11 @@ class ArtifactStore:
     def path(self, digest: str) -> str:
         return f"{self.root.rstrip('/')}/{digest[:2]}/{digest[2:]}"
 
+    def url(self, digest: str) -> str:
+        """The blob's location as fsspec opens it anywhere the store is reachable (a Dask
+        worker reading a stored file where it is)."""
+        return self.fs.unstrip_protocol(self.path(digest))
+
     def _touch(self, digest: str, size: int) -> None:
         stmt = upsert(self.store.dialect, blobs, ["digest"], ["touched_at"])
         with self.store.write() as conn:

@@ -530,6 +530,7 @@ feature_views = Table(
     Column("tags", Text, nullable=False),
     Column("created_by", String(255)),
     Column("created_at", Time, nullable=False),
+    Column("partitions", Text),  # the partitioned parquet a view reads a partition at a time
     UniqueConstraint("name", "version", name="uq_feature_views_version"),
 )
 

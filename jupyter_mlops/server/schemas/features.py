@@ -76,6 +76,8 @@ class FeatureView(ViewDefinition):
     digest: str
     tags: dict[str, str]
     source: str
+    partitions: str | None = Field(
+        None, description="the partitioned parquet the view reads a partition at a time")
     created_by: str | None
     versions: list[ViewVersion]
     materialized: Materialization | None
