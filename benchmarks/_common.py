@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
 import json
 import os
@@ -31,10 +33,16 @@ def run_worker(python: str, script: str, task: str, args: dict, *, env: dict, cw
     after MARK, or a RuntimeError with the tail of what it said."""
     proc = subprocess.run([python, str(script), "--worker", task, json.dumps(args)], env=env,
                           cwd=cwd, capture_output=True, text=True, timeout=timeout)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(MARK)]
-    if proc.returncode != 0 or not lines:
-        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
-        raise RuntimeError(f"{label}{task} failed (exit {proc.returncode}):\n{tail}")
+    return worker_result(proc.returncode, proc.stdout, proc.stderr, f"{label}{task}")
+
+
+def worker_result(returncode: int, stdout: str, stderr: str, what: str) -> dict:
+    """The result a worker printed after MARK, or a RuntimeError with the tail of what it
+    said when it failed or printed none."""
+    lines = [ln for ln in stdout.splitlines() if ln.startswith(MARK)]
+    if returncode != 0 or not lines:
+        tail = "\n".join((stderr or stdout).strip().splitlines()[-15:])
+        raise RuntimeError(f"{what} failed (exit {returncode}):\n{tail}")
     return json.loads(lines[-1][len(MARK):])
 
 
@@ -58,21 +66,23 @@ class Driver:
         print(f"[{time.perf_counter() - self.t_start:6.0f}s] {text}", file=sys.stderr, flush=True)
 
 
-def code_digest() -> str:
-    """A digest of the package's sources, to notice edits made while the benchmark runs."""
+def code_digest(root: Path = ROOT) -> str:
+    """A digest of the package's sources (of the tree at `root`), to notice edits made while
+    the benchmark runs."""
     h = hashlib.sha256()
-    for path in sorted((ROOT / "jupyter_mlops").rglob("*.py")):
+    for path in sorted((root / "jupyter_mlops").rglob("*.py")):
         if path.name == "_version.py":  # written by a wheel build of the tree (git-ignored)
             continue
-        h.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+        h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
     return h.hexdigest()[:16]
 
 
-def git_describe() -> dict:
+def git_describe(root: Path = ROOT) -> dict:
+    """The commit of the checkout at `root` and whether its tracked files differ from it."""
     env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}  # read-only: never refresh the index
 
     def git(*a: str) -> str:
-        p = subprocess.run(["git", "-C", str(ROOT), *a], capture_output=True, text=True, env=env)
+        p = subprocess.run(["git", "-C", str(root), *a], capture_output=True, text=True, env=env)
         return p.stdout.strip() if p.returncode == 0 else ""
 
     return {"commit": git("rev-parse", "HEAD"),
@@ -189,3 +199,41 @@ def quiet(lock: str | None, log: Callable[[str], None]) -> Iterator[None]:
         yield
     finally:
         os.unlink(lock)
+
+
+@contextmanager
+def quiet_flock(path: str | None, log: Callable[[str], None]) -> Iterator[None]:
+    """Hold an exclusive flock on `path` (created if absent) around the measurements, so no
+    other benchmark on the machine runs at once; the file is removed after if this run made it
+    (and a lock taken on a file removed meanwhile is taken again on the new one)."""
+    if not path:
+        yield
+        return
+    while True:
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o666)
+            made = True
+        except FileExistsError:
+            fd, made = os.open(path, os.O_RDWR), False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            log(f"waiting for {path}")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    log(f"holding {path}")
+    try:
+        yield
+    finally:
+        if made:
+            os.unlink(path)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

@@ -203,6 +203,14 @@ def task_make_data(a: dict) -> dict:
     return out
 
 
+def data_ready(folder: Path, rows: int) -> bool:
+    """Whether `folder` holds the frames of `rows` rows that the generator makes now (its
+    spec.json, written last, names the same digest)."""
+    marker = folder / "spec.json"
+    return (marker.exists() and json.loads(marker.read_text()).get("digest") == data_digest(rows)
+            and (folder / "ref.parquet").exists() and (folder / "cur.parquet").exists())
+
+
 # -- measuring inside a worker ------------------------------------------------------------------
 def _status() -> dict[str, int]:
     """VmRSS and VmHWM of this process, in KB."""
@@ -512,9 +520,7 @@ class Bench(Driver):
         generator, else (re)written."""
         folder = self.data_home / str(rows)
         digest = data_digest(rows)
-        marker = folder / "spec.json"
-        if marker.exists() and json.loads(marker.read_text()).get("digest") == digest \
-                and (folder / "ref.parquet").exists() and (folder / "cur.parquet").exists():
+        if data_ready(folder, rows):
             self.log(f"{rows:,} rows: reusing the data in {folder}")
             info = {"reused": True}
         else:

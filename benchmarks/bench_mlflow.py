@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import errno
-import fcntl
 import hashlib
 import json
 import os
@@ -37,11 +35,9 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from _common import ROOT, Driver, loads, med, run_worker, save, table
+from _common import ROOT, Driver, loads, med, quiet_flock, run_worker, save, table
 from _common import check as _check
 from _common import code_digest as _code_digest
 from _common import git_describe as _git_describe
@@ -405,45 +401,6 @@ def task_versions(a: dict) -> dict:
 
 
 TASKS = {name[5:]: fn for name, fn in globals().items() if name.startswith("task_")}
-
-
-# -- the quiet lock -------------------------------------------------------------------------------
-@contextmanager
-def quiet_flock(path: str | None, log) -> Iterator[None]:
-    """Hold an exclusive flock on `path` (created if absent) around the measurements, so no
-    other benchmark on the machine runs at once; the file is removed after if this run made it
-    (and a lock taken on a file removed meanwhile is taken again on the new one)."""
-    if not path:
-        yield
-        return
-    while True:
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o666)
-            made = True
-        except FileExistsError:
-            fd, made = os.open(path, os.O_RDWR), False
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                raise
-            log(f"waiting for {path}")
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            same = os.stat(path).st_ino == os.fstat(fd).st_ino
-        except FileNotFoundError:
-            same = False
-        if same:
-            break
-        os.close(fd)
-    log(f"holding {path}")
-    try:
-        yield
-    finally:
-        if made:
-            os.unlink(path)
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 # -- the driver -----------------------------------------------------------------------------------
