@@ -123,7 +123,7 @@ def test_executor_errors_are_one_clear_error_and_write_nothing(project, mlops, m
         mlops.run_pipeline("one", executor="dask://127.0.0.1:1", progress=False)
     with pytest.raises(ExecutorError, match="cannot reach the Dask scheduler"):
         start_pipeline("one", executor="dask://127.0.0.1:1")
-    for bad in ("spark://10.0.0.5:7077", "dask://", 8786):
+    for bad in ("spark://10.0.0.5:7077", "dask://", "dask://127.0.0.1", 8786):
         with pytest.raises(MLOpsUsageError, match="executor is 'local'"):
             mlops.run_pipeline("one", executor=bad, progress=False)
     code, _, err = cli(capsys, "pipeline", "run", "one", "--executor", "daks://host:8786")

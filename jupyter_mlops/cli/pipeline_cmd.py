@@ -5,10 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from . import add_format, emit
-
-EXECUTOR_HELP = ("where the steps run: local, or a Dask scheduler (dask://host:8786); "
-                 "default the executor setting (MLOPS_EXECUTOR)")
+from . import add_executor, add_format, emit
 
 
 def add(sub) -> None:
@@ -29,7 +26,7 @@ def add(sub) -> None:
     run.add_argument("name")
     run.add_argument("-p", "--param", action="append", default=[], metavar="K=V")
     run.add_argument("--workers", type=int, help="at most N steps at once (local executor)")
-    run.add_argument("--executor", metavar="ADDR", help=EXECUTOR_HELP)
+    add_executor(run)
     run.add_argument("--trigger", default="manual", choices=["manual", "schedule", "ci"])
     run.add_argument("--queued", metavar="RUN_ID",
                      help="start this queued run (queued by an alert, the REST API or the scheduler) instead "
@@ -53,7 +50,7 @@ def add(sub) -> None:
     resume = cmds.add_parser("resume", help="re-run the steps of a run that did not finish")
     resume.add_argument("run_id")
     resume.add_argument("--workers", type=int, help="at most N steps at once (local executor)")
-    resume.add_argument("--executor", metavar="ADDR", help=EXECUTOR_HELP)
+    add_executor(resume)
     resume.set_defaults(func=resume_)
 
     runs = cmds.add_parser("runs", help="recent runs of a pipeline (or all), or one run")

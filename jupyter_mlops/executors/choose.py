@@ -8,7 +8,8 @@ from typing import Any
 from ..errors import MLOpsError, MLOpsUsageError
 
 LOCAL = "local"
-ADDRESS = re.compile(r"(dask|tcp|tls)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(:[0-9]{1,5})?\Z")
+# a port is required: Dask's tcp and tls connectors have no default one
+ADDRESS = re.compile(r"(dask|tcp|tls)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):[0-9]{1,5}\Z")
 
 
 class ExecutorError(MLOpsError):

@@ -13,7 +13,7 @@ USAGE = {
     "": "usage: %pipeline add|show|run|runs|export ... (%pipeline SUBCOMMAND --help)",
     "add": "usage: %pipeline add NAME [--after STEP] [--schedule CRON] [-p K=V ...]",
     "show": "usage: %pipeline show NAME",
-    "run": "usage: %pipeline run NAME [-p K=V ...] [--workers N] [--executor ADDR]",
+    "run": "usage: %pipeline run NAME [-p K=V ...] [--workers N] [--executor ADDRESS]",
     "runs": "usage: %pipeline runs NAME [--run RUN_ID]",
     "export": "usage: %pipeline export NAME --to airflow|argo|k8s|github [--image IMAGE] "
               "[--promote-model NAME] [--promote-alias ALIAS] [--promote-require EXPR]",
@@ -25,7 +25,7 @@ DOC = """Turn notebooks into a scheduled, parameterized pipeline.
     add this notebook as a step of pipeline NAME (pipelines/NAME.yaml; created if new),
     after STEP (default: after the last step)
 %pipeline show NAME                  the DAG, the spec and the parameters a run can set
-%pipeline run NAME [-p K=V ...] [--workers N] [--executor ADDR]
+%pipeline run NAME [-p K=V ...] [--workers N] [--executor ADDRESS]
     run it now: each step in its own kernel, independent steps in parallel (at most N at
     once), here or on a Dask cluster (--executor dask://host:8786)
 %pipeline runs NAME [--run RUN_ID]   recent runs, or one run's steps
