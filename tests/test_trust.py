@@ -411,7 +411,7 @@ def test_max_active_runs_holds_when_runs_start_at_once(backend, project, mlops, 
 
     release, started, refused = threading.Event(), [], []
 
-    def hold(spec, run_id, params, done, workers, progress):  # a run that keeps running
+    def hold(spec, run_id, *rest):  # a run that keeps running
         started.append(run_id)
         release.wait(60)
         return {}
