@@ -6,12 +6,11 @@ to each worker once, and each worker keeps its folds' preprocessing between tria
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .search import Plan, _Objective, _pruner, _sampler, _snapshot, quiet, refit_reserve
+from .search import Plan, _Objective, _pruner, _sampler, progress_bar, quiet, refit_reserve, report
 
 if TYPE_CHECKING:
     import optuna
@@ -73,7 +72,6 @@ def search(executor: DaskExecutor, p: Plan, study: optuna.Study, started: float,
     """Run the search's trials on the cluster until n_trials are done or the budget (from
     `started`) is spent but what refitting the best trial will take."""
     from distributed import as_completed
-    from tqdm.auto import tqdm
 
     from ..executors import ExecutorError
     from .storage import location
@@ -84,9 +82,7 @@ def search(executor: DaskExecutor, p: Plan, study: optuna.Study, started: float,
     shared = executor.client.scatter(p, broadcast=True, hash=False)
     where, experiment = location(), parent.experiment
     by_trials = p.n_trials is not None
-    bar = tqdm(total=p.n_trials if by_trials else int(math.ceil(p.time_budget)),
-               unit="trial" if by_trials else "s", desc=f"automl ({slots} workers)",
-               disable=not progress)
+    bar = progress_bar(p, progress, f"automl ({slots} workers)")
     first_seed = p.seed + len(study.get_trials(deepcopy=False))  # as a resumed search does
     submitted, reserve = 0, 0.5
     running: set[Any] = set()
@@ -111,17 +107,8 @@ def search(executor: DaskExecutor, p: Plan, study: optuna.Study, started: float,
                     raise ExecutorError(f"an AutoML trial task failed on the cluster "
                                         f"({type(error).__name__}: {error})")
                 # its worker died: that trial stays unfinished in the study, the rest go on
-            if by_trials:
-                bar.update(1)
             reserve = refit_reserve(study, p) or reserve
-            snap = _snapshot(study, p, started)
-            if not by_trials:
-                bar.n = min(int(snap.elapsed), bar.total)
-            if snap.best_score is not None:
-                bar.set_postfix_str(f"best {p.metric.name} {snap.best_score:.4g}", refresh=False)
-            bar.refresh()
-            if callback is not None:
-                callback(snap)
+            report(bar, study, p, started, callback)
     finally:
         for future in running:
             future.cancel()

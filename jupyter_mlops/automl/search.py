@@ -343,32 +343,45 @@ def _snapshot(study: optuna.Study, p: Plan, started: float) -> Progress:
                     rows)
 
 
+def progress_bar(p: Plan, progress: bool, desc: str = "automl") -> Any:
+    """The search's bar: in trials (with n_trials), else in seconds of the budget."""
+    from tqdm.auto import tqdm
+
+    by_trials = p.n_trials is not None
+    return tqdm(total=p.n_trials if by_trials else int(math.ceil(p.time_budget)),
+                unit="trial" if by_trials else "s", desc=desc, disable=not progress)
+
+
+def report(bar: Any, study: optuna.Study, p: Plan, started: float,
+           callback: Callable[[Progress], None] | None) -> None:
+    """After a trial: the bar moves on, shows the best score, and `callback` gets the
+    progress."""
+    snap = _snapshot(study, p, started)
+    if p.n_trials is not None:
+        bar.update(1)
+    else:
+        bar.n = min(int(snap.elapsed), bar.total)
+    if snap.best_score is not None:
+        bar.set_postfix_str(f"best {p.metric.name} {snap.best_score:.4g}", refresh=False)
+    bar.refresh()
+    if callback is not None:
+        callback(snap)
+
+
 def _search(p: Plan, study: optuna.Study, started: float, progress: bool,
             callback: Callable[[Progress], None] | None) -> None:
     """Run trials until n_trials are done or the time budget (counted from `started`, the
     call's start) is spent but what refitting the best trial will take."""
-    from tqdm.auto import tqdm
 
     deadline = None if p.time_budget is None else started + p.time_budget
     objective = _Objective(p, study, deadline)
-    by_trials = p.n_trials is not None
-    bar = tqdm(total=p.n_trials if by_trials else int(math.ceil(p.time_budget)),
-               unit="trial" if by_trials else "s", desc="automl", disable=not progress)
+    bar = progress_bar(p, progress)
 
     def after(study: optuna.Study, trial: Any) -> None:
         objective.learn(trial)
         if deadline is not None and time.monotonic() + objective.reserve >= deadline:
             study.stop()
-        snap = _snapshot(study, p, started)
-        if by_trials:
-            bar.update(1)
-        else:
-            bar.n = min(int(snap.elapsed), bar.total)
-        if snap.best_score is not None:
-            bar.set_postfix_str(f"best {p.metric.name} {snap.best_score:.4g}", refresh=False)
-        bar.refresh()
-        if callback is not None:
-            callback(snap)
+        report(bar, study, p, started, callback)
 
     try:
         with quiet():
