@@ -54,13 +54,35 @@ if TYPE_CHECKING:
 K = 2000  # KLL's accuracy parameter: 0.14 % rank error, about 47 KB per column and partition
 SAMPLES = 64  # points of a merged sketch's quantile function averaged into a stratum's mean
 TAIL = 4096  # at most this many of a number column's smallest and largest values kept exactly
+THIN = 16  # a large partition feeds its KLL sketch one value for every THIN of its values
 
 
-def rank_error(k: int = K) -> float:
-    """KLL's normalized rank error for `k` (single queries, 99 % confidence)."""
+def rank_error(thin: int = 1, parts: int = 0, n: int = 1) -> float:
+    """The normalized rank error of a merged sketch: KLL's (single queries, 99 % confidence)
+    and, when each partition fed it every `thin`-th of its values (`parts` partitions, `n`
+    values in all), what that thinning adds (`thinned_error`)."""
     from datasketches import kll_doubles_sketch
 
-    return float(kll_doubles_sketch.get_normalized_rank_error(k, False))
+    kll = float(kll_doubles_sketch.get_normalized_rank_error(K, False))
+    return kll + (thinned_error(thin, parts, n) if thin > 1 else 0.0)
+
+
+def thinned_error(thin: int, parts: int, n: int) -> float:
+    """How far thinning moves a rank (a share of `n`): each partition's fed values sit within
+    one uncrowded bin of their true ranks (at most 1/CROWD of its values, `order.py`), and
+    each stands for `thin` values, with at most two of them' worth of rounding a partition."""
+    from .order import CROWD
+
+    return 1 / CROWD + 2 * parts * thin / max(n, 1)
+
+
+def thinning(rows: int, parts: int) -> int:
+    """How many of a partition's values each value fed to its KLL sketch stands for: the most
+    (a power of two, at most THIN) that keeps thinning's rank error within 2⁻¹³ of the rows."""
+    thin = THIN
+    while thin > 1 and 2 * parts * thin > rows / 8192:
+        thin //= 2
+    return thin
 
 
 def _plain(value: Any) -> Any:
@@ -72,8 +94,9 @@ def _plain(value: Any) -> Any:
 class NumericPartial:
     """A number column of some rows: `n` finite values, `missing` nulls and NaNs, `infinite`
     ±inf, their mean and sum of squared deviations (`m2`), extremes, value counts while at
-    most DISCRETE distinct values (else None), a KLL sketch (bytes, or live once merged) and
-    the `tail` smallest and largest values exactly (`low`, `high`: sorted arrays)."""
+    most DISCRETE distinct values (else None), a KLL sketch (bytes, or live once merged) fed
+    one value for every `thin` of each of its `parts` partitions', and the `tail` smallest and
+    largest values exactly (`low`, `high`: sorted arrays)."""
 
     n: int = 0
     missing: int = 0
@@ -87,6 +110,8 @@ class NumericPartial:
     low: Any = None
     high: Any = None
     tail: int = 0
+    thin: int = 1
+    parts: int = 0
     kind: str = "numeric"
 
     def sketch(self) -> Any:
@@ -119,6 +144,9 @@ class NumericPartial:
             if len(self.counts) > DISCRETE:
                 self.counts = None
         if other.n:
+            if not self.parts:
+                self.thin = other.thin
+            self.parts += other.parts
             self.sketch().merge(other.sketch())
             self.tail = max(self.tail, other.tail)
             self.low = _ends(self.low, other.low, self.tail, smallest=True)
@@ -194,7 +222,8 @@ class NumericPartial:
         base = np.floor(pos)
         found = order(base) + (pos - base) * (order(np.minimum(base + 1, self.n - 1))
                                               - order(base))
-        return found.tolist(), 0.0 if self.counts is not None else rank_error()
+        return found.tolist(), (0.0 if self.counts is not None
+                                else rank_error(self.thin, self.parts, self.n))
 
     def pack(self) -> NumericPartial:
         """Ready to travel: the KLL sketch as bytes."""
@@ -283,13 +312,15 @@ class DatetimePartial:
 Partial = NumericPartial | CategoricalPartial | DatetimePartial
 
 
-def summarize_array(values: pa.ChunkedArray, kind: str, tail: int = TAIL) -> Partial:
+def summarize_array(values: pa.ChunkedArray, kind: str, tail: int = TAIL,
+                    thin: int = 1) -> Partial:
     """The partial summary of one column's values in one partition (a number column keeps its
-    `tail` smallest and largest values exactly)."""
+    `tail` smallest and largest values exactly, and feeds its KLL sketch every `thin`-th
+    value in order)."""
     import pyarrow as pa
 
     if kind == "numeric":
-        return _numeric(values, tail)
+        return _numeric(values, tail, thin)
     if kind == "datetime":
         import pyarrow.compute as pc
 
@@ -322,11 +353,13 @@ def _floats(values: pa.ChunkedArray) -> Any:
     return out
 
 
-def _numeric(values: pa.ChunkedArray, tail: int = TAIL) -> NumericPartial:
+def _numeric(values: pa.ChunkedArray, tail: int = TAIL, thin: int = 1) -> NumericPartial:
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
     from datasketches import kll_doubles_sketch
+
+    from .order import Ordered
 
     array = _floats(pc.cast(values, pa.float64(), safe=False))
     bad = ~np.isfinite(array)
@@ -336,21 +369,26 @@ def _numeric(values: pa.ChunkedArray, tail: int = TAIL) -> NumericPartial:
         infinite = int(bad.sum()) - missing
         array = array[~bad]
     del bad
-    out = NumericPartial(len(array), missing, infinite, tail=tail)
-    if not len(array):
+    n = len(array)
+    out = NumericPartial(n, missing, infinite, tail=tail, thin=thin, parts=int(n > 0))
+    if not n:
         return out
     out.mean = float(array.mean())
-    out.m2 = float(np.square(array - out.mean).sum())
+    centred = array - out.mean
+    out.m2 = float(centred @ centred)
+    del centred
     out.min, out.max = float(array.min()), float(array.max())
     out.counts = None
-    out.low = _ends(None, array, tail, smallest=True)
-    out.high = _ends(None, array, tail, smallest=False)
+    ordered = Ordered(array)
+    out.low, out.high = ordered.smallest(tail), ordered.largest(tail)
     if len(np.unique(array[:4096])) <= DISCRETE:  # looks discrete: count exactly
         levels, counts = np.unique(array, return_counts=True)
         if len(levels) <= DISCRETE:
             out.counts = dict(zip(levels.tolist(), counts.tolist(), strict=True))
     sketch = kll_doubles_sketch(K)
-    sketch.update(array)
+    fed = round(n / thin)
+    sketch.update(array if thin == 1 else
+                  ordered.at(((np.arange(fed) + 0.5) * (n / fed)).astype("int64")))
     out.kll = sketch.serialize()
     return out
 
@@ -376,19 +414,20 @@ def _levels(values: pa.ChunkedArray) -> CategoricalPartial:
 
 
 def summarize_partition(part: Partition, kinds: dict[str, str],
-                        pairs: tuple[str, str] | None = None, tail: int = TAIL, *,
-                        threads: int = 1) -> dict[str, Any]:
+                        pairs: tuple[str, str] | None = None, tail: int = TAIL,
+                        thin: int = 1, *, threads: int = 1) -> dict[str, Any]:
     """What the partition `part` knows of each column (`kinds`: column → numeric, categorical
-    or datetime; a number column keeps its `tail` smallest and largest values), read one
-    column at a time (`threads` columns at once, each its own reader), and with `pairs`
-    (actuals, predictions columns) their performance counts: {"rows": …, "columns": {name:
-    partial}, "pairs": …}, small enough to send back from a worker."""
+    or datetime; a number column keeps its `tail` smallest and largest values and feeds its
+    sketch every `thin`-th value in order), read one column at a time (`threads` columns at
+    once, each its own reader), and with `pairs` (actuals, predictions columns) their
+    performance counts: {"rows": …, "columns": {name: partial}, "pairs": …}, small enough to
+    send back from a worker."""
     keys = dict(part.keys)
 
     def one(name: str, handle: Any) -> Partial:
         if name in keys:  # a hive key: one level for the whole partition
             return CategoricalPartial(0, {_plain(keys[name]): part.rows})
-        return summarize_array(part.read(handle, name), kinds[name], tail).pack()
+        return summarize_array(part.read(handle, name), kinds[name], tail, thin).pack()
 
     def own_reader(name: str) -> Partial:
         with part.reader() as handle:
@@ -449,7 +488,8 @@ def summarize_partitioned(data: Partitioned, columns: list[str] | None = None,
     # tails hold the extreme stratum (1/STRATA of the rows) up to TAIL values, and all of a
     # column of at most 2 × STRATA values
     tail = min(TAIL, max(STRATA, -(-data.rows // STRATA)))
-    return run_partitions(summarize_partition, data, merge, kinds, pairs, tail,
+    thin = thinning(data.rows, len(data.partitions))
+    return run_partitions(summarize_partition, data, merge, kinds, pairs, tail, thin,
                           executor=executor, desc="summarizing partitions")
 
 
