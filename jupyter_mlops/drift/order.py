@@ -10,6 +10,10 @@ than `len(values) / CROWD` of them, are known exactly: a crowded bin whose value
 equal (integers, a point mass) is that value; any other is sorted. A value asked for by rank
 is then either exact or placed inside the bin that holds the true one, so its true rank is
 within one uncrowded bin's count, at most `len(values) / CROWD`, of the rank asked for.
+
+The column-sized working arrays come from a `Scratch` reused from column to column: a Dask
+worker's allocator returns freed memory at once (Dask sets MALLOC_TRIM_THRESHOLD_), so fresh
+temporaries would be mapped and zeroed again for every column, doubling the time.
 """
 
 from __future__ import annotations
@@ -21,15 +25,40 @@ SORTED_UPTO = 1 << 16  # a column of at most this many values is simply sorted
 CROWD = 1 << 15  # a bin with more than len(values) / CROWD values is known exactly
 SAMPLE = 16_384  # about this many evenly spaced values choose the range and the scale
 SPREAD = 1e-6  # a range narrower than this share of the values' size is sorted instead
+SIGN = 0x7FFF_FFFF_FFFF_FFFF  # flips a negative float's bits into integer order
 
 
-def _bits(values: Any) -> Any:
-    """A float64 array's bits as integers that sort as the floats do, as float64: a scale
-    that is logarithmic across binades and linear within each."""
+class Scratch:
+    """Working arrays kept between columns, one per name, grown when a column is longer."""
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, Any] = {}
+
+    def get(self, name: str, size: int, dtype: str = "float64") -> Any:
+        import numpy as np
+
+        have = self._arrays.get(name)
+        if have is None or len(have) < size:
+            have = self._arrays[name] = np.empty(size, dtype)
+        return have[:size]
+
+
+def _bits(values: Any, out: Any) -> Any:
+    """A float64 array's bits as integers that sort as the floats do, written into the int64
+    array `out`: a scale logarithmic across binades and linear within each."""
     import numpy as np
 
-    raw = values.view("int64")
-    return np.where(raw < 0, raw ^ np.int64(0x7FFF_FFFF_FFFF_FFFF), raw).astype("float64")
+    np.copyto(out, values.view("int64"))
+    np.bitwise_xor(out, SIGN, out=out, where=out < 0)
+    return out
+
+
+def _from_bits(keys: Any) -> Any:
+    """The floats whose `_bits` are (about) `keys`."""
+    import numpy as np
+
+    raw = keys.astype("int64")
+    return np.bitwise_xor(raw, SIGN, out=raw, where=raw < 0).view("float64")
 
 
 def _crowded_share(sample: Any, total: int) -> float:
@@ -40,7 +69,7 @@ def _crowded_share(sample: Any, total: int) -> float:
     width = (sample[-1] - sample[0]) / BINS
     step = 8
     gaps = sample[step:] - sample[:-step]
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # no spread: judged by the range
         per_bin = total * (step / len(sample)) * width / gaps
     return float(np.mean(per_bin > total // CROWD))
 
@@ -49,16 +78,16 @@ class Ordered:
     """The finite float64 `values` of a column, arranged to answer order statistics: sorted
     when small (or without spread), else in bins with the crowded ones known exactly."""
 
-    def __init__(self, values: Any):
+    def __init__(self, values: Any, scratch: Scratch | None = None):
         import numpy as np
 
         self.n = n = len(values)
         self.values = values
         self.sorted: Any = None
-        if n <= SORTED_UPTO or not self._bin(values):
+        if n <= SORTED_UPTO or not self._bin(values, scratch or Scratch()):
             self.sorted = np.sort(values)
 
-    def _bin(self, values: Any) -> bool:
+    def _bin(self, values: Any, scratch: Scratch) -> bool:
         """Bin the values; False when the sample shows too little spread for bins that float64
         can place a value surely inside."""
         import numpy as np
@@ -67,53 +96,50 @@ class Ordered:
         sample = np.sort(values[:: max(1, n // SAMPLE)])
         ends = sample[[int(len(sample) * 0.0005), min(len(sample) - 1,
                                                         int(len(sample) * 0.9995))]]
-        lo, hi = float(ends[0]), float(ends[1])
-        if not hi - lo > SPREAD * max(abs(lo), abs(hi)):
-            return False
-        inner = sample[(sample >= lo) & (sample <= hi)]
-        self.log = _crowded_share(_bits(inner), n) < _crowded_share(inner, n)
-        keys = _bits(values) if self.log else values - 0.0
-        self.lo, self.hi = (float(k) for k in (_bits(ends) if self.log else ends))
+        inner = sample[(sample >= ends[0]) & (sample <= ends[1])]
+        self.log = bool(_crowded_share(_bits(inner, np.empty(len(inner), "int64"))
+                                       .astype("float64"), n) < _crowded_share(inner, n))
+        lo, hi = (_bits(ends, np.empty(2, "int64")).astype("float64") if self.log else ends)
+        self.lo, self.hi = float(lo), float(hi)
         if not self.hi - self.lo > SPREAD * max(abs(self.lo), abs(self.hi)):
             return False
         self.scale = scale = BINS / (self.hi - self.lo)
         # slot 0: below the range; 1..BINS: the bins; BINS + 1: at or above its top
-        keys -= self.lo
+        keys, slots = scratch.get("keys", n), scratch.get("slots", n, "int64")
+        if self.log:
+            np.copyto(keys, _bits(values, slots))
+            keys -= self.lo
+        else:
+            np.subtract(values, self.lo, out=keys)
         keys *= scale
         np.floor(keys, out=keys)
         np.clip(keys, -1, BINS, out=keys)
-        slots = keys.astype("int64")
-        del keys
+        np.copyto(slots, keys, casting="unsafe")
         slots += 1
         self.slots = slots
         self.counts = counts = np.bincount(slots, minlength=BINS + 2)
-        self.upto = np.cumsum(counts)
-        crowded = counts > n // CROWD
+        self.upto = np.cumsum(counts, out=scratch.get("upto", BINS + 2, "int64"))
+        crowded = np.greater(counts, n // CROWD, out=scratch.get("crowded", BINS + 2, "bool"))
         crowded[0] = crowded[-1] = True
         # a crowded bin whose values are all equal is that value; the others are sorted
-        members = crowded[slots]
+        members = np.take(crowded, slots, out=scratch.get("members", n, "bool"))
         kept, kept_slots = values[members], slots[members]
-        self.same = np.full(BINS + 2, np.nan)
-        self.same[kept_slots] = kept
-        apart = np.bincount(kept_slots, weights=np.abs(kept - self.same[kept_slots]),
+        self.same = same = scratch.get("same", BINS + 2)
+        same.fill(np.nan)
+        same[kept_slots] = kept
+        apart = np.bincount(kept_slots, weights=np.abs(kept - same[kept_slots]),
                             minlength=BINS + 2)
-        self.same[(apart != 0) | ~crowded] = np.nan
-        self.same[[0, -1]] = np.nan
-        self.sorted_slot = crowded & np.isnan(self.same)
-        taken = np.where(self.sorted_slot, counts, 0)
-        self.exact_before = np.cumsum(taken) - taken  # sorted values before each slot's
+        same[(apart != 0) | ~crowded] = np.nan
+        same[[0, -1]] = np.nan
+        self.sorted_slot = np.logical_and(crowded, np.isnan(same),
+                                          out=scratch.get("sorted_slot", BINS + 2, "bool"))
+        taken = np.multiply(counts, self.sorted_slot, out=scratch.get("taken", BINS + 2,
+                                                                      "int64"))
+        self.exact_before = np.cumsum(taken, out=scratch.get("before", BINS + 2, "int64"))
+        self.exact_before -= taken  # sorted values before each slot's
         self.exact = np.sort(kept[self.sorted_slot[kept_slots]])
+        self._mask = scratch.get("mask", n, "bool")
         return True
-
-    def _place(self, slot: Any, share: Any) -> Any:
-        """The value a share of the way through `slot`'s bin."""
-        import numpy as np
-
-        key = self.lo + (slot - 1 + share) / self.scale
-        if not self.log:
-            return key
-        raw = key.astype("int64")
-        return np.where(raw < 0, raw ^ np.int64(0x7FFF_FFFF_FFFF_FFFF), raw).view("float64")
 
     def at(self, ranks: Any) -> Any:
         """The values at 0-based `ranks` (integers): exact from a crowded bin, else inside the
@@ -126,7 +152,9 @@ class Ordered:
         slot = np.searchsorted(self.upto, ranks, side="right")
         within = ranks - (self.upto[slot] - self.counts[slot])
         share = np.clip((within + 0.5) / np.maximum(self.counts[slot], 1), 0.01, 0.99)
-        out = self._place(slot, share)
+        out = self.lo + (slot - 1 + share) / self.scale
+        if self.log:
+            out = _from_bits(out)
         same = self.same[slot]
         known = ~np.isnan(same)
         out[known] = same[known]
@@ -144,7 +172,7 @@ class Ordered:
         if count == 0:
             return np.empty(0)
         last = int(np.searchsorted(self.upto, count - 1, side="right"))
-        below = self.values[self.slots <= last]
+        below = self.values[np.less_equal(self.slots, last, out=self._mask)]
         return np.sort(np.partition(below, count - 1)[:count])
 
     def largest(self, count: int) -> Any:
@@ -157,5 +185,5 @@ class Ordered:
         if count == 0:
             return np.empty(0)
         first = int(np.searchsorted(self.upto, self.n - count, side="right"))
-        above = self.values[self.slots >= first]
+        above = self.values[np.greater_equal(self.slots, first, out=self._mask)]
         return np.sort(np.partition(above, len(above) - count)[len(above) - count:])

@@ -30,11 +30,13 @@ exact counts).
 from __future__ import annotations
 
 import math
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MLOpsUsageError
+from .order import Scratch
 from .sketch import (
     DISCRETE,
     STRATA,
@@ -312,15 +314,15 @@ class DatetimePartial:
 Partial = NumericPartial | CategoricalPartial | DatetimePartial
 
 
-def summarize_array(values: pa.ChunkedArray, kind: str, tail: int = TAIL,
-                    thin: int = 1) -> Partial:
+def summarize_array(values: pa.ChunkedArray, kind: str, tail: int = TAIL, thin: int = 1,
+                    scratch: Scratch | None = None) -> Partial:
     """The partial summary of one column's values in one partition (a number column keeps its
     `tail` smallest and largest values exactly, and feeds its KLL sketch every `thin`-th
-    value in order)."""
+    value in order; its working arrays come from `scratch`, reused column after column)."""
     import pyarrow as pa
 
     if kind == "numeric":
-        return _numeric(values, tail, thin)
+        return _numeric(values, tail, thin, scratch or Scratch())
     if kind == "datetime":
         import pyarrow.compute as pc
 
@@ -333,12 +335,13 @@ def summarize_array(values: pa.ChunkedArray, kind: str, tail: int = TAIL,
     return _levels(values)
 
 
-def _floats(values: pa.ChunkedArray) -> Any:
-    """A float64 column as one numpy array, nulls as NaN, read from arrow's buffers (its own
-    conversions import pandas: a worker's memory spent for nothing)."""
+def _floats(values: pa.ChunkedArray, out: Any) -> Any:
+    """A float64 column as one numpy array (written into `out`), nulls as NaN, read from
+    arrow's buffers (its own conversions import pandas: a worker's memory spent for
+    nothing)."""
     import numpy as np
 
-    out = np.full(len(values), np.nan)
+    out.fill(np.nan)
     at = 0
     for chunk in values.chunks:
         size = len(chunk)
@@ -353,7 +356,7 @@ def _floats(values: pa.ChunkedArray) -> Any:
     return out
 
 
-def _numeric(values: pa.ChunkedArray, tail: int = TAIL, thin: int = 1) -> NumericPartial:
+def _numeric(values: pa.ChunkedArray, tail: int, thin: int, scratch: Scratch) -> NumericPartial:
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -361,25 +364,24 @@ def _numeric(values: pa.ChunkedArray, tail: int = TAIL, thin: int = 1) -> Numeri
 
     from .order import Ordered
 
-    array = _floats(pc.cast(values, pa.float64(), safe=False))
-    bad = ~np.isfinite(array)
+    size = len(values)
+    array = _floats(pc.cast(values, pa.float64(), safe=False), scratch.get("floats", size))
+    finite = np.isfinite(array, out=scratch.get("finite", size, "bool"))
     missing = infinite = 0
-    if bad.any():
+    if not finite.all():
         missing = int(np.isnan(array).sum())
-        infinite = int(bad.sum()) - missing
-        array = array[~bad]
-    del bad
+        infinite = size - int(finite.sum()) - missing
+        array = np.compress(finite, array, out=scratch.get("kept", size - missing - infinite))
     n = len(array)
     out = NumericPartial(n, missing, infinite, tail=tail, thin=thin, parts=int(n > 0))
     if not n:
         return out
     out.mean = float(array.mean())
-    centred = array - out.mean
+    centred = np.subtract(array, out.mean, out=scratch.get("centred", n))
     out.m2 = float(centred @ centred)
-    del centred
     out.min, out.max = float(array.min()), float(array.max())
     out.counts = None
-    ordered = Ordered(array)
+    ordered = Ordered(array, scratch)
     out.low, out.high = ordered.smallest(tail), ordered.largest(tail)
     if len(np.unique(array[:4096])) <= DISCRETE:  # looks discrete: count exactly
         levels, counts = np.unique(array, return_counts=True)
@@ -423,11 +425,15 @@ def summarize_partition(part: Partition, kinds: dict[str, str],
     performance counts: {"rows": …, "columns": {name: partial}, "pairs": …}, small enough to
     send back from a worker."""
     keys = dict(part.keys)
+    local = threading.local()  # each thread its own scratch arrays
 
     def one(name: str, handle: Any) -> Partial:
         if name in keys:  # a hive key: one level for the whole partition
             return CategoricalPartial(0, {_plain(keys[name]): part.rows})
-        return summarize_array(part.read(handle, name), kinds[name], tail, thin).pack()
+        if not hasattr(local, "scratch"):
+            local.scratch = Scratch()
+        return summarize_array(part.read(handle, name), kinds[name], tail, thin,
+                               local.scratch).pack()
 
     def own_reader(name: str) -> Partial:
         with part.reader() as handle:
