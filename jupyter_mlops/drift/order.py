@@ -2,12 +2,13 @@
 needs (its extreme values exactly, and values at evenly spaced ranks to feed the KLL sketch),
 in a few passes over the column instead of a sort or a sketch update per value.
 
-The values between the 0.05 % and 99.95 % quantiles of an evenly spaced sample fall into BINS
-equal bins, on the values' own scale or, when the sample says that crowds fewer of them (a
-long right tail: lognormal, gamma), on a log-like scale (the float's bits read as an integer,
-which orders the same way). The values outside that range, and those of any bin holding more
-than `len(values) / CROWD` of them, are known exactly: a crowded bin whose values are all
-equal (integers, a point mass) is that value; any other is sorted. A value asked for by rank
+The values between two quantiles of an evenly spaced sample (beyond the extremes the caller
+needs exactly, at least the 0.05 % and 99.95 % ones) fall into BINS equal bins, on the values'
+own scale or, when the sample says that crowds fewer of them (a long right tail: lognormal,
+gamma), on a log-like scale (the float's bits read as an integer, which orders the same way).
+The values outside that range, and those of any bin holding more than `len(values) / CROWD`
+of them, are known exactly: a crowded bin whose values are all equal (integers, a point mass)
+is that value; any other is sorted. A value asked for by rank
 is then either exact or placed inside the bin that holds the true one, so its true rank is
 within one uncrowded bin's count, at most `len(values) / CROWD`, of the rank asked for.
 
@@ -20,10 +21,10 @@ from __future__ import annotations
 
 from typing import Any
 
-BINS = 1 << 18  # equal bins between the sample's 0.05 % and 99.95 % quantiles
+BINS = 1 << 18  # equal bins between two of the sample's quantiles
 SORTED_UPTO = 1 << 16  # a column of at most this many values is simply sorted
 CROWD = 1 << 15  # a bin with more than len(values) / CROWD values is known exactly
-SAMPLE = 16_384  # about this many evenly spaced values choose the range and the scale
+SAMPLE = 8192  # about this many evenly spaced values choose the range and the scale
 SPREAD = 1e-6  # a range narrower than this share of the values' size is sorted instead
 SIGN = 0x7FFF_FFFF_FFFF_FFFF  # flips a negative float's bits into integer order
 
@@ -76,26 +77,30 @@ def _crowded_share(sample: Any, total: int) -> float:
 
 class Ordered:
     """The finite float64 `values` of a column, arranged to answer order statistics: sorted
-    when small (or without spread), else in bins with the crowded ones known exactly."""
+    when small (or without spread), else in bins with the crowded ones known exactly. Bins
+    start above the `tail` smallest values and end below the `tail` largest (with a margin),
+    so those come sorted with the values outside the bins. Built on a `scratch`, it holds
+    that scratch's arrays: it answers until the next one is built on it."""
 
-    def __init__(self, values: Any, scratch: Scratch | None = None):
+    def __init__(self, values: Any, scratch: Scratch | None = None, tail: int = 0):
         import numpy as np
 
         self.n = n = len(values)
         self.values = values
         self.sorted: Any = None
-        if n <= SORTED_UPTO or not self._bin(values, scratch or Scratch()):
+        if n <= SORTED_UPTO or not self._bin(values, scratch or Scratch(), tail):
             self.sorted = np.sort(values)
 
-    def _bin(self, values: Any, scratch: Scratch) -> bool:
+    def _bin(self, values: Any, scratch: Scratch, tail: int) -> bool:
         """Bin the values; False when the sample shows too little spread for bins that float64
         can place a value surely inside."""
         import numpy as np
 
         n = self.n
         sample = np.sort(values[:: max(1, n // SAMPLE)])
-        ends = sample[[int(len(sample) * 0.0005), min(len(sample) - 1,
-                                                        int(len(sample) * 0.9995))]]
+        outside = min(0.25, max(0.0005, 1.5 * tail / n))  # a share of the values each side
+        ends = sample[[int(len(sample) * outside),
+                       min(len(sample) - 1, int(len(sample) * (1 - outside)))]]
         inner = sample[(sample >= ends[0]) & (sample <= ends[1])]
         self.log = bool(_crowded_share(_bits(inner, np.empty(len(inner), "int64"))
                                        .astype("float64"), n) < _crowded_share(inner, n))
@@ -108,21 +113,26 @@ class Ordered:
         keys, slots = scratch.get("keys", n), scratch.get("slots", n, "int64")
         if self.log:
             np.copyto(keys, _bits(values, slots))
-            keys -= self.lo
+            keys *= scale
         else:
-            np.subtract(values, self.lo, out=keys)
-        keys *= scale
-        np.floor(keys, out=keys)
-        np.clip(keys, -1, BINS, out=keys)
+            np.multiply(values, scale, out=keys)
+        keys += 1 - self.lo * scale
+        np.clip(keys, 0, BINS + 1, out=keys)
         np.copyto(slots, keys, casting="unsafe")
-        slots += 1
         self.slots = slots
         self.counts = counts = np.bincount(slots, minlength=BINS + 2)
         self.upto = np.cumsum(counts, out=scratch.get("upto", BINS + 2, "int64"))
         crowded = np.greater(counts, n // CROWD, out=scratch.get("crowded", BINS + 2, "bool"))
-        crowded[0] = crowded[-1] = True
+        self._mask = mask = scratch.get("mask", n, "bool")
+        self.same: Any = None
+        if not crowded[1:-1].any():  # only the values outside the bins are sorted
+            np.equal(slots, 0, out=mask)
+            mask |= np.equal(slots, BINS + 1, out=scratch.get("members", n, "bool"))
+            self.exact = np.sort(values[mask])
+            return True
         # a crowded bin whose values are all equal is that value; the others are sorted
-        members = np.take(crowded, slots, out=scratch.get("members", n, "bool"))
+        crowded[0] = crowded[-1] = True
+        members = np.take(crowded, slots, out=mask)
         kept, kept_slots = values[members], slots[members]
         self.same = same = scratch.get("same", BINS + 2)
         same.fill(np.nan)
@@ -138,7 +148,6 @@ class Ordered:
         self.exact_before = np.cumsum(taken, out=scratch.get("before", BINS + 2, "int64"))
         self.exact_before -= taken  # sorted values before each slot's
         self.exact = np.sort(kept[self.sorted_slot[kept_slots]])
-        self._mask = scratch.get("mask", n, "bool")
         return True
 
     def at(self, ranks: Any) -> Any:
@@ -155,6 +164,11 @@ class Ordered:
         out = self.lo + (slot - 1 + share) / self.scale
         if self.log:
             out = _from_bits(out)
+        if self.same is None:  # exact: the values below and above the bins
+            below, above = slot == 0, slot == BINS + 1
+            out[below] = self.exact[within[below]]
+            out[above] = self.exact[self.counts[0] + within[above]]
+            return out
         same = self.same[slot]
         known = ~np.isnan(same)
         out[known] = same[known]
@@ -169,8 +183,8 @@ class Ordered:
         count = min(count, self.n)
         if self.sorted is not None:
             return self.sorted[:count].copy()
-        if count == 0:
-            return np.empty(0)
+        if count <= self.counts[0]:  # all below the bins: the first sorted ones
+            return self.exact[:count].copy()
         last = int(np.searchsorted(self.upto, count - 1, side="right"))
         below = self.values[np.less_equal(self.slots, last, out=self._mask)]
         return np.sort(np.partition(below, count - 1)[:count])
@@ -182,8 +196,8 @@ class Ordered:
         count = min(count, self.n)
         if self.sorted is not None:
             return self.sorted[self.n - count:].copy()
-        if count == 0:
-            return np.empty(0)
+        if count <= self.counts[-1]:  # all above the bins: the last sorted ones
+            return self.exact[len(self.exact) - count:].copy()
         first = int(np.searchsorted(self.upto, self.n - count, side="right"))
         above = self.values[np.greater_equal(self.slots, first, out=self._mask)]
         return np.sort(np.partition(above, len(above) - count)[len(above) - count:])

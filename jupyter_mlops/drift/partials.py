@@ -56,7 +56,8 @@ if TYPE_CHECKING:
 K = 2000  # KLL's accuracy parameter: 0.14 % rank error, about 47 KB per column and partition
 SAMPLES = 64  # points of a merged sketch's quantile function averaged into a stratum's mean
 TAIL = 4096  # at most this many of a number column's smallest and largest values kept exactly
-THIN = 16  # a large partition feeds its KLL sketch one value for every THIN of its values
+THIN = 32  # a large partition feeds its KLL sketch one value for every THIN of its values
+FEED = 8192  # values fed to a sketch at a time
 
 
 def rank_error(thin: int = 1, parts: int = 0, n: int = 1) -> float:
@@ -72,17 +73,19 @@ def rank_error(thin: int = 1, parts: int = 0, n: int = 1) -> float:
 def thinned_error(thin: int, parts: int, n: int) -> float:
     """How far thinning moves a rank (a share of `n`): each partition's fed values sit within
     one uncrowded bin of their true ranks (at most 1/CROWD of its values, `order.py`), and
-    each stands for `thin` values, with at most two of them' worth of rounding a partition."""
+    each stands for about `thin` values; a rank counted in fed values is off by under 3 of
+    them a partition (half a value's share, one more for the bin, one for rounding)."""
     from .order import CROWD
 
-    return 1 / CROWD + 2 * parts * thin / max(n, 1)
+    return 1 / CROWD + 3 * parts * thin / max(n, 1)
 
 
 def thinning(rows: int, parts: int) -> int:
     """How many of a partition's values each value fed to its KLL sketch stands for: the most
-    (a power of two, at most THIN) that keeps thinning's rank error within 2⁻¹³ of the rows."""
+    (a power of two, at most THIN) that keeps that share of thinning's rank error within 2⁻¹²
+    of the rows."""
     thin = THIN
-    while thin > 1 and 2 * parts * thin > rows / 8192:
+    while thin > 1 and 3 * parts * thin > rows / 4096:
         thin //= 2
     return thin
 
@@ -381,16 +384,20 @@ def _numeric(values: pa.ChunkedArray, tail: int, thin: int, scratch: Scratch) ->
     out.m2 = float(centred @ centred)
     out.min, out.max = float(array.min()), float(array.max())
     out.counts = None
-    ordered = Ordered(array, scratch)
+    ordered = Ordered(array, scratch, tail)
     out.low, out.high = ordered.smallest(tail), ordered.largest(tail)
     if len(np.unique(array[:4096])) <= DISCRETE:  # looks discrete: count exactly
         levels, counts = np.unique(array, return_counts=True)
         if len(levels) <= DISCRETE:
             out.counts = dict(zip(levels.tolist(), counts.tolist(), strict=True))
     sketch = kll_doubles_sketch(K)
-    fed = round(n / thin)
-    sketch.update(array if thin == 1 else
-                  ordered.at(((np.arange(fed) + 0.5) * (n / fed)).astype("int64")))
+    if thin == 1:
+        sketch.update(array)
+    else:  # evenly spaced ranks, a batch at a time (small batches reuse freed memory)
+        fed = round(n / thin)
+        for start in range(0, fed, FEED):
+            at = np.arange(start, min(fed, start + FEED)) + 0.5
+            sketch.update(ordered.at((at * (n / fed)).astype("int64")))
     out.kll = sketch.serialize()
     return out
 
