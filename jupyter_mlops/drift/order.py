@@ -120,7 +120,9 @@ class Ordered:
         np.clip(keys, 0, BINS + 1, out=keys)
         np.copyto(slots, keys, casting="unsafe")
         self.slots = slots
-        self.counts = counts = np.bincount(slots, minlength=BINS + 2)
+        self.counts = counts = scratch.get("counts", BINS + 2, "int64")
+        counts.fill(0)
+        np.add.at(counts, slots, 1)  # as bincount does, into a reused array
         self.upto = np.cumsum(counts, out=scratch.get("upto", BINS + 2, "int64"))
         crowded = np.greater(counts, n // CROWD, out=scratch.get("crowded", BINS + 2, "bool"))
         self._mask = mask = scratch.get("mask", n, "bool")
@@ -137,8 +139,9 @@ class Ordered:
         self.same = same = scratch.get("same", BINS + 2)
         same.fill(np.nan)
         same[kept_slots] = kept
-        apart = np.bincount(kept_slots, weights=np.abs(kept - same[kept_slots]),
-                            minlength=BINS + 2)
+        apart = scratch.get("apart", BINS + 2)
+        apart.fill(0)
+        np.add.at(apart, kept_slots, np.abs(kept - same[kept_slots]))
         same[(apart != 0) | ~crowded] = np.nan
         same[[0, -1]] = np.nan
         self.sorted_slot = np.logical_and(crowded, np.isnan(same),
@@ -149,6 +152,11 @@ class Ordered:
         self.exact_before -= taken  # sorted values before each slot's
         self.exact = np.sort(kept[self.sorted_slot[kept_slots]])
         return True
+
+    def spread(self) -> bool:
+        """Binned with no bin crowded: so many distinct values that no bin holds more than
+        `len(values) / CROWD` of them."""
+        return self.sorted is None and self.same is None
 
     def at(self, ranks: Any) -> Any:
         """The values at 0-based `ranks` (integers): exact from a crowded bin, else inside the

@@ -238,14 +238,12 @@ class NumericPartial:
 
 
 def _ends(mine: Any, theirs: Any, tail: int, smallest: bool) -> Any:
-    """The `tail` smallest (or largest) of two sorted arrays of extreme values, sorted."""
+    """The `tail` smallest (or largest) of two sorted arrays of extreme values, sorted (a
+    stable sort merges the two sorted runs in one pass)."""
     import numpy as np
 
-    both = theirs if mine is None else np.concatenate([mine, theirs])
-    if len(both) > tail:
-        both = np.partition(both, tail - 1)[:tail] if smallest \
-            else np.partition(both, len(both) - tail)[len(both) - tail:]
-    return np.sort(both)
+    both = theirs if mine is None else np.sort(np.concatenate([mine, theirs]), kind="stable")
+    return both[:tail] if smallest else both[max(0, len(both) - tail):]
 
 
 def _extreme(pick: Any, a: Any, b: Any) -> Any:
@@ -344,12 +342,15 @@ def _floats(values: pa.ChunkedArray, out: Any) -> Any:
     nothing)."""
     import numpy as np
 
-    out.fill(np.nan)
     at = 0
     for chunk in values.chunks:
         size = len(chunk)
         validity, data = chunk.buffers()[:2]
-        if size and data is not None:
+        if not size:
+            continue
+        if data is None:  # all nulls
+            out[at:at + size] = np.nan
+        else:
             out[at:at + size] = np.frombuffer(data, dtype="float64", count=size,
                                               offset=chunk.offset * 8)
             if chunk.null_count:
@@ -382,11 +383,12 @@ def _numeric(values: pa.ChunkedArray, tail: int, thin: int, scratch: Scratch) ->
     out.mean = float(array.mean())
     centred = np.subtract(array, out.mean, out=scratch.get("centred", n))
     out.m2 = float(centred @ centred)
-    out.min, out.max = float(array.min()), float(array.max())
     out.counts = None
     ordered = Ordered(array, scratch, tail)
     out.low, out.high = ordered.smallest(tail), ordered.largest(tail)
-    if len(np.unique(array[:4096])) <= DISCRETE:  # looks discrete: count exactly
+    out.min, out.max = float(out.low[0]), float(out.high[-1])
+    # binned with no crowded bin, a column has over DISCRETE distinct values; else it may
+    if not ordered.spread() and len(np.unique(array[:4096])) <= DISCRETE:  # count exactly
         levels, counts = np.unique(array, return_counts=True)
         if len(levels) <= DISCRETE:
             out.counts = dict(zip(levels.tolist(), counts.tolist(), strict=True))
@@ -428,31 +430,41 @@ def summarize_partition(part: Partition, kinds: dict[str, str],
     """What the partition `part` knows of each column (`kinds`: column → numeric, categorical
     or datetime; a number column keeps its `tail` smallest and largest values and feeds its
     sketch every `thin`-th value in order), read one column at a time (`threads` columns at
-    once, each its own reader), and with `pairs` (actuals, predictions columns) their
-    performance counts: {"rows": …, "columns": {name: partial}, "pairs": …}, small enough to
-    send back from a worker."""
+    once, each its own reader; with one, the next column is read while this one is
+    summarized), and with `pairs` (actuals, predictions columns) their performance counts:
+    {"rows": …, "columns": {name: partial}, "pairs": …}, small enough to send back from a
+    worker."""
     keys = dict(part.keys)
     local = threading.local()  # each thread its own scratch arrays
 
-    def one(name: str, handle: Any) -> Partial:
-        if name in keys:  # a hive key: one level for the whole partition
+    def summarized(name: str, values: pa.ChunkedArray | None) -> Partial:
+        if values is None:  # a hive key: one level for the whole partition
             return CategoricalPartial(0, {_plain(keys[name]): part.rows})
         if not hasattr(local, "scratch"):
             local.scratch = Scratch()
-        return summarize_array(part.read(handle, name), kinds[name], tail, thin,
-                               local.scratch).pack()
+        return summarize_array(values, kinds[name], tail, thin, local.scratch).pack()
+
+    def read(handle: Any, name: str) -> pa.ChunkedArray | None:
+        return None if name in keys else part.read(handle, name)
 
     def own_reader(name: str) -> Partial:
         with part.reader() as handle:
-            return one(name, handle)
+            return summarized(name, read(handle, name))
 
     names = list(kinds)
+    columns = {}
     if threads > 1 and len(names) > 1:
         with ThreadPoolExecutor(min(threads, len(names))) as pool:
             columns = dict(zip(names, pool.map(own_reader, names), strict=True))
-    else:
-        with part.reader() as handle:
-            columns = {name: one(name, handle) for name in names}
+    elif names:
+        with part.reader() as handle, ThreadPoolExecutor(1) as ahead:
+            coming = ahead.submit(read, handle, names[0])
+            for name, after in zip(names, [*names[1:], None], strict=True):
+                values = coming.result()
+                if after is not None:
+                    coming = ahead.submit(read, handle, after)
+                columns[name] = summarized(name, values)
+                del values
     out = {"rows": part.rows, "columns": columns}
     if pairs is not None:
         from .performance import pair_counts
