@@ -385,7 +385,7 @@ def _numeric(values: pa.ChunkedArray, tail: int, thin: int, scratch: Scratch) ->
     if not n:
         return out
     out.mean = float(array.mean())
-    centred = np.subtract(array, out.mean, out=scratch.get("centred", n))
+    centred = np.subtract(array, out.mean, out=scratch.get("keys", n))  # Ordered reuses it
     out.m2 = float(centred @ centred)
     out.counts = None
     ordered = Ordered(array, scratch, tail)
@@ -461,6 +461,7 @@ def summarize_partition(part: Partition, kinds: dict[str, str],
         with ThreadPoolExecutor(min(threads, len(names))) as pool:
             columns = dict(zip(names, pool.map(own_reader, names), strict=True))
     elif names:
+        part.prefetch()
         with part.reader() as handle, ThreadPoolExecutor(1) as ahead:
             coming = ahead.submit(read, handle, names[0])
             for name, after in zip(names, [*names[1:], None], strict=True):
