@@ -32,10 +32,11 @@ def shapes() -> dict[str, np.ndarray]:
     }
 
 
+@pytest.mark.parametrize("tail", [0, 4096])  # bins from the 0.05 % quantile, or past 4,096
 @pytest.mark.parametrize("name", list(shapes()))
-def test_ranks_land_within_one_uncrowded_bin_and_extremes_are_exact(name):
+def test_ranks_land_within_one_uncrowded_bin_and_extremes_are_exact(name, tail):
     values = shapes()[name]
-    ordered = order.Ordered(values)
+    ordered = order.Ordered(values, tail=tail)
     truth = np.sort(values)
     np.testing.assert_array_equal(ordered.smallest(4096), truth[:4096])
     np.testing.assert_array_equal(ordered.largest(4096), truth[-4096:])
