@@ -105,10 +105,10 @@ class Ordered:
         self.log = bool(_crowded_share(_bits(inner, np.empty(len(inner), "int64"))
                                        .astype("float64"), n) < _crowded_share(inner, n))
         lo, hi = (_bits(ends, np.empty(2, "int64")).astype("float64") if self.log else ends)
-        self.lo, self.hi = float(lo), float(hi)
-        if not self.hi - self.lo > SPREAD * max(abs(self.lo), abs(self.hi)):
+        self.lo, top = float(lo), float(hi)
+        if not top - self.lo > SPREAD * max(abs(self.lo), abs(top)):
             return False
-        self.scale = scale = BINS / (self.hi - self.lo)
+        self.scale = scale = BINS / (top - self.lo)
         # slot 0: below the range; 1..BINS: the bins; BINS + 1: at or above its top
         keys, slots = scratch.get("keys", n), scratch.get("slots", n, "int64")
         if self.log:

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MLOpsUsageError
-from .order import Scratch
+from .order import CROWD, Ordered, Scratch
 from .sketch import (
     DISCRETE,
     STRATA,
@@ -79,8 +79,6 @@ def thinned_error(thin: int, parts: int, n: int) -> float:
     one uncrowded bin of their true ranks (at most 1/CROWD of its values, `order.py`), and
     each stands for about `thin` values; a rank counted in fed values is off by under 3 of
     them a partition (half a value's share, one more for the bin, one for rounding)."""
-    from .order import CROWD
-
     return 1 / CROWD + 3 * parts * thin / max(n, 1)
 
 
@@ -369,8 +367,6 @@ def _numeric(values: pa.ChunkedArray, tail: int, thin: int, scratch: Scratch) ->
     import pyarrow as pa
     import pyarrow.compute as pc
     from datasketches import kll_doubles_sketch
-
-    from .order import Ordered
 
     size = len(values)
     array = _floats(pc.cast(values, pa.float64(), safe=False), scratch.get("floats", size))
